@@ -1,0 +1,89 @@
+"""Benchmark: prep throughput and peak memory on real CelebA photos (celeba-mini).
+
+Prints one JSON line per figure: {name, value, unit, target, meets_target}.
+Memory is measured on a quarter and on all of the images: flat memory means the
+peak does not grow with the number of images (the store is a memmap, decoded
+in chunks).
+
+    python bench/prep_throughput.py [--root ../shared/data/celeba-mini] [--image-size 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET_IMG_PER_S = 1000.0
+# Allowed growth of peak RSS from 1/4 to all images (allocator noise, the index).
+TARGET_RSS_GROWTH_MB = 64.0
+
+_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from facegan.config import parse_params
+from facegan.data.prep import prepare
+root, size, out, limit = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+params = parse_params({"data": {"source": "celeba", "root": root, "image_size": size, "workers": 2}})
+report = prepare(params, out)
+self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+kids_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+# RUSAGE_CHILDREN holds the largest single worker, so this is main + largest worker.
+print(json.dumps({"images": report["n_images"], "seconds": report["seconds"],
+                  "peak_rss_mb": (self_kb + kids_kb) / 1024}))
+"""
+
+
+def subset(root: Path, fraction: float, into: Path) -> Path:
+    """A consistent CelebA-layout subset (first identities), images linked not copied."""
+    ids = (root / "identity_CelebA.txt").read_text().splitlines()
+    idents = sorted({ln.split()[1] for ln in ids})
+    keep = set(idents[: max(2, int(len(idents) * fraction))])
+    rows = [ln for ln in ids if ln.split()[1] in keep]
+    names = {ln.split()[0] for ln in rows}
+    (into / "img_align_celeba").mkdir(parents=True)
+    for name in names:
+        (into / "img_align_celeba" / name).symlink_to(root / "img_align_celeba" / name)
+    (into / "identity_CelebA.txt").write_text("\n".join(rows) + "\n")
+    for fname in ("list_attr_celeba.txt", "list_landmarks_align_celeba.txt"):
+        lines = (root / fname).read_text().splitlines()
+        body = [ln for ln in lines[2:] if ln.split()[0] in names]
+        (into / fname).write_text("\n".join([str(len(body)), lines[1], *body]) + "\n")
+    return into
+
+
+def run(root: Path, size: int, out: Path) -> dict:
+    result = subprocess.run([sys.executable, "-c", _CHILD, str(root), str(size), str(out), "x"],
+                            capture_output=True, text=True, check=True, cwd=REPO)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def emit(name: str, value: float, unit: str, target: float, meets: bool) -> None:
+    print(json.dumps({"name": name, "value": round(value, 1), "unit": unit, "target": target, "meets_target": meets}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=REPO.parent / "shared/data/celeba-mini")
+    parser.add_argument("--image-size", type=int, default=64)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        run(args.root, args.image_size, tmp / "warmup")  # page cache, imports
+        quarter = run(subset(args.root.resolve(), 0.25, tmp / "quarter"), args.image_size, tmp / "q")
+        full = run(args.root, args.image_size, tmp / "full")
+    rate = full["images"] / full["seconds"]
+    emit(f"prep_img_per_s_{args.image_size}px", rate, "img/s", TARGET_IMG_PER_S, rate >= TARGET_IMG_PER_S)
+    emit("prep_peak_rss_mb", full["peak_rss_mb"], "MB", None, True)
+    growth = full["peak_rss_mb"] - quarter["peak_rss_mb"]
+    emit(f"prep_peak_rss_growth_mb_{quarter['images']}_to_{full['images']}_images", growth, "MB",
+         TARGET_RSS_GROWTH_MB, growth <= TARGET_RSS_GROWTH_MB)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Typed, validated view of params.yaml, loaded once per process.
+
+Every knob of the pipeline lives in params.yaml; an unknown key or an
+out-of-range value stops with one line that names the key (pydantic does the
+checking, we only shorten its report to that line).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from facegan.errors import FaceganError
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+OpenFraction = Annotated[float, Field(gt=0.0, lt=1.0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataParams(Section):
+    source: Literal["synthetic", "celeba", "folder"] = "synthetic"
+    root: str = "data/raw/synthetic"
+    # Multiple of 16 so encoder-decoders can halve it four times.
+    image_size: Annotated[int, Field(ge=32, le=256, multiple_of=16)] = 64
+    workers: Annotated[int, Field(ge=1, le=64)] = 2
+    # MTCNN face-probability below which a folder-set image counts as "no face".
+    min_face_prob: Fraction = 0.9
+
+
+class SplitParams(Section):
+    by: Literal["partition", "random"] = "random"
+    novel_fraction: OpenFraction = 0.3
+    min_images: Annotated[int, Field(ge=2)] = 8
+    # Share of each base identity's images held out to score judges/recognizer.
+    val_fraction: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.1
+
+
+class LowshotParams(Section):
+    shots: list[Annotated[int, Field(ge=1, le=50)]] = [1, 5]
+    episodes: Annotated[int, Field(ge=1, le=1000)] = 10
+    gallery: Literal["neutral", "random"] = "neutral"
+    neutral_max_yaw: Annotated[float, Field(gt=0, le=45)] = 10.0
+
+    @model_validator(mode="after")
+    def _shots_sorted_unique(self):
+        if not self.shots or sorted(set(self.shots)) != self.shots:
+            raise ValueError("lowshot.shots must be a non-empty, increasing list")
+        return self
+
+
+class SyntheticParams(Section):
+    n_identities: Annotated[int, Field(ge=4, le=100_000)] = 120
+    images_per_identity: tuple[Annotated[int, Field(ge=2)], Annotated[int, Field(ge=2)]] = (14, 26)
+    # (val, test) fractions of identities, as CelebA's list_eval_partition.txt.
+    partition_fractions: tuple[Fraction, Fraction] = (0.1, 0.3)
+    jpeg_quality: tuple[Annotated[int, Field(ge=30, le=100)], Annotated[int, Field(ge=30, le=100)]] = (75, 95)
+    thermal: bool = True
+    difficulty: Annotated[float, Field(ge=0.0, le=3.0)] = 1.0
+    workers: Annotated[int, Field(ge=1, le=64)] = 2
+
+    @model_validator(mode="after")
+    def _ranges_ordered(self):
+        for name in ("images_per_identity", "jpeg_quality"):
+            lo, hi = getattr(self, name)
+            if lo > hi:
+                raise ValueError(f"synthetic.{name} must be [low, high] with low <= high")
+        if sum(self.partition_fractions) >= 1.0:
+            raise ValueError("synthetic.partition_fractions (val, test) must sum to less than 1")
+        return self
+
+
+class RecognizerParams(Section):
+    embedding_dim: Annotated[int, Field(ge=16, le=2048)] = 512
+    head: Literal["arcface", "cosface"] = "arcface"
+    margin: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    scale: Annotated[float, Field(gt=0.0, le=128.0)] = 32.0
+    optimizer: Literal["sgd", "adamw"] = "sgd"
+    lr: Annotated[float, Field(gt=0.0, le=10.0)] = 0.1
+    weight_decay: Annotated[float, Field(ge=0.0, le=1.0)] = 5e-4
+    epochs: Annotated[int, Field(ge=1, le=1000)] = 20
+    batch_size: Annotated[int, Field(ge=2, le=4096)] = 128
+    augment: list[
+        Literal["hflip", "brightness_contrast", "affine", "coarse_dropout", "blur_noise"]
+    ] = ["hflip", "brightness_contrast", "affine", "coarse_dropout", "blur_noise"]
+    checkpoint_every: PositiveInt = 200
+
+
+class JudgesParams(Section):
+    extra_attributes: list[str] = []
+    epochs: Annotated[int, Field(ge=1, le=1000)] = 15
+    batch_size: Annotated[int, Field(ge=2, le=4096)] = 128
+    lr: Annotated[float, Field(gt=0.0, le=10.0)] = 1e-3
+    identity_far: Annotated[float, Field(gt=0.0, lt=1.0)] = 1e-3
+    use_dlib: Literal["auto", "never"] = "auto"
+    checkpoint_every: PositiveInt = 200
+
+
+class EditorParams(Section):
+    adversarial_loss: Literal["nonsaturating", "hinge", "wgan-gp", "lsgan"] = "hinge"
+    steps: Annotated[int, Field(ge=1, le=10_000_000)] = 3000
+    batch_size: Annotated[int, Field(ge=2, le=4096)] = 32
+    lr_g: Annotated[float, Field(gt=0.0, le=1.0)] = 2e-4
+    lr_d: Annotated[float, Field(gt=0.0, le=1.0)] = 2e-4
+    lambda_rec: Annotated[float, Field(ge=0.0)] = 100.0
+    lambda_attr: Annotated[float, Field(ge=0.0)] = 10.0
+    lambda_id: Annotated[float, Field(ge=0.0)] = 5.0
+    r1_gamma: Annotated[float, Field(ge=0.0)] = 1.0
+    ema_decay: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.999
+    instance_noise: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
+    label_smoothing: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.1
+    checkpoint_every: PositiveInt = 500
+
+
+class TranslatorParams(Section):
+    steps: Annotated[int, Field(ge=1, le=10_000_000)] = 2000
+    batch_size: Annotated[int, Field(ge=2, le=4096)] = 32
+    lr_g: Annotated[float, Field(gt=0.0, le=1.0)] = 2e-4
+    lr_d: Annotated[float, Field(gt=0.0, le=1.0)] = 2e-4
+    lambda_l1: Annotated[float, Field(ge=0.0)] = 100.0
+    lambda_id: Annotated[float, Field(ge=0.0)] = 5.0
+    lambda_cycle: Annotated[float, Field(ge=0.0)] = 0.0
+    checkpoint_every: PositiveInt = 500
+
+
+class SynthesisParams(Section):
+    yaw_targets: list[Annotated[float, Field(ge=-60, le=60)]] = [-40.0, -20.0, 20.0, 40.0]
+    attributes: list[Literal["eyeglasses", "smiling", "young"]] = ["eyeglasses", "smiling", "young"]
+    base_variants_per_image: Annotated[int, Field(ge=0, le=32)] = 2
+
+
+class Params(Section):
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    data: DataParams = DataParams()
+    split: SplitParams = SplitParams()
+    lowshot: LowshotParams = LowshotParams()
+    synthetic: SyntheticParams = SyntheticParams()
+    recognizer: RecognizerParams = RecognizerParams()
+    judges: JudgesParams = JudgesParams()
+    editor: EditorParams = EditorParams()
+    translator: TranslatorParams = TranslatorParams()
+    synthesis: SynthesisParams = SynthesisParams()
+
+
+def _first_error_line(err: ValidationError, source: str) -> str:
+    first = err.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        return f"{source}: unknown parameter '{key}'; remove it or check its spelling"
+    msg = first["msg"].removeprefix("Value error, ")
+    got = first.get("input")
+    shown = "" if isinstance(got, dict) else f" (got {got!r})"
+    return f"{source}: parameter '{key}' is invalid: {msg}{shown}"
+
+
+def parse_params(raw: dict | None, source: str = "params.yaml") -> Params:
+    """Validate a params mapping; raise FaceganError with one line naming the key."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise FaceganError(f"{source}: expected a mapping of parameter sections at the top level")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as err:
+        raise FaceganError(_first_error_line(err, source)) from None
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    path = Path(path)
+    if not path.is_file():
+        raise FaceganError(f"{path}: params file not found; run from the repository root")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise FaceganError(f"{path}: not valid YAML ({err.__class__.__name__}); fix the syntax") from None
+    return parse_params(raw, str(path))

@@ -1,0 +1,215 @@
+"""The prep stage: any source -> the prepared store (decode once, check everything)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from facegan.config import Params
+from facegan.data.alignment import MTCNNAligner, to_crop_frame, yaw_from_landmarks
+from facegan.data.celeba import LANDMARK_COLUMNS, read_celeba
+from facegan.data.decode import DECODE_ERRORS, crop_aligned, load_face, read_rgb
+from facegan.data.folder import scan_identity_folders
+from facegan.data.split import assign_roles, novel_identities
+from facegan.data.store import FACES_FILE, INDEX_FILE, REPORT_FILE
+from facegan.errors import FaceganError
+from facegan.io import atomic_dir, atomic_write_json
+
+CHUNK = 256
+MAX_LISTED_SKIPS = 1000  # prep.json lists at most this many skipped files (all are counted)
+
+
+def _decode_chunk(faces_path: str, start: int, paths: list[str], image_size: int) -> list[tuple[int, str]]:
+    # Map per chunk and drop the map afterwards so resident memory stays flat
+    # however many images there are.
+    faces = np.load(faces_path, mmap_mode="r+")
+    failed = []
+    for offset, path in enumerate(paths):
+        try:
+            faces[start + offset] = load_face(path, image_size)
+        except DECODE_ERRORS:
+            failed.append((start + offset, "corrupt_image"))
+    faces.flush()
+    del faces
+    return failed
+
+
+def _decode_files(paths: list[str], faces_path: Path, image_size: int, workers: int) -> dict[int, str]:
+    chunks = [(str(faces_path), s, paths[s : s + CHUNK], image_size) for s in range(0, len(paths), CHUNK)]
+    bar = tqdm(total=len(paths), desc="prep", unit="img", disable=None)
+    failed: dict[int, str] = {}
+    if workers == 1:
+        results = (_decode_chunk(*c) for c in chunks)
+        for chunk, result in zip(chunks, results):
+            failed.update(result)
+            bar.update(len(chunk[2]))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for chunk, result in zip(chunks, pool.map(_decode_chunk, *zip(*chunks))):
+                failed.update(result)
+                bar.update(len(chunk[2]))
+    bar.close()
+    return failed
+
+
+def _align_folder_images(table: pd.DataFrame, faces_path: Path, image_size: int, min_prob: float) -> dict[int, str]:
+    """MTCNN-align each photo onto the CelebA frame; fills landmark columns in place."""
+    aligner = MTCNNAligner(min_prob=min_prob)
+    faces = np.load(faces_path, mmap_mode="r+")
+    failed: dict[int, str] = {}
+    landmarks = np.full((len(table), 10), np.nan, dtype=np.float32)
+    for i, path in enumerate(tqdm(table["source_path"], desc="align", unit="img", disable=None)):
+        try:
+            image = read_rgb(path)
+        except DECODE_ERRORS:
+            failed[i] = "corrupt_image"
+            continue
+        aligned = aligner.align(image)
+        if aligned is None:
+            failed[i] = "no_face"
+            continue
+        faces[i] = crop_aligned(aligned[0], image_size)
+        landmarks[i] = aligned[1]
+    faces.flush()
+    table[LANDMARK_COLUMNS] = landmarks
+    return failed
+
+
+def _source_table(params: Params) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """Visible images of the configured source, and files skipped while listing them."""
+    root = Path(params.data.root)
+    if params.data.source == "folder":
+        table, skipped = scan_identity_folders(root)
+        names = sorted(table["identity_name"].unique())
+        table["identity"] = table["identity_name"].map({n: i for i, n in enumerate(names)}).astype(np.int64)
+        table["partition"] = -1
+        table["yaw_deg"] = np.nan
+        table["age"] = np.nan
+        table["thermal_path"] = ""
+        return table, skipped
+    if params.data.source == "synthetic" and not root.is_dir():
+        raise FaceganError(f"{root}: synthetic faces not rendered yet; run `dvc repro render` (or set data.root)")
+    table = read_celeba(root, need_partitions=params.split.by == "partition")
+    table["identity_name"] = table["identity"].astype(str)
+    return table, []
+
+
+def _with_thermal_rows(table: pd.DataFrame) -> pd.DataFrame:
+    visible = table.assign(domain="visible")
+    thermal = table[table["thermal_path"] != ""].assign(domain="thermal")
+    thermal["path"] = thermal["thermal_path"]
+    return pd.concat([visible, thermal], ignore_index=True).drop(columns="thermal_path")
+
+
+def _compact(faces_path: Path, keep: np.ndarray) -> None:
+    """Drop failed rows from faces.npy, chunk by chunk (never the whole array in RAM)."""
+    if keep.all():
+        return
+    src = np.load(faces_path, mmap_mode="r")
+    kept_path = faces_path.with_name("faces.kept.npy")
+    dst = np.lib.format.open_memmap(kept_path, mode="w+", dtype=np.uint8, shape=(int(keep.sum()),) + src.shape[1:])
+    rows = np.flatnonzero(keep)
+    for s in range(0, len(rows), CHUNK * 4):
+        part = rows[s : s + CHUNK * 4]
+        dst[s : s + len(part)] = src[part]
+    dst.flush()
+    del src, dst
+    os.replace(kept_path, faces_path)
+
+
+def _finish_index(items: pd.DataFrame, params: Params, novel: set[int]) -> pd.DataFrame:
+    visible = items[items["domain"] == "visible"]
+    roles = assign_roles(visible[["identity"]], novel, params.split.val_fraction, params.seed)
+    items = items.copy()
+    items.loc[visible.index, ["split", "role"]] = roles[["split", "role"]].to_numpy()
+    # Thermal twins share their visible image's split and role.
+    by_name = items.loc[visible.index].set_index("name")
+    thermal = items["domain"] == "thermal"
+    for column in ("split", "role"):
+        items.loc[thermal, column] = items.loc[thermal, "name"].map(by_name[column]).to_numpy()
+    items = items.reset_index(drop=True)
+    row_of = {(d, n): i for i, (d, n) in enumerate(zip(items["domain"], items["name"]))}
+    other = {"visible": "thermal", "thermal": "visible"}
+    items["pair"] = [row_of.get((other[d], n), -1) for d, n in zip(items["domain"], items["name"])]
+    measured_yaw = yaw_from_landmarks(items[LANDMARK_COLUMNS].to_numpy())
+    items["yaw"] = np.where(items["yaw_deg"].notna(), items["yaw_deg"], measured_yaw).astype(np.float32)
+    items[LANDMARK_COLUMNS] = to_crop_frame(items[LANDMARK_COLUMNS].to_numpy(), params.data.image_size)
+    attributes = [c for c in items.columns if c not in _FIXED_COLUMNS]
+    front = ["name", "identity", "identity_name", "split", "role", "domain", "pair", "yaw", "age"]
+    return items[front + attributes + LANDMARK_COLUMNS + ["partition", "source_path"]]
+
+
+_FIXED_COLUMNS = {
+    "name", "identity", "identity_name", "split", "role", "domain", "pair", "yaw", "yaw_deg", "age",
+    "partition", "path", "source_path", *LANDMARK_COLUMNS,
+}
+
+
+def prepare(params: Params, out_dir: Path) -> dict:
+    """Build the prepared store in `out_dir` (replaced atomically) and return its report."""
+    started = time.perf_counter()
+    size = params.data.image_size
+    table, skipped = _source_table(params)
+    items = _with_thermal_rows(table).rename(columns={"path": "source_path"})
+    with atomic_dir(out_dir) as tmp:
+        faces_path = tmp / FACES_FILE
+        faces = np.lib.format.open_memmap(faces_path, mode="w+", dtype=np.uint8, shape=(len(items), size, size, 3))
+        del faces
+        if params.data.source == "folder":
+            failed = _align_folder_images(items, faces_path, size, params.data.min_face_prob)
+        else:
+            failed = _decode_files(items["source_path"].tolist(), faces_path, size, params.data.workers)
+        keep = np.ones(len(items), dtype=bool)
+        for i, reason in failed.items():
+            keep[i] = False
+            skipped.append((items["source_path"].iat[i], reason))
+            print(f"warning: skipped {items['source_path'].iat[i]} ({reason})", file=sys.stderr)
+        # An identity needs two photos: one to enroll, one to recognize.
+        ok_visible = keep & (items["domain"] == "visible").to_numpy()
+        per_id = pd.Series(items["identity"].to_numpy()[ok_visible]).value_counts()
+        lonely = set(per_id.index[per_id < 2]) | (set(items["identity"]) - set(per_id.index))
+        for i in np.flatnonzero(keep & items["identity"].isin(lonely).to_numpy()):
+            keep[i] = False
+            skipped.append((items["source_path"].iat[i], "identity_with_one_image"))
+        if not keep.any():
+            raise FaceganError(f"{params.data.root}: no usable face images (see the warnings above)")
+        _compact(faces_path, keep)
+        items = items[keep]
+        novel = novel_identities(items[items["domain"] == "visible"], params.split, params.seed)
+        index = _finish_index(items, params, novel)
+        index.to_csv(tmp / INDEX_FILE, index=False)
+        report = _report(params, index, skipped, time.perf_counter() - started)
+        atomic_write_json(tmp / REPORT_FILE, report)
+    return report
+
+
+def _report(params: Params, index: pd.DataFrame, skipped: list[tuple[str, str]], seconds: float) -> dict:
+    visible = index[index["domain"] == "visible"]
+    attributes = [c for c in index.columns if c not in _FIXED_COLUMNS]
+    split_ids = visible.groupby("split")["identity"].nunique()
+    return {
+        "source": params.data.source,
+        "root": params.data.root,
+        "image_size": params.data.image_size,
+        "n_images": int(len(visible)),
+        "n_thermal": int((index["domain"] == "thermal").sum()),
+        "n_identities": int(visible["identity"].nunique()),
+        "n_base_identities": int(split_ids.get("base", 0)),
+        "n_novel_identities": int(split_ids.get("novel", 0)),
+        "n_images_by_role": {k: int(v) for k, v in visible["role"].value_counts().sort_index().items()},
+        "split_by": params.split.by,
+        "n_skipped": len(skipped),
+        "skipped_by_reason": dict(sorted(Counter(r for _, r in skipped).items())),
+        "skipped": [{"file": f, "reason": r} for f, r in skipped[:MAX_LISTED_SKIPS]],
+        "attributes": {a: int(visible[a].sum()) for a in attributes},
+        "seconds": round(seconds, 3),
+        "images_per_second": round(len(index) / max(seconds, 1e-9), 1),
+    }

@@ -1,0 +1,46 @@
+"""What each DVC stage does, as functions of the params (pipeline/ scripts and the CLI call these)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from facegan.config import Params
+
+RAW_SYNTHETIC = Path("data/raw/synthetic")
+PREPARED = Path("data/prepared")
+FIGURES = Path("reports/figures")
+
+
+def render(params: Params) -> None:
+    """Render the built-in synthetic face set (CelebA layout + thermal twins)."""
+    from facegan.render.dataset import render_dataset
+    from facegan.render.grid import save_render_grid
+
+    p = params.synthetic
+    summary = render_dataset(
+        RAW_SYNTHETIC,
+        n_identities=p.n_identities,
+        images_per_identity=tuple(p.images_per_identity),
+        partition_fractions=tuple(p.partition_fractions),
+        jpeg_quality=tuple(p.jpeg_quality),
+        thermal=p.thermal,
+        difficulty=p.difficulty,
+        seed=params.seed,
+        workers=p.workers,
+    )
+    save_render_grid(FIGURES / "synthetic_grid.png", seed=params.seed)
+    print(json.dumps({k: summary[k] for k in ("images", "identities") if k in summary}))
+
+
+def prep(params: Params) -> None:
+    """Decode, align, split and index the configured source into data/prepared/."""
+    from facegan.data.prep import prepare
+
+    report = prepare(params, PREPARED)
+    summary = {k: report[k] for k in ("source", "n_images", "n_thermal", "n_identities", "n_base_identities",
+                                      "n_novel_identities", "n_skipped", "images_per_second")}
+    print(json.dumps(summary))
+
+
+STAGES = {"render": render, "prep": prep}

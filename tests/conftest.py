@@ -1,0 +1,68 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from facegan.data.alignment import CELEBA_TEMPLATE
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+REPO = Path(__file__).resolve().parents[1]
+CELEBA_MINI = Path(os.environ.get("FACEGAN_CELEBA_MINI", REPO.parent / "shared" / "data" / "celeba-mini"))
+
+
+@pytest.fixture
+def celeba_mini() -> Path:
+    if not (CELEBA_MINI / "list_attr_celeba.txt").is_file():
+        pytest.skip(f"real CelebA sample not found at {CELEBA_MINI}")
+    return CELEBA_MINI
+
+
+def write_celeba_layout(root: Path, identities: int = 6, per_identity: int = 4, seed: int = 0,
+                        attributes=("Eyeglasses", "Male", "Smiling", "Young")) -> Path:
+    """A small but complete CelebA-layout folder of random-texture JPEGs."""
+    rng = np.random.default_rng(seed)
+    (root / "img_align_celeba").mkdir(parents=True)
+    names, rows = [], []
+    for ident in range(1, identities + 1):
+        for _ in range(per_identity):
+            name = f"{len(names) + 1:06d}.jpg"
+            names.append(name)
+            pixels = rng.integers(0, 256, size=(218, 178, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / "img_align_celeba" / name, quality=90)
+            rows.append((name, ident, rng.choice([-1, 1], size=len(attributes))))
+    n = len(rows)
+    lm = " ".join(str(int(round(v))) for v in CELEBA_TEMPLATE.reshape(-1))
+    (root / "list_attr_celeba.txt").write_text(
+        f"{n}\n{' '.join(attributes)}\n" + "".join(f"{nm} {' '.join(f'{v:2d}' for v in a)}\n" for nm, _, a in rows))
+    (root / "identity_CelebA.txt").write_text("".join(f"{nm} {i}\n" for nm, i, _ in rows))
+    (root / "list_eval_partition.txt").write_text(
+        "".join(f"{nm} {2 if i > identities - 2 else 0}\n" for nm, i, _ in rows))
+    (root / "list_landmarks_align_celeba.txt").write_text(
+        f"{n}\nlefteye_x lefteye_y righteye_x righteye_y nose_x nose_y leftmouth_x leftmouth_y rightmouth_x rightmouth_y\n"
+        + "".join(f"{nm} {lm}\n" for nm, _, _ in rows))
+    return root
+
+
+@pytest.fixture
+def celeba_layout(tmp_path) -> Path:
+    return write_celeba_layout(tmp_path / "celeba")
+
+
+class Workdir(type(Path())):
+    """A project folder to run stages in."""
+
+    def write_params(self, **sections) -> Path:
+        path = self / "params.yaml"
+        path.write_text(yaml.safe_dump(sections))
+        return path
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Workdir:
+    work = Workdir(tmp_path / "work")
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work

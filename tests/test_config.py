@@ -1,0 +1,47 @@
+import pytest
+import yaml
+
+from facegan.config import Params, load_params, parse_params
+from facegan.errors import FaceganError
+from tests.conftest import REPO
+
+
+def test_committed_params_validate_and_match_the_defaults():
+    assert load_params(REPO / "params.yaml") == Params()
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize(
+    "raw, key",
+    [
+        ({"data": {"imagesize": 64}}, "data.imagesize"),
+        ({"colour": 1}, "colour"),
+        ({"data": {"image_size": 1024}}, "data.image_size"),
+        ({"data": {"image_size": 70}}, "data.image_size"),
+        ({"data": {"source": "imagenet"}}, "data.source"),
+        ({"split": {"novel_fraction": 1.5}}, "split.novel_fraction"),
+        ({"lowshot": {"shots": [5, 1]}}, "lowshot"),
+        ({"synthetic": {"images_per_identity": [10, 4]}}, "synthetic"),
+        ({"seed": -1}, "seed"),
+    ],
+)
+def test_bad_params_name_the_key(raw, key):
+    with pytest.raises(FaceganError) as err:
+        parse_params(raw)
+    message = str(err.value)
+    assert f"'{key}'" in message and "\n" not in message
+
+
+@pytest.mark.bad_input
+def test_params_file_that_is_not_yaml(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("data: [unclosed\n")
+    with pytest.raises(FaceganError, match="params.yaml: not valid YAML"):
+        load_params(path)
+
+
+def test_partial_params_fill_defaults(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({"data": {"image_size": 128}}))
+    params = load_params(path)
+    assert params.data.image_size == 128 and params.split == Params().split

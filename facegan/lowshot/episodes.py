@@ -1,0 +1,74 @@
+"""Drawing low-shot episodes: a gallery of k photos per novel identity, the rest as probes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+# Probe conditions reported separately (a probe can fall in several).
+PROBE_CONDITIONS = ("eyeglasses", "smiling", "old", "posed", "thermal", "neutral")
+
+
+@dataclass(frozen=True)
+class Episode:
+    gallery: dict[int, np.ndarray]  # identity -> row indices into the prepared store
+    probes: np.ndarray  # row indices (visible and thermal)
+
+
+def neutral_mask(index: pd.DataFrame, max_yaw: float) -> np.ndarray:
+    """A typical enrollment photo: no eyeglasses, not smiling, young, near-frontal, visible."""
+    return (
+        (index["eyeglasses"] == 0) & (index["smiling"] == 0) & (index["young"] == 1)
+        & (index["yaw"].abs() <= max_yaw) & (index["domain"] == "visible")
+    ).to_numpy()
+
+
+def probe_conditions(index: pd.DataFrame, max_yaw: float) -> dict[str, np.ndarray]:
+    """Boolean mask per probe condition over the rows of `index`."""
+    thermal = (index["domain"] == "thermal").to_numpy()
+    masks = {
+        "eyeglasses": (index["eyeglasses"] == 1).to_numpy() & ~thermal,
+        "smiling": (index["smiling"] == 1).to_numpy() & ~thermal,
+        "old": (index["young"] == 0).to_numpy() & ~thermal,
+        "posed": (index["yaw"].abs() > max_yaw).to_numpy() & ~thermal,
+        "thermal": thermal,
+    }
+    masks["neutral"] = ~np.any(list(masks.values()), axis=0)
+    return masks
+
+
+def draw_episodes(index: pd.DataFrame, k: int, episodes: int, gallery: str, max_yaw: float,
+                  seed: int) -> list[Episode]:
+    """`index`: the novel rows of the prepared index (row labels = store rows).
+
+    Identities with no more than k visible photos are left out of every episode
+    (nothing would remain to recognize). A gallery photo's thermal twin is not
+    a probe: it is the same moment, which would flatter the result.
+    """
+    rng = np.random.default_rng([seed, k])
+    visible = index[index["domain"] == "visible"]
+    neutral = pd.Series(neutral_mask(visible, max_yaw), index=visible.index)
+    rows_by_id = {i: rows.to_numpy() for i, rows in visible.groupby("identity").groups.items()}
+    eligible = sorted(i for i, rows in rows_by_id.items() if len(rows) > k)
+    if not eligible:
+        return []
+    pair = index["pair"]
+    out = []
+    for _ in range(episodes):
+        chosen: dict[int, np.ndarray] = {}
+        for ident in eligible:
+            rows = rows_by_id[ident]
+            preferred = rows[neutral[rows].to_numpy()] if gallery == "neutral" else rows
+            take = rng.permutation(preferred)[:k]
+            if len(take) < k:  # too few neutral photos: fill at random from the rest
+                rest = np.setdiff1d(rows, take)
+                take = np.concatenate([take, rng.permutation(rest)[: k - len(take)]])
+            chosen[ident] = np.sort(take)
+        used = np.concatenate(list(chosen.values()))
+        twins = pair[used].to_numpy()
+        excluded = set(used.tolist()) | set(twins[twins >= 0].tolist())
+        probes = np.array([r for r in index.index[index["identity"].isin(eligible)] if r not in excluded])
+        out.append(Episode(gallery=chosen, probes=probes))
+    return out

@@ -1,0 +1,158 @@
+"""Write a synthetic data set in the official CelebA layout (plus thermal
+twins and ground truth), atomically and deterministically.
+
+Every image draws from its own generator seeded by (seed, image number) and
+every identity from (seed, identity), so the output does not depend on the
+number of worker processes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from facegan.render.face import identity_assets
+from facegan.render.identity import sample_identity
+from facegan.render.image_state import sample_image_state
+from facegan.render.labels import ATTRIBUTES, attributes
+from facegan.render.renderer import render
+
+LANDMARK_NAMES = ("lefteye_x lefteye_y righteye_x righteye_y nose_x nose_y "
+                  "leftmouth_x leftmouth_y rightmouth_x rightmouth_y").split()
+NEUTRAL_PER_IDENTITY = 2   # enrollment-style photos every identity gets (like an ID photo)
+
+
+def _plan(n_identities: int, per_identity: tuple[int, int], fractions: tuple[float, float], seed: int):
+    """Image numbers per identity (shuffled, like CelebA) and identity partitions."""
+    counts = np.random.default_rng([seed, 2]).integers(per_identity[0], per_identity[1] + 1, n_identities)
+    numbers = np.random.default_rng([seed, 4]).permutation(int(counts.sum())) + 1
+    jobs, start = [], 0
+    for ident, n in enumerate(counts, start=1):
+        jobs.append((ident, sorted(int(x) for x in numbers[start:start + n])))
+        start += n
+    order = np.random.default_rng([seed, 3]).permutation(n_identities) + 1
+    n_test = int(round(fractions[1] * n_identities))
+    n_val = int(round(fractions[0] * n_identities))
+    partition = {int(i): 2 for i in order[:n_test]}
+    partition.update({int(i): 1 for i in order[n_test:n_test + n_val]})
+    partition.update({int(i): 0 for i in order[n_test + n_val:]})
+    return jobs, partition
+
+
+def _render_identity(job) -> list[dict]:
+    """Render and write all photos of one identity; returns their rows."""
+    out, seed, ident_id, numbers, thermal, difficulty, jpeg_quality = job
+    cv2.setNumThreads(1)
+    ident = sample_identity(seed, ident_id)
+    assets = identity_assets(ident)
+    rows = []
+    for k, num in enumerate(numbers):
+        rng = np.random.default_rng([seed, 1, num])
+        st = sample_image_state(ident, rng, difficulty=difficulty, jpeg_quality=jpeg_quality,
+                                neutral=k < NEUTRAL_PER_IDENTITY)
+        r = render(ident, assets, st, rng, thermal=thermal)
+        name = f"{num:06d}"
+        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(r.rgb, cv2.COLOR_RGB2BGR),
+                               [cv2.IMWRITE_JPEG_QUALITY, st.jpeg_quality])
+        (out / "img_align_celeba" / f"{name}.jpg").write_bytes(buf.tobytes())
+        if thermal:
+            ok, buf = cv2.imencode(".png", r.thermal)
+            (out / "thermal_align_celeba" / f"{name}.png").write_bytes(buf.tobytes())
+        rows.append(_row(name, ident, st, r.landmarks))
+    return rows
+
+
+def _row(name: str, ident, st, lm) -> dict:
+    row = {"image_id": f"{name}.jpg", "identity": ident.index, "yaw_deg": round(st.yaw_deg, 3),
+           "age": round(st.age, 4), "eyeglasses": int(st.eyeglasses),
+           "glasses_style": st.glasses_style if st.eyeglasses else "", "smiling": int(st.smiling),
+           "smile": round(st.smile, 3), "mouth_open": round(st.mouth_open, 3),
+           "light_x": round(float(st.light_dir[0]), 3), "light_y": round(float(st.light_dir[1]), 3),
+           "light": round(st.light, 3), "ambient": round(st.ambient, 3), "gamma": round(st.gamma, 3),
+           "background": st.background, "rot_deg": round(st.rot_deg, 3), "scale": round(st.scale, 4),
+           "shift_x": round(st.shift[0], 3), "shift_y": round(st.shift[1], 3), "blur": round(st.blur, 3),
+           "noise": round(st.noise, 4), "jpeg_quality": st.jpeg_quality, "t_ambient": round(st.t_ambient, 2)}
+    row.update({k: round(float(v), 3) for k, v in zip(LANDMARK_NAMES, lm.reshape(-1))})
+    row["_attrs"] = attributes(ident, st)
+    return row
+
+
+def _write_annotations(out: Path, rows: list[dict], partition: dict[int, int]):
+    n = len(rows)
+    lines = [r["image_id"] + " " + " ".join(f"{1 if r['_attrs'][a] else -1:2d}" for a in ATTRIBUTES) for r in rows]
+    (out / "list_attr_celeba.txt").write_text(f"{n}\n{' '.join(ATTRIBUTES)}\n" + "\n".join(lines) + "\n")
+    (out / "identity_CelebA.txt").write_text("".join(f"{r['image_id']} {r['identity']}\n" for r in rows))
+    (out / "list_eval_partition.txt").write_text(
+        "".join(f"{r['image_id']} {partition[r['identity']]}\n" for r in rows))
+    lm = [f"{r['image_id']} " + " ".join(f"{int(round(r[k])):d}" for k in LANDMARK_NAMES) for r in rows]
+    (out / "list_landmarks_align_celeba.txt").write_text(
+        f"{n}\n{' '.join(LANDMARK_NAMES)}\n" + "\n".join(lm) + "\n")
+    fields = [k for k in rows[0] if k != "_attrs"]
+    with open(out / "synthetic_truth.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _summary(rows, partition, args: dict, seconds: float) -> dict:
+    parts = {name: sum(1 for p in partition.values() if p == k) for k, name in enumerate(("train", "val", "test"))}
+    return {"images": len(rows), "identities": len(partition), "partition_identities": parts,
+            "attribute_counts": {a: sum(bool(r["_attrs"][a]) for r in rows) for a in ATTRIBUTES},
+            "seconds": round(seconds, 2), "seed": args["seed"], "arguments": args}
+
+
+def render_dataset(out_dir: Path, *, n_identities: int, images_per_identity: tuple[int, int],
+                   partition_fractions: tuple[float, float] = (0.1, 0.3),
+                   jpeg_quality: tuple[int, int] = (75, 95), thermal: bool = True,
+                   difficulty: float = 1.0, seed: int = 0, workers: int = 2) -> dict:
+    """Render the synthetic CelebA-layout set into out_dir (replacing it only when complete)."""
+    t0 = time.perf_counter()
+    out_dir = Path(out_dir)
+    args = dict(n_identities=n_identities, images_per_identity=list(images_per_identity),
+                partition_fractions=list(partition_fractions), jpeg_quality=list(jpeg_quality),
+                thermal=thermal, difficulty=difficulty, seed=seed, workers=workers)
+    jobs, partition = _plan(n_identities, images_per_identity, partition_fractions, seed)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        (tmp / "img_align_celeba").mkdir(parents=True)
+        if thermal:
+            (tmp / "thermal_align_celeba").mkdir()
+        tasks = [(tmp, seed, ident, numbers, thermal, difficulty, tuple(jpeg_quality)) for ident, numbers in jobs]
+        rows = [r for chunk in _run(tasks, workers) for r in chunk]
+        rows.sort(key=lambda r: r["image_id"])
+        _write_annotations(tmp, rows, partition)
+        summary = _summary(rows, partition, args, time.perf_counter() - t0)
+        (tmp / "render.json").write_text(json.dumps(summary, indent=2) + "\n")
+        _swap_in(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return summary
+
+
+def _run(tasks, workers: int):
+    if workers <= 1:
+        return [_render_identity(t) for t in tasks]
+    # spawn: safe even when the caller has torch/OpenMP threads running
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        return list(pool.imap(_render_identity, tasks, chunksize=1))
+
+
+def _swap_in(tmp: Path, out_dir: Path):
+    """Replace out_dir by the finished tmp folder with renames only."""
+    old = None
+    if out_dir.exists():
+        old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+        os.replace(out_dir, old)
+    os.replace(tmp, out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

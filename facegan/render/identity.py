@@ -1,0 +1,198 @@
+"""Persistent identity factors: what stays the same across a person's photos.
+
+Lengths are in template pixels of the 178x218 aligned frame (inter-ocular
+distance about 37 px); the face origin is the midpoint between the eyes, u
+to the image right, v down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SKIN_TONES = np.array([  # light to dark, sRGB 0..1
+    [0.97, 0.82, 0.72], [0.93, 0.74, 0.61], [0.83, 0.61, 0.46],
+    [0.66, 0.46, 0.32], [0.46, 0.31, 0.21], [0.31, 0.21, 0.15]], np.float32)
+
+HAIR_COLOURS = {  # name -> (rgb, CelebA colour attribute or None)
+    "black": ((0.05, 0.045, 0.045), "Black_Hair"),
+    "dark_brown": ((0.16, 0.10, 0.065), "Brown_Hair"),
+    "brown": ((0.32, 0.20, 0.11), "Brown_Hair"),
+    "light_brown": ((0.50, 0.36, 0.21), "Brown_Hair"),
+    "blond": ((0.80, 0.66, 0.42), "Blond_Hair"),
+    "platinum": ((0.90, 0.84, 0.68), "Blond_Hair"),
+    "auburn": ((0.48, 0.19, 0.08), None),
+}
+HAIR_STYLES = ("short", "buzz", "long", "bangs", "receding", "bald", "bob")
+FACIAL_HAIR = ("none", "stubble", "moustache", "goatee", "beard", "vandyke")
+GLASSES_STYLES = ("round", "rectangular", "thick", "aviator")
+IRIS_COLOURS = np.array([[0.22, 0.12, 0.06], [0.10, 0.06, 0.04], [0.25, 0.40, 0.55],
+                         [0.28, 0.38, 0.22], [0.40, 0.30, 0.14], [0.40, 0.45, 0.48]], np.float32)
+
+
+@dataclass
+class Identity:
+    index: int
+    male: bool
+    # head and face shape
+    head_w: float          # half width at the cheekbones
+    head_top: float        # v of the skull top
+    chin: float            # v of the chin
+    jaw_p: float           # superellipse exponent of the jaw: 1.7 pointed .. 3.5 square
+    jaw_taper: float       # narrowing of the lower face
+    depth: float           # front depth of the head / head_w
+    flat: float            # cross-section exponent: larger = flatter face front
+    cheekbone: float
+    brow_ridge: float
+    # skin
+    skin: np.ndarray
+    rosy: float
+    # eyes
+    eye_sep: float         # half inter-ocular distance
+    eye_v: float
+    eye_w: float
+    eye_h: float
+    eye_tilt: float
+    iris: np.ndarray
+    crease: bool
+    # brows
+    brow_thick: float
+    brow_arch: float
+    brow_gap: float
+    brow_len: float
+    brow_dark: float
+    # nose
+    nose_tip: float        # v of the nose tip
+    nose_prot: float       # how far the tip stands out of the face
+    nose_w: float          # alar half width
+    bridge_w: float
+    # mouth
+    mouth_v: float
+    mouth_w: float
+    lip_up: float
+    lip_lo: float
+    lip_rgb: np.ndarray
+    # ears
+    ear_h: float
+    ear_w: float
+    ear_v: float
+    ear_angle: float
+    # hair
+    hair_style: str
+    hair_colour: str
+    hair_vol: float
+    hairline: float        # v of the hairline centre
+    part: float            # -1..1 side of the parting
+    wavy: float
+    grey_rate: float       # how fast the hair greys with age
+    # facial hair, marks
+    facial_hair: str
+    moles: list = field(default_factory=list)   # (u, v, radius)
+    freckles: float = 0.0
+    scar: tuple | None = None
+    # thermal physiology
+    t_skin: float = 34.0
+    t_periorbital: float = 1.5
+    t_nose_cool: float = 2.0
+    # per-identity attribute rates
+    p_glasses: float = 0.2
+    glasses_style: str = "rectangular"
+    p_smile: float = 0.3
+    age_young: float = 0.2
+    age_old: float = 0.75
+    p_old: float = 0.25
+    p_pose: float = 0.25
+
+    @property
+    def hair_rgb(self) -> np.ndarray:
+        return np.array(HAIR_COLOURS[self.hair_colour][0], np.float32)
+
+
+def _skin(rng) -> np.ndarray:
+    t = rng.beta(1.6, 1.8) * (len(SKIN_TONES) - 1)
+    i = min(int(t), len(SKIN_TONES) - 2)
+    base = SKIN_TONES[i] * (1 - (t - i)) + SKIN_TONES[i + 1] * (t - i)
+    undertone = rng.normal(0, 0.025, 3) * np.array([1.0, 0.7, 1.2])
+    return np.clip(base + undertone, 0.05, 1.0).astype(np.float32)
+
+
+def _hair(rng, male: bool, skin_dark: float) -> tuple[str, str]:
+    names = list(HAIR_COLOURS)
+    # dark skin mostly goes with dark hair, as in real populations
+    w = np.array([3, 3, 2.5, 1.5, 1.2, 0.4, 0.5]) * np.array([1, 1, 1] + [1 - 0.8 * skin_dark] * 4)
+    colour = names[rng.choice(len(names), p=w / w.sum())]
+    sw = [3, 1.5, 0.6, 1.0, 1.2, 0.8, 0.3] if male else [1.2, 0.1, 4, 2, 0.1, 0.0, 2]
+    style = HAIR_STYLES[rng.choice(len(HAIR_STYLES), p=np.array(sw) / sum(sw))]
+    return style, colour
+
+
+def _marks(rng) -> tuple[list, float, tuple | None]:
+    moles = [(float(rng.uniform(-34, 34)), float(rng.uniform(-30, 55)), float(rng.uniform(0.9, 1.8)))
+             for _ in range(rng.choice(4, p=[0.35, 0.35, 0.2, 0.1]))]
+    freckles = float(rng.uniform(0.4, 1.0)) if rng.random() < 0.18 else 0.0
+    scar = None
+    if rng.random() < 0.1:
+        u0, v0 = rng.uniform(12, 30) * rng.choice([-1, 1]), rng.uniform(-20, 40)
+        ang = rng.uniform(0, np.pi)
+        ln = rng.uniform(6, 12)
+        scar = (float(u0), float(v0), float(u0 + ln * np.cos(ang)), float(v0 + ln * np.sin(ang)))
+    return moles, freckles, scar
+
+
+def _rates(rng) -> dict:
+    """How often this person wears glasses, smiles, is photographed old or turned."""
+    return dict(
+        p_glasses=0.0 if rng.random() < 0.35 else float(rng.uniform(0.15, 0.5)),
+        glasses_style=GLASSES_STYLES[rng.integers(len(GLASSES_STYLES))],
+        p_smile=float(rng.uniform(0.1, 0.5)),
+        age_young=float(rng.uniform(0.05, 0.35)),
+        age_old=float(rng.uniform(0.65, 0.95)),
+        p_old=0.0 if rng.random() < 0.2 else float(rng.uniform(0.15, 0.4)),
+        p_pose=float(rng.uniform(0.15, 0.4)),
+    )
+
+
+def sample_identity(seed: int, index: int) -> Identity:
+    """The identity `index` of a data set; depends only on (seed, index)."""
+    rng = np.random.default_rng([seed, 0, index])
+    male = bool(rng.random() < 0.5)
+    skin = _skin(rng)
+    skin_dark = float(1 - skin.mean())
+    style, colour = _hair(rng, male, skin_dark)
+    facial = "none"
+    if male and rng.random() < 0.45:
+        facial = FACIAL_HAIR[1 + rng.integers(len(FACIAL_HAIR) - 1)]
+    moles, freckles, scar = _marks(rng)
+    m = 1.0 if male else 0.0
+    lip = np.array([0.72, 0.36, 0.36]) * (0.55 + 0.45 * skin.mean() / 0.8) + rng.normal(0, 0.03, 3)
+    return Identity(
+        index=index, male=male,
+        head_w=float(rng.uniform(41.5, 45.5) + 1.0 * m), head_top=float(rng.uniform(-70, -65)),
+        chin=float(rng.uniform(63, 69) + 1.5 * m), jaw_p=float(rng.uniform(1.7, 3.0) + 0.6 * m),
+        jaw_taper=float(rng.uniform(0.0, 0.15)), depth=float(rng.uniform(0.95, 1.15)),
+        flat=float(rng.uniform(2.1, 2.8)), cheekbone=float(rng.uniform(1.0, 4.0)),
+        brow_ridge=float(rng.uniform(1.0, 2.5) + 1.2 * m),
+        skin=skin, rosy=float(rng.uniform(0.0, 0.12)),
+        eye_sep=float(rng.uniform(16.8, 20.5)), eye_v=float(rng.uniform(-1.5, 1.5)),
+        eye_w=float(rng.uniform(7.8, 10.0)), eye_h=float(rng.uniform(3.6, 5.0)),
+        eye_tilt=float(rng.uniform(-0.12, 0.16)), iris=IRIS_COLOURS[rng.integers(len(IRIS_COLOURS))],
+        crease=bool(rng.random() < 0.6),
+        brow_thick=float(rng.uniform(1.2, 2.6) + 0.9 * m), brow_arch=float(rng.uniform(0.5, 4.0)),
+        brow_gap=float(rng.uniform(8.5, 12.5)), brow_len=float(rng.uniform(17, 23)),
+        brow_dark=float(rng.uniform(0.35, 0.8)),
+        nose_tip=float(rng.uniform(20.5, 27.0)), nose_prot=float(rng.uniform(10, 16)),
+        nose_w=float(rng.uniform(6.8, 10.0) + 0.6 * m), bridge_w=float(rng.uniform(2.8, 4.6)),
+        mouth_v=float(rng.uniform(36.5, 42.0)), mouth_w=float(rng.uniform(13.0, 18.0)),
+        lip_up=float(rng.uniform(1.8, 3.6) - 0.4 * m), lip_lo=float(rng.uniform(2.5, 4.8) - 0.4 * m),
+        lip_rgb=np.clip(lip, 0.1, 1.0).astype(np.float32),
+        ear_h=float(rng.uniform(15, 21)), ear_w=float(rng.uniform(6.5, 9.5)),
+        ear_v=float(rng.uniform(6, 12)), ear_angle=float(rng.uniform(0.25, 0.55)),
+        hair_style=style, hair_colour=colour, hair_vol=float(rng.uniform(3, 6.5)),
+        hairline=float(rng.uniform(-42, -35)), part=float(rng.uniform(-1, 1)),
+        wavy=float(rng.uniform(0, 1) ** 2), grey_rate=float(rng.uniform(0.6, 1.2)),
+        facial_hair=facial, moles=moles, freckles=freckles, scar=scar,
+        t_skin=float(rng.normal(34.0, 0.4)), t_periorbital=float(rng.uniform(0.9, 2.0)),
+        t_nose_cool=float(rng.uniform(0.8, 3.5)),
+        **_rates(rng),
+    )

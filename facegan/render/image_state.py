@@ -1,0 +1,114 @@
+"""Per-image attributes and nuisances, drawn from the identity's own rates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from facegan.render.identity import GLASSES_STYLES, Identity
+
+FRAME_COLOURS = np.array([[0.05, 0.05, 0.05], [0.25, 0.14, 0.08], [0.55, 0.45, 0.25],
+                          [0.6, 0.6, 0.62], [0.15, 0.15, 0.3], [0.45, 0.05, 0.05]], np.float32)
+CLOTHES = np.array([[0.1, 0.1, 0.12], [0.85, 0.85, 0.85], [0.15, 0.2, 0.4], [0.5, 0.1, 0.1],
+                    [0.3, 0.35, 0.25], [0.6, 0.5, 0.35], [0.4, 0.4, 0.45], [0.7, 0.45, 0.55]], np.float32)
+
+
+@dataclass
+class ImageState:
+    # attributes
+    eyeglasses: bool
+    glasses_style: str
+    glasses_tint: float      # 0 clear .. 1 sunglasses-dark
+    frame_rgb: np.ndarray
+    smiling: bool
+    smile: float             # 0..1 strength of the expression
+    mouth_open: float        # lip gap in px
+    age: float               # 0 young .. 1 old
+    yaw_deg: float
+    lipstick: bool
+    gaze: tuple[float, float]
+    # nuisances
+    light_dir: np.ndarray    # unit vector towards the light, camera frame (x right, y down, z to camera)
+    light: float
+    ambient: float
+    light_rgb: np.ndarray
+    cast: np.ndarray         # per-channel gains after rendering
+    gamma: float
+    background: str
+    bg_rgb: np.ndarray       # two colours for gradients / textures
+    clothes_rgb: np.ndarray
+    rot_deg: float
+    scale: float
+    shift: tuple[float, float]
+    blur: float
+    noise: float
+    jpeg_quality: int
+    # thermal nuisances
+    t_ambient: float
+    t_gain: float
+    t_noise: float
+
+
+def _age(ident: Identity, rng) -> float:
+    centre = ident.age_old if rng.random() < ident.p_old else ident.age_young
+    return float(np.clip(centre + rng.normal(0, 0.06), 0.0, 1.0))
+
+
+def _yaw(ident: Identity, rng, difficulty: float) -> float:
+    if rng.random() < ident.p_pose:
+        yaw = rng.uniform(15, 45) * rng.choice([-1, 1])
+    else:
+        yaw = np.clip(rng.normal(0, 5.0), -12, 12)
+    return float(np.clip(yaw * min(difficulty, 1.0), -45, 45))
+
+
+def _light(rng, d: float):
+    az = rng.normal(0, 0.22 * d)                 # left/right
+    el = rng.normal(-0.35, 0.12 * d)             # mostly from above
+    v = np.array([np.sin(az) * np.cos(el), np.sin(el), np.cos(az) * np.cos(el)])
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+def _background_colours(rng, d: float) -> np.ndarray:
+    """Two muted colours of similar lightness: studio walls, offices, outdoors blurred."""
+    grey = rng.uniform(0.5, 0.68)
+    c0 = grey + rng.normal(0, 0.06 * d, 3)
+    c1 = c0 + rng.normal(0, 0.06 * d, 3)
+    return np.clip(np.stack([c0, c1]), 0.05, 0.95).astype(np.float32)
+
+
+def sample_image_state(ident: Identity, rng: np.random.Generator, *, difficulty: float = 1.0,
+                       jpeg_quality: tuple[int, int] = (75, 95), neutral: bool = False) -> ImageState:
+    """One photo's attributes and nuisances; `neutral` forces an enrollment-style photo."""
+    d = float(difficulty)
+    glasses = (not neutral) and rng.random() < ident.p_glasses
+    style = ident.glasses_style if rng.random() < 0.8 else GLASSES_STYLES[rng.integers(len(GLASSES_STYLES))]
+    smiling = (not neutral) and rng.random() < ident.p_smile
+    smile = float(np.clip(rng.uniform(0.65, 1.0) * d, 0, 1)) if smiling else 0.0
+    mouth_open = float(rng.uniform(5.5, 10.0) * smile) if smiling and rng.random() < 0.85 else 0.0
+    if not smiling and rng.random() < 0.12:
+        mouth_open = float(rng.uniform(1.0, 2.5))
+    age = min(_age(ident, rng), 0.4) if neutral else _age(ident, rng)
+    yaw = float(np.clip(rng.normal(0, 2.5), -6, 6)) if neutral else _yaw(ident, rng, d)
+    bg_kind = ["solid", "vgrad", "hgrad", "radial", "blobs", "stripes"][rng.integers(6)]
+    return ImageState(
+        eyeglasses=bool(glasses), glasses_style=style,
+        glasses_tint=float(rng.uniform(0.8, 0.95)) if rng.random() < 0.45 else float(rng.uniform(0.25, 0.5)),
+        frame_rgb=FRAME_COLOURS[rng.integers(len(FRAME_COLOURS))],
+        smiling=bool(smiling), smile=smile, mouth_open=mouth_open, age=age, yaw_deg=yaw,
+        lipstick=(not ident.male) and rng.random() < 0.4,
+        gaze=(float(rng.normal(0, 0.8)), float(rng.normal(0, 0.4))),
+        light_dir=_light(rng, d), light=float(rng.uniform(0.6, 0.8)), ambient=float(rng.uniform(0.35, 0.45)),
+        light_rgb=np.clip(1 + rng.normal(0, 0.04 * d, 3), 0.8, 1.2).astype(np.float32),
+        cast=np.clip(1 + rng.normal(0, 0.04 * d, 3), 0.75, 1.25).astype(np.float32),
+        gamma=float(np.exp(rng.normal(0, 0.08 * d))),
+        background=bg_kind, bg_rgb=_background_colours(rng, d),
+        clothes_rgb=np.clip(CLOTHES[rng.integers(len(CLOTHES))] + rng.normal(0, 0.05, 3), 0, 1).astype(np.float32),
+        rot_deg=float(rng.normal(0, 1.0 * d)), scale=float(np.exp(rng.normal(0, 0.015 * d))),
+        shift=(float(rng.normal(0, 0.8 * d)), float(rng.normal(0, 0.8 * d))),
+        blur=float(abs(rng.normal(0, 0.5 * d))), noise=float(abs(rng.normal(0, 0.012 * d))),
+        jpeg_quality=int(rng.integers(jpeg_quality[0], jpeg_quality[1] + 1)),
+        t_ambient=float(rng.uniform(18, 26)), t_gain=float(rng.uniform(0.8, 1.2)),
+        t_noise=float(rng.uniform(1.0, 3.0)),
+    )

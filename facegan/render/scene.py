@@ -1,0 +1,126 @@
+"""Everything around the face, in canvas space: background, neck and
+shoulders, long hair hanging behind, and the back of the skull (which a
+turned head shows on its near side)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facegan.render import hair
+from facegan.render.geometry import CANVAS, ORIGIN, TEX, TEX_ROW0, back_of_head
+from facegan.render.identity import Identity
+from facegan.render.image_state import ImageState
+from facegan.render.shapes import coverage, smooth_noise, smoothstep
+from facegan.render.thermal import material
+
+H, W = CANVAS
+XS = np.arange(W, dtype=np.float32) - ORIGIN[0]       # canvas columns in face units
+YS = np.arange(H, dtype=np.float32) - ORIGIN[1]
+
+
+class Canvas:
+    """Colour, temperature and depth planes composited back to front."""
+
+    def __init__(self, rgb, temp):
+        self.rgb, self.temp = rgb, temp
+        self.depth = np.full((H, W), -np.inf, np.float32)
+
+    def over(self, rows: slice, alpha, rgb, temp, depth=None):
+        a = np.clip(alpha, 0, 1).astype(np.float32)
+        self.rgb[rows] = self.rgb[rows] * (1 - a[..., None]) + rgb * a[..., None]
+        self.temp[rows] = self.temp[rows] * (1 - a) + temp * a
+        if depth is not None:
+            self.depth[rows] = np.where(a > 0.5, depth, self.depth[rows])
+
+
+def background(st: ImageState, rng) -> Canvas:
+    c0, c1 = st.bg_rgb
+    yy, xx = YS[:, None] / H + 0.5, XS[None, :] / W + 0.5
+    kind = st.background
+    if kind == "solid":
+        t = np.zeros((H, W), np.float32)
+    elif kind == "vgrad":
+        t = np.broadcast_to(yy, (H, W))
+    elif kind == "hgrad":
+        t = np.broadcast_to(xx, (H, W))
+    elif kind == "radial":
+        t = np.clip(np.hypot(xx - 0.5, yy - 0.45) * 1.6, 0, 1)
+    elif kind == "blobs":
+        t = np.clip(0.5 + 0.35 * smooth_noise(rng, (H, W), (4, 4)), 0, 1)
+    else:  # stripes: shelves, door frames
+        edges = np.sort(rng.uniform(0, 1, 5))
+        t = np.broadcast_to((np.searchsorted(edges, xx) % 2).astype(np.float32) * 0.8 + 0.1 * yy, (H, W))
+    grain = 1 + 0.03 * smooth_noise(rng, (H, W), (30, 30))
+    rgb = (c0 * (1 - t[..., None]) + c1 * t[..., None]) * grain[..., None]
+    temp = st.t_ambient + 0.6 * smooth_noise(rng, (H, W), (3, 3)) + 0.8 * t
+    return Canvas(rgb.astype(np.float32), temp.astype(np.float32))
+
+
+def _lambert(nx, nz, st: ImageState):
+    return st.ambient + st.light * np.clip(nx * st.light_dir[0] + nz * st.light_dir[2], 0, 1)
+
+
+def body(cv: Canvas, ident: Identity, st: ImageState, skin_rgb):
+    """Neck (a lit cylinder behind the jaw) and shoulders in clothes with a neckline."""
+    s = float(np.sin(np.deg2rad(st.yaw_deg)))
+    rn = ident.head_w * (0.68 if ident.male else 0.6)
+    xc = -0.3 * ident.head_w * s
+    rows = slice(int(ORIGIN[1] + 20), H)             # nothing of the body above the jaw
+    X, Y = XS[None, :], YS[rows][:, None]
+    nx = np.clip((X - xc) / rn, -1, 1)
+    neck = coverage(np.maximum(np.abs(X - xc) - rn, 20 - Y), 0.6)
+    shadow = 0.55 + 0.45 * smoothstep(ident.chin - 4, ident.chin + 22, Y)
+    lit = _lambert(nx, np.sqrt(1 - nx * nx), st) * shadow
+    cv.over(rows, neck, skin_rgb * lit[..., None] * st.light_rgb, material("neck", ident.t_skin, st.t_ambient))
+    xb = 0.3 * xc
+    top = 84 + 0.0045 * (X - xb) ** 2 - 14 * smoothstep(rn + 8, rn + 40, np.abs(X - xb))
+    cloth = coverage(np.maximum(top - Y, np.abs(X - xb) - 100.0), 0.8)
+    neckline = coverage(np.abs(X - xb) - (rn * 0.8 - 0.5 * np.maximum(Y - 84, 0)), 0.6) * (Y < 84 + 2 * rn)
+    cloth = cloth * (1 - neckline)
+    bx = np.clip((X - xb) / 100, -1, 1)
+    shade = _lambert(bx, np.sqrt(1 - bx * bx), st) * (0.9 + 0.1 * smoothstep(80, 130, Y))
+    cv.over(rows, cloth, st.clothes_rgb * shade[..., None] * st.light_rgb,
+            material("clothes", ident.t_skin, st.t_ambient))
+
+
+def long_hair(cv: Canvas, ident: Identity, st: ImageState, rng, tone):
+    """Hair falling behind the head and onto the shoulders."""
+    if ident.hair_style not in hair.LONG_STYLES:
+        return
+    s = float(np.sin(np.deg2rad(st.yaw_deg)))
+    xc = -0.45 * ident.head_w * s
+    end = 105.0 if ident.hair_style == "long" else 42.0
+    crown = ident.head_top - hair.volume(ident)
+    rows = slice(max(int(ORIGIN[1] + crown) - 2, 0), min(int(ORIGIN[1] + end) + 5, H))
+    X, Y = XS[None, :], YS[rows][:, None]
+    half = ident.head_w + hair.volume(ident) + 2 + 8 * smoothstep(0, end, Y) * (ident.hair_style == "long")
+    ragged = 3 * smooth_noise(rng, (1, W), (1, 24))
+    centre = crown + half                          # rounded top following the skull
+    top = np.where(Y < centre, np.hypot(X - xc, Y - centre) - half, np.abs(X - xc) - half)
+    shape = np.maximum(top, Y - end - ragged)
+    streaks = 0.75 + 0.25 * smooth_noise(rng, (Y.shape[0], W), (6, 60))
+    nx = np.clip((X - xc) / half, -1, 1)
+    lit = _lambert(nx, np.sqrt(1 - nx * nx), st) * 0.75
+    cv.over(rows, coverage(shape, 1.0), tone * (streaks * lit)[..., None] * st.light_rgb,
+            material("hair", ident.t_skin, st.t_ambient))
+
+
+def back_layer(cv: Canvas, ident: Identity, st: ImageState, front, skin_rgb, tone):
+    """The skull's back half: hair (or scalp) seen beside the face when it turns."""
+    v = TEX.y
+    keep = v < 34
+    v = v[keep]
+    has_hair = ident.hair_style != "bald"
+    nape = 30.0 if ident.hair_style in hair.LONG_STYLES else hair.bottom(ident) + 14
+    fade = smoothstep(nape + 2, nape - 10, v)          # hair thins out towards the nape
+    a_b = np.maximum(front.a[keep], front.a_hair[keep] * fade * has_hair)
+    a_b = np.where(v > 0, np.maximum(a_b, front.a[keep].max() * 0.8 * smoothstep(34, 20, v)), a_b)
+    cov, depth, n_cam = back_of_head(np.maximum(a_b, 1.0), 1.2 * np.maximum(a_b, 1.0), st.yaw_deg, XS)
+    cov *= (a_b > 1.0)[:, None]          # rows above the skull have none
+    is_hair = (fade * has_hair).astype(np.float32)[:, None, None]
+    albedo = tone * is_hair + skin_rgb * (1 - is_hair)
+    lit = _lambert(n_cam[..., 0], n_cam[..., 2], st)
+    t_hair, t_skin = material("hair", ident.t_skin, st.t_ambient), material("neck", ident.t_skin, st.t_ambient)
+    temp = t_hair * is_hair[..., 0] + t_skin * (1 - is_hair[..., 0])
+    rows = slice(TEX_ROW0, TEX_ROW0 + int(keep.sum()))
+    cv.over(rows, cov, albedo * lit[..., None] * st.light_rgb, temp, depth)

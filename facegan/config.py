@@ -77,28 +77,39 @@ class SyntheticParams(Section):
 
 
 class RecognizerParams(Section):
+    arch: Literal["iresnet", "mobilefacenet"] = "iresnet"
+    width: Annotated[int, Field(ge=4, le=256)] = 16  # channels of the first stage; later stages double it
     embedding_dim: Annotated[int, Field(ge=16, le=2048)] = 512
+    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
     head: Literal["arcface", "cosface"] = "arcface"
     margin: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     scale: Annotated[float, Field(gt=0.0, le=128.0)] = 32.0
-    optimizer: Literal["sgd", "adamw"] = "sgd"
-    lr: Annotated[float, Field(gt=0.0, le=10.0)] = 0.1
-    weight_decay: Annotated[float, Field(ge=0.0, le=1.0)] = 5e-4
+    # AdamW: from scratch on ~2k faces in ~20 epochs it reaches clearly better novel-identity
+    # verification than SGD (which needs many more steps with a margin head).
+    optimizer: Literal["sgd", "adamw"] = "adamw"
+    lr: Annotated[float, Field(gt=0.0, le=10.0)] = 2e-3
+    weight_decay: Annotated[float, Field(ge=0.0, le=1.0)] = 0.05
+    warmup_epochs: Annotated[float, Field(ge=0.0, le=100.0)] = 1.0
     epochs: Annotated[int, Field(ge=1, le=1000)] = 20
     batch_size: Annotated[int, Field(ge=2, le=4096)] = 128
     augment: list[
         Literal["hflip", "brightness_contrast", "affine", "coarse_dropout", "blur_noise"]
     ] = ["hflip", "brightness_contrast", "affine", "coarse_dropout", "blur_noise"]
+    num_workers: Annotated[int, Field(ge=0, le=64)] = 0
     checkpoint_every: PositiveInt = 200
 
 
 class JudgesParams(Section):
     extra_attributes: list[str] = []
-    epochs: Annotated[int, Field(ge=1, le=1000)] = 15
-    batch_size: Annotated[int, Field(ge=2, le=4096)] = 128
-    lr: Annotated[float, Field(gt=0.0, le=10.0)] = 1e-3
+    attribute_arch: Literal["iresnet", "mobilefacenet"] = "mobilefacenet"
+    width: Annotated[int, Field(ge=4, le=256)] = 16
+    epochs: Annotated[int, Field(ge=1, le=1000)] = 12
+    batch_size: Annotated[int, Field(ge=2, le=4096)] = 64
+    lr: Annotated[float, Field(gt=0.0, le=10.0)] = 2e-3
+    # The identity judge is the recognizer recipe with another architecture and seed.
+    identity_arch: Literal["iresnet", "mobilefacenet"] = "mobilefacenet"
+    identity_epochs: Annotated[int, Field(ge=1, le=1000)] = 20
     identity_far: Annotated[float, Field(gt=0.0, lt=1.0)] = 1e-3
-    use_dlib: Literal["auto", "never"] = "auto"
     checkpoint_every: PositiveInt = 200
 
 
@@ -146,6 +157,13 @@ class Params(Section):
     editor: EditorParams = EditorParams()
     translator: TranslatorParams = TranslatorParams()
     synthesis: SynthesisParams = SynthesisParams()
+
+    @model_validator(mode="after")
+    def _independent_identity_judge(self):
+        if self.judges.identity_arch == self.recognizer.arch:
+            raise ValueError("judges.identity_arch must differ from recognizer.arch: the identity judge "
+                             "must be an independent model")
+        return self
 
 
 def _first_error_line(err: ValidationError, source: str) -> str:

@@ -43,4 +43,18 @@ def prep(params: Params) -> None:
     print(json.dumps(summary))
 
 
-STAGES = {"render": render, "prep": prep}
+def train_recognizer(params: Params) -> None:
+    """Train the ArcFace recognizer on base identities; score it on novel-identity pairs."""
+    from facegan.recognition.stage import train_recognizer_stage
+
+    print(json.dumps(train_recognizer_stage(params)))
+
+
+def train_judges(params: Params) -> None:
+    """Train the attribute/yaw judge and the independent identity judge."""
+    from facegan.judges.stage import train_judges_stage
+
+    print(json.dumps(train_judges_stage(params)))
+
+
+STAGES = {"render": render, "prep": prep, "train_recognizer": train_recognizer, "train_judges": train_judges}

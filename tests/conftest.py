@@ -66,3 +66,19 @@ def workdir(tmp_path, monkeypatch) -> Workdir:
     work.mkdir()
     monkeypatch.chdir(work)
     return work
+
+
+@pytest.fixture(scope="session")
+def tiny_synthetic(tmp_path_factory) -> Path:
+    """A small rendered synthetic set, prepared at 32 px: a project folder with data/prepared."""
+    from facegan.config import parse_params
+    from facegan.data.prep import prepare
+    from facegan.render.dataset import render_dataset
+
+    work = tmp_path_factory.mktemp("tiny_synthetic")
+    raw = work / "data/raw/synthetic"
+    render_dataset(raw, n_identities=14, images_per_identity=(10, 12), thermal=True, seed=3, workers=1)
+    params = parse_params({"data": {"root": str(raw), "image_size": 32, "workers": 1},
+                           "split": {"min_images": 4, "novel_fraction": 0.3, "val_fraction": 0.2}})
+    prepare(params, work / "data/prepared")
+    return work

@@ -1,0 +1,1 @@
+"""The judges: models that score generated faces and never enter a training loss."""

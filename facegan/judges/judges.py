@@ -1,0 +1,83 @@
+"""The judge interface the editor, translator and synthesis stages call.
+
+Everything takes N x S x S x 3 uint8 faces (what synthesis writes), so a
+judge scores exactly the pixels that are kept.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from facegan.errors import FaceganError
+from facegan.io import atomic_write_bytes
+from facegan.judges.attribute_net import AttributeYawNet
+from facegan.judges.train_attributes import predict
+from facegan.recognition.backbone import build_backbone, to_input
+from facegan.recognition.embed import embed_faces
+
+
+@dataclass
+class Judges:
+    attribute_net: AttributeYawNet
+    identity_net: torch.nn.Module
+    identity_threshold: float  # cosine similarity at which the identity judge has FAR = identity_far on base pairs
+    identity_far: float
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def attribute_names(self) -> list[str]:
+        return self.attribute_net.attributes
+
+    def attributes_and_yaw(self, faces: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Per-attribute probabilities and yaw in degrees (+ = nose to image right)."""
+        probs, yaw = predict(self.attribute_net, to_input(np.asarray(faces)))
+        return {name: probs[:, i] for i, name in enumerate(self.attribute_names)}, yaw
+
+    def identity_embeddings(self, faces: np.ndarray) -> np.ndarray:
+        return embed_faces(self.identity_net, faces, device=self.device, flip=True)
+
+    def identity_similarity(self, faces_a: np.ndarray, faces_b: np.ndarray) -> np.ndarray:
+        """Cosine similarity of each pair (a[i], b[i]) under the identity judge."""
+        return np.sum(self.identity_embeddings(faces_a) * self.identity_embeddings(faces_b), axis=1)
+
+    def same_identity(self, faces_a: np.ndarray, faces_b: np.ndarray) -> np.ndarray:
+        return self.identity_similarity(faces_a, faces_b) >= self.identity_threshold
+
+    def save(self, path: Path, image_size: int, attribute_arch: str, identity_arch: str, width: int,
+             identity_width: int, identity_dim: int) -> None:
+        blob = {
+            "image_size": image_size,
+            "attribute": {"arch": attribute_arch, "width": width, "attributes": self.attribute_names,
+                          "state_dict": _cpu(self.attribute_net)},
+            "identity": {"arch": identity_arch, "width": identity_width, "embedding_dim": identity_dim,
+                         "state_dict": _cpu(self.identity_net)},
+            "identity_threshold": float(self.identity_threshold),
+            "identity_far": float(self.identity_far),
+        }
+        buf = io.BytesIO()
+        torch.save(blob, buf)
+        atomic_write_bytes(Path(path), buf.getvalue())
+
+
+def _cpu(module: torch.nn.Module) -> dict:
+    return {k: v.detach().cpu() for k, v in module.state_dict().items()}
+
+
+def load_judges(path: Path = Path("models/judges.pt"), device: torch.device | str = "cpu") -> Judges:
+    path = Path(path)
+    if not path.is_file():
+        raise FaceganError(f"{path}: judges missing; run `dvc repro train_judges` first")
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    a, i = blob["attribute"], blob["identity"]
+    attribute_net = AttributeYawNet(a["arch"], blob["image_size"], a["attributes"], a["width"])
+    attribute_net.load_state_dict(a["state_dict"])
+    identity_net = build_backbone(i["arch"], blob["image_size"], i["embedding_dim"], i["width"])
+    identity_net.load_state_dict(i["state_dict"])
+    device = torch.device(device)
+    return Judges(attribute_net.to(device).eval(), identity_net.to(device).eval(),
+                  blob["identity_threshold"], blob["identity_far"], device)

@@ -1,0 +1,102 @@
+"""The train_judges stage: attribute/yaw judge and identity judge, trained on base faces,
+scored on held-out base faces (attributes, yaw, identity threshold) and novel pairs (EER)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from facegan.config import Params
+from facegan.data.store import open_prepared
+from facegan.errors import FaceganError
+from facegan.io import atomic_write_json
+from facegan.judges.attribute_net import AttributeYawNet
+from facegan.judges.judges import Judges
+from facegan.judges.train_attributes import ATTRIBUTE_AUGMENT, predict, train_attribute_judge
+from facegan.recognition.backbone import to_input
+from facegan.recognition.dataset import FaceSource, RowView, TrainBatches
+from facegan.recognition.embed import embed_faces
+from facegan.recognition.train import train_recognizer
+from facegan.recognition.verification import sample_pairs, threshold_at_far, verification_metrics
+
+EDITED_ATTRIBUTES = ["eyeglasses", "smiling", "young"]
+# The identity judge must not share the recognizer's seed (nor its architecture):
+# an independent model, so that fooling one does not mean fooling the other.
+JUDGE_SEED_OFFSET = 7919
+
+
+def _device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _cosine(emb: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    return np.einsum("ij,ij->i", emb[pairs[:, 0]], emb[pairs[:, 1]])
+
+
+def train_judges_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
+                       model_path: Path = Path("models/judges.pt"),
+                       report_path: Path = Path("reports/judges.json"),
+                       checkpoint_dir: Path = Path("checkpoints/train_judges")) -> dict:
+    started = time.perf_counter()
+    j, device = params.judges, _device()
+    data = open_prepared(prepared_dir)
+    attributes = EDITED_ATTRIBUTES + [a for a in j.extra_attributes if a not in EDITED_ATTRIBUTES]
+    unknown = [a for a in attributes if a not in data.index.columns]
+    if unknown:
+        raise FaceganError(f"judges.extra_attributes: {unknown[0]!r} is not an attribute of this data set "
+                           f"(known: {', '.join(sorted(data.report['attributes']))})")
+    train = data.rows(split="base", role="train", domain="visible")
+    val = data.rows(split="base", role="val", domain="visible")
+    if train["identity"].nunique() < 2 or val["identity"].nunique() < 2:
+        raise FaceganError(f"{prepared_dir}: the judges need base train and held-out (split.val_fraction > 0) "
+                           "faces of at least 2 identities; add data or raise split.val_fraction")
+    seed = params.seed + JUDGE_SEED_OFFSET
+
+    # Attribute classifier + yaw regressor.
+    targets = np.column_stack([train[attributes].to_numpy(np.float32), train["yaw"].to_numpy(np.float32)])
+    torch.manual_seed(seed)
+    net = AttributeYawNet(j.attribute_arch, data.image_size, attributes, j.width)
+    batches = TrainBatches([FaceSource(data.faces, train.index.to_numpy(), np.arange(len(train)))],
+                           ATTRIBUTE_AUGMENT, seed)
+    net = train_attribute_judge(net, batches, targets, epochs=j.epochs, batch_size=j.batch_size, lr=j.lr,
+                                seed=seed, checkpoint_dir=Path(checkpoint_dir) / "attributes",
+                                checkpoint_every=j.checkpoint_every, device=device)
+    probs, yaw = predict(net, to_input(data.faces[val.index.to_numpy()]))
+    attr_acc = {a: float(((probs[:, i] >= 0.5) == (val[a].to_numpy() == 1)).mean()) for i, a in enumerate(attributes)}
+    yaw_mae = float(np.abs(yaw - val["yaw"].to_numpy()).mean())
+
+    # Identity judge: the recognizer recipe with another architecture and seed.
+    rp = params.recognizer.model_copy(update={"arch": j.identity_arch, "epochs": j.identity_epochs,
+                                              "checkpoint_every": j.checkpoint_every})
+    classes = np.unique(train["identity"].to_numpy())
+    id_batches = TrainBatches([FaceSource(data.faces, train.index.to_numpy(),
+                                          np.searchsorted(classes, train["identity"].to_numpy()))], rp.augment, seed)
+    identity_net = train_recognizer(rp, id_batches, len(classes), seed=seed, image_size=data.image_size,
+                                    checkpoint_dir=Path(checkpoint_dir) / "identity").model
+    val_emb = embed_faces(identity_net, RowView(data.faces, val.index.to_numpy()), device=device)
+    _, impostors = sample_pairs(val["identity"].to_numpy(), params.seed)
+    threshold = threshold_at_far(_cosine(val_emb, impostors), j.identity_far)
+    novel = data.rows(split="novel", domain="visible")
+    novel_metrics = verification_metrics(embed_faces(identity_net, RowView(data.faces, novel.index.to_numpy()),
+                                                     device=device), novel["identity"].to_numpy(), params.seed)
+
+    judges = Judges(net, identity_net, threshold, j.identity_far, device)
+    judges.save(model_path, data.image_size, j.attribute_arch, j.identity_arch, j.width, rp.width, rp.embedding_dim)
+    report = {
+        "attr_acc": attr_acc,
+        "yaw_mae_deg": yaw_mae,
+        "identity_eer": novel_metrics["eer"],
+        "identity_verification_acc": novel_metrics["verification_acc"],
+        "identity_tar_at_far_1e-3": novel_metrics["tar_at_far_1e-3"],
+        "identity_threshold": threshold,
+        "identity_far": j.identity_far,
+        "identity_judge": f"{j.identity_arch} (trained here, seed {seed})",
+        "n_val_images": int(len(val)),
+        "n_impostor_pairs_for_threshold": int(len(impostors)),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    atomic_write_json(report_path, report)
+    return report

@@ -1,0 +1,99 @@
+"""Training the attribute/yaw judge on base faces (BCE per attribute + smooth-L1 on yaw).
+
+Reuses the recognizer's reproducible batching (order from (seed, epoch),
+augmentation from (seed, epoch, step)) and its checkpoint format, so a killed
+run resumes to the same weights.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from facegan.judges.attribute_net import YAW_SCALE, AttributeYawNet
+from facegan.recognition.backbone import autocast
+from facegan.recognition.checkpoint import fingerprint, load_checkpoint, rng_states, save_checkpoint, set_rng_states
+from facegan.recognition.dataset import TrainBatches, epoch_batches
+
+# Hflip mirrors yaw, so it is applied with the label fix below rather than by albumentations.
+ATTRIBUTE_AUGMENT = ["brightness_contrast", "affine", "blur_noise"]
+
+
+def train_attribute_judge(net: AttributeYawNet, data: TrainBatches, targets: np.ndarray, *, epochs: int,
+                          batch_size: int, lr: float, seed: int, checkpoint_dir: Path, checkpoint_every: int,
+                          device: torch.device, max_steps: int | None = None) -> AttributeYawNet:
+    """`data`'s labels index rows of `targets` (N x (A + 1): attributes 0/1, then yaw degrees)."""
+    batch_size = min(batch_size, len(data))
+    steps_per_epoch = len(data) // batch_size
+    total = epochs * steps_per_epoch
+    run_id = fingerprint(kind="attribute_judge", epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                         attributes=net.attributes, targets=targets, labels=data.labels)
+    net.to(device)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
+    step = 0
+    state = load_checkpoint(checkpoint_dir, run_id)
+    if state is not None:
+        net.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        step = state["step"]
+        set_rng_states(state["rng"])
+
+    def checkpoint() -> None:
+        save_checkpoint(checkpoint_dir, {"fingerprint": run_id, "step": step, "model": net.state_dict(),
+                                         "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                                         "rng": rng_states()})
+
+    targets_t = torch.as_tensor(targets, dtype=torch.float32)
+    stop = total if max_steps is None else min(total, max_steps)
+    progress = tqdm(total=stop, initial=step, desc="train_judges/attributes", unit="step", leave=False)
+    net.train()
+    while step < stop:
+        epoch, first = divmod(step, steps_per_epoch)
+        keys = [(epoch, first + i, b) for i, b in
+                enumerate(epoch_batches(len(data), batch_size, seed, epoch)[first:][: stop - step])]
+        for (_, key_step, _), (x, rows) in zip(keys, DataLoader(data, sampler=keys, batch_size=None)):
+            y = targets_t[rows].to(device)
+            flip = torch.from_numpy(np.random.default_rng([seed, epoch, key_step, 7]).random(len(rows)) < 0.5)
+            x = torch.where(flip[:, None, None, None], x.flip(3), x).to(device)
+            yaw_target = torch.where(flip.to(device), -y[:, -1], y[:, -1])
+            with autocast(device):
+                logits, yaw = net(x)
+                loss = (F.binary_cross_entropy_with_logits(logits.float(), y[:, :-1])
+                        + F.smooth_l1_loss(yaw.float() / YAW_SCALE, yaw_target / YAW_SCALE, beta=0.1))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            progress.update(1)
+            progress.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+            if step % checkpoint_every == 0:
+                checkpoint()
+    checkpoint()
+    progress.close()
+    return net.eval()
+
+
+@torch.no_grad()
+def predict(net: AttributeYawNet, x: torch.Tensor, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Attribute probabilities (N x A) and yaw degrees (N) for N x 3 x S x S inputs in [-1, 1]."""
+    device = next(net.parameters()).device
+    net.eval()
+    probs, yaws = [], []
+    for start in range(0, len(x), batch_size):
+        xb = x[start:start + batch_size].to(device)
+        with autocast(device):
+            logits, yaw = net(xb)
+            # Test-time flip: mirrored yaw must agree with the original, attributes are mirror-invariant.
+            logits_f, yaw_f = net(xb.flip(3))
+        probs.append(torch.sigmoid((logits.float() + logits_f.float()) / 2).cpu())
+        yaws.append(((yaw.float() - yaw_f.float()) / 2).cpu())
+    return torch.cat(probs).numpy(), torch.cat(yaws).numpy()

@@ -1,0 +1,161 @@
+"""Compact face-embedding backbones sized to the prepared image size.
+
+Input convention for every backbone: float NCHW RGB in [-1, 1] (what the GANs
+produce, so their identity loss can feed generated images directly; uint8
+faces go through `to_input`). Output: the raw embedding; callers L2-normalize.
+
+Two architectures, so a judge can be a genuinely different embedder:
+- `iresnet`: insightface's IResNet basic blocks (BN-conv-BN-PReLU-conv-BN,
+  downsampling in the second conv), one block per stage to stay fast on CPU.
+- `mobilefacenet`: MobileFaceNet-style inverted residuals with depthwise convs.
+Both end in insightface's "OutputLayer": BN -> dropout -> flatten -> FC -> BN.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+from torch import nn
+
+ARCHS = ("iresnet", "mobilefacenet")
+# The backbones halve the input until its side is in 4..7 (64 -> 4, 112 -> 7 as
+# insightface): small enough for a cheap FC neck, large enough to keep the
+# spatial layout of a face, which the FC (unlike global pooling) exploits.
+MIN_SIDE = 4
+
+
+def to_input(faces_uint8: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """N x S x S x 3 uint8 -> N x 3 x S x S float in [-1, 1]."""
+    if not isinstance(faces_uint8, torch.Tensor):
+        faces_uint8 = torch.from_numpy(np.array(faces_uint8, dtype=np.uint8))  # a copy: memmaps are read-only
+    return faces_uint8.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+
+
+def amp_dtype(device: torch.device) -> torch.dtype | None:
+    """The autocast dtype on CUDA (bf16 where supported, else fp16); None = plain fp32 (CPU)."""
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    dtype = amp_dtype(device)
+    return torch.autocast("cuda", dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+
+def _num_downsamples(image_size: int) -> int:
+    if image_size < 2 * MIN_SIDE:
+        raise ValueError(f"image_size must be at least {2 * MIN_SIDE}, got {image_size}")
+    return int(np.log2(image_size / MIN_SIDE))
+
+
+def _final_side(image_size: int) -> int:
+    side = image_size
+    for _ in range(_num_downsamples(image_size)):
+        side = (side + 1) // 2  # a stride-2 3x3 conv with padding 1
+    return side
+
+
+class OutputLayer(nn.Module):
+    """BN-neck embedding (insightface IResNet's output): BN2d -> dropout -> FC -> BN1d."""
+
+    def __init__(self, channels: int, side: int, embedding_dim: int, dropout: float):
+        super().__init__()
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(channels * side * side, embedding_dim)
+        self.features = nn.BatchNorm1d(embedding_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.dropout(self.bn2(x).flatten(1))
+        return self.features(self.fc(x))
+
+
+def _conv_bn_act(cin: int, cout: int, k: int, stride: int, groups: int = 1, act: bool = True) -> nn.Sequential:
+    layers = [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
+    if act:
+        layers.append(nn.PReLU(cout))
+    return nn.Sequential(*layers)
+
+
+class IBasicBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.BatchNorm2d(cin),
+            nn.Conv2d(cin, cout, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.PReLU(cout),
+            nn.Conv2d(cout, cout, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        )
+        self.shortcut = (nn.Identity() if stride == 1 and cin == cout
+                         else _conv_bn_act(cin, cout, 1, stride, act=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x) + self.shortcut(x)
+
+
+class InvertedResidual(nn.Module):
+    """MobileFaceNet bottleneck: 1x1 expand -> 3x3 depthwise -> 1x1 linear project."""
+
+    def __init__(self, cin: int, cout: int, stride: int, expansion: int = 2):
+        super().__init__()
+        mid = cin * expansion
+        self.body = nn.Sequential(
+            _conv_bn_act(cin, mid, 1, 1),
+            _conv_bn_act(mid, mid, 3, stride, groups=mid),
+            _conv_bn_act(mid, cout, 1, 1, act=False),
+        )
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.body(x)
+        return x + y if self.residual else y
+
+
+class Embedder(nn.Module):
+    def __init__(self, stem: nn.Module, stages: nn.Module, channels: int, side: int, embedding_dim: int,
+                 dropout: float):
+        super().__init__()
+        self.stem = stem
+        self.stages = stages
+        self.output = OutputLayer(channels, side, embedding_dim, dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.output(self.stages(self.stem(x)))
+
+
+def _iresnet(downsamples: int, width: int) -> tuple[nn.Module, nn.Module, int]:
+    # The stem takes the first downsample: full-resolution 3x3 convs dominate CPU time.
+    stem = _conv_bn_act(3, width, 3, 2)
+    blocks, cin = [], width
+    for i in range(1, downsamples):
+        cout = width * 2 ** min(i, 3)
+        blocks.append(IBasicBlock(cin, cout, stride=2))
+        cin = cout
+    blocks.append(IBasicBlock(cin, cin, stride=1))  # one more block at the final side
+    return stem, nn.Sequential(*blocks), cin
+
+
+def _mobilefacenet(downsamples: int, width: int) -> tuple[nn.Module, nn.Module, int]:
+    stem = nn.Sequential(_conv_bn_act(3, width, 3, 2), _conv_bn_act(width, width, 3, 1, groups=width))
+    blocks, cin = [], width
+    for i in range(1, downsamples):
+        cout = width * 2 ** min(i, 3)
+        blocks += [InvertedResidual(cin, cout, stride=2), InvertedResidual(cout, cout, stride=1)]
+        cin = cout
+    blocks.append(_conv_bn_act(cin, cin * 2, 1, 1))  # MobileFaceNet's wide 1x1 before the neck
+    return stem, nn.Sequential(*blocks), cin * 2
+
+
+def build_backbone(arch: str, image_size: int, embedding_dim: int = 512, width: int = 32,
+                   dropout: float = 0.0) -> Embedder:
+    """A face embedder for `image_size` x `image_size` inputs."""
+    builders = {"iresnet": _iresnet, "mobilefacenet": _mobilefacenet}
+    if arch not in builders:
+        raise ValueError(f"unknown backbone arch {arch!r}; choose one of {ARCHS}")
+    stem, stages, channels = builders[arch](_num_downsamples(image_size), width)
+    return Embedder(stem, stages, channels, _final_side(image_size), embedding_dim, dropout)

@@ -1,0 +1,91 @@
+"""The training checkpoint: a plain dict (weights_only-loadable) that resumes a run exactly.
+
+It carries everything the next step depends on (weights, optimizer, schedule,
+step, running epoch sums, RNG states) and a fingerprint of what the run was
+started with, so a checkpoint from different params or data is refused
+and set aside instead of silently continued.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from facegan.io import atomic_write_bytes
+
+CHECKPOINT_FILE = "last.pt"
+STALE_FILE = "stale.pt"
+
+
+def fingerprint(**inputs) -> str:
+    """A stable hash of JSON-able values and numpy arrays."""
+    digest = hashlib.sha256()
+    for key in sorted(inputs):
+        value = inputs[key]
+        digest.update(key.encode())
+        if isinstance(value, np.ndarray):
+            digest.update(np.ascontiguousarray(value).tobytes())
+        else:
+            digest.update(json.dumps(value, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def rng_states() -> dict:
+    """Python, numpy and torch global RNG states as tensors and plain types."""
+    np_state = np.random.get_state()
+    states = {
+        "python": random.getstate(),
+        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                  "has_gauss": int(np_state[3]), "cached_gaussian": float(np_state[4])},
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def set_rng_states(states: dict) -> None:
+    version, internal, gauss = states["python"]
+    random.setstate((version, tuple(internal), gauss))
+    np_state = states["numpy"]
+    np.random.set_state(("MT19937", np_state["keys"].numpy().astype(np.uint32), np_state["pos"],
+                         np_state["has_gauss"], np_state["cached_gaussian"]))
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def save_checkpoint(directory: Path, state: dict) -> None:
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    atomic_write_bytes(Path(directory) / CHECKPOINT_FILE, buf.getvalue())
+
+
+def load_checkpoint(directory: Path, expected_fingerprint: str) -> dict | None:
+    """The saved state, or None when there is none to resume.
+
+    A checkpoint of another run (other params or data, as after a params.yaml
+    change under `dvc repro`) or an unreadable one is set aside as `stale.pt`
+    with a warning: training starts fresh instead of continuing the wrong run.
+    """
+    path = Path(directory) / CHECKPOINT_FILE
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        reason = None if state.get("fingerprint") == expected_fingerprint else "is from other params or data"
+    except Exception as err:  # truncated or foreign file
+        state, reason = None, f"is unreadable ({err.__class__.__name__})"
+    if reason is None:
+        return state
+    os.replace(path, path.with_name(STALE_FILE))
+    print(f"warning: {path} {reason}; kept as {STALE_FILE}, training from scratch", file=sys.stderr)
+    return None

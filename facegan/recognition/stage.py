@@ -1,0 +1,96 @@
+"""The train_recognizer stage: train on base identities, score on novel ones, save model and report."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from facegan.config import Params
+from facegan.data.store import PreparedData, open_prepared
+from facegan.errors import FaceganError
+from facegan.io import atomic_write_json
+from facegan.recognition.dataset import FaceSource, RowView, TrainBatches
+from facegan.recognition.embed import embed_faces, save_recognizer
+from facegan.recognition.train import train_recognizer
+from facegan.recognition.verification import verification_metrics
+
+REPORT_KEYS = ("verification_acc", "tar_at_far_1e-3", "far_achieved", "eer", "roc_auc",
+               "n_genuine_pairs", "n_impostor_pairs")
+
+
+def _classes(data: PreparedData, train_rows, extra_ids: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Sorted identity ids that become classes, and their names."""
+    ids = np.union1d(train_rows["identity"].to_numpy(), extra_ids)
+    known = dict(zip(data.index["identity"], data.index["identity_name"].astype(str)))
+    return ids, [known.get(i, str(i)) for i in ids]
+
+
+def _live_factory(live_dir: Path | None):
+    """dvclive for `live_dir`, opened once training knows whether it resumes."""
+    if live_dir is None:
+        return None
+    opened = []
+
+    def open_live(resume: bool):
+        from dvclive import Live
+
+        # dvc.yaml declares the plots; dvclive must not write its own or start experiments.
+        opened.append(Live(str(live_dir), resume=resume, dvcyaml=False, save_dvc_exp=False))
+        return opened[0]
+
+    open_live.opened = opened
+    return open_live
+
+
+def train_recognizer_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
+                           model_path: Path = Path("models/recognizer.pt"),
+                           report_path: Path = Path("reports/recognizer.json"),
+                           live_dir: Path | None = Path("reports/plots/train_recognizer"),
+                           checkpoint_dir: Path = Path("checkpoints/train_recognizer"),
+                           extra_train: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+    """Train the recognizer on base visible train faces (plus `extra_train` = (uint8 faces,
+    identity ids), e.g. generated variants of base faces), then score novel-identity pairs."""
+    started = time.perf_counter()
+    p = params.recognizer
+    data = open_prepared(prepared_dir)
+    train_rows = data.rows(split="base", role="train", domain="visible")
+    extra_faces, extra_ids = extra_train if extra_train is not None else (data.faces[:0], np.zeros(0, np.int64))
+    if train_rows["identity"].nunique() < 2:
+        raise FaceganError(f"{prepared_dir}: the recognizer needs base training faces of at least 2 identities, "
+                           f"found {train_rows['identity'].nunique()}; add data or lower split.novel_fraction")
+    novel_rows = data.rows(split="novel", domain="visible")
+    if novel_rows["identity"].nunique() < 2:
+        raise FaceganError(f"{prepared_dir}: scoring the recognizer needs at least 2 novel identities, "
+                           f"found {novel_rows['identity'].nunique()}; raise split.novel_fraction")
+
+    class_ids, names = _classes(data, train_rows, np.asarray(extra_ids))
+    sources = [FaceSource(data.faces, train_rows.index.to_numpy(),
+                          np.searchsorted(class_ids, train_rows["identity"].to_numpy()))]
+    if len(extra_ids):
+        sources.append(FaceSource(extra_faces, np.arange(len(extra_ids)), np.searchsorted(class_ids, extra_ids)))
+    batches = TrainBatches(sources, p.augment, params.seed)
+
+    val_rows = data.rows(split="base", role="val", domain="visible")
+    val = None
+    if val_rows["identity"].nunique() >= 2 and val_rows["identity"].duplicated().any():
+        val = (data.faces[val_rows.index.to_numpy()], val_rows["identity"].to_numpy())
+
+    live = _live_factory(live_dir)
+    result = train_recognizer(p, batches, len(class_ids), seed=params.seed, image_size=data.image_size,
+                              checkpoint_dir=Path(checkpoint_dir), live=live, val=val)
+    for opened in live.opened if live is not None else []:
+        opened.end()
+    save_recognizer(model_path, result.model, arch=p.arch, image_size=data.image_size,
+                    embedding_dim=p.embedding_dim, width=p.width, identity_names=names)
+
+    embeddings = embed_faces(result.model, RowView(data.faces, novel_rows.index.to_numpy()), flip=True,
+                             device=next(result.model.parameters()).device)
+    metrics = verification_metrics(embeddings, novel_rows["identity"].to_numpy(), seed=params.seed)
+    report = {k: metrics[k] for k in REPORT_KEYS} | {
+        "n_train_images": len(batches), "n_train_identities": len(class_ids),
+        "train_img_per_s": round(result.train_img_per_s, 1), "seconds": round(time.perf_counter() - started, 1),
+    }
+    atomic_write_json(report_path, report)
+    return report

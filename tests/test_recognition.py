@@ -1,0 +1,244 @@
+"""The recognizer: backbones, margin heads, verification metrics, training, resume, stage."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from facegan.config import RecognizerParams, parse_params
+from facegan.errors import FaceganError
+from facegan.recognition import (ArcFace, CosFace, build_backbone, embed_faces, load_recognizer, score_metrics,
+                                 threshold_at_far, verification_metrics)
+from facegan.recognition.dataset import FaceSource, TrainBatches
+from facegan.recognition.stage import train_recognizer_stage
+from facegan.recognition.train import train_recognizer
+
+TINY = dict(arch="iresnet", width=4, embedding_dim=16, batch_size=8, epochs=3, lr=0.05, warmup_epochs=0.5,
+            augment=["hflip", "brightness_contrast"], checkpoint_every=1000)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models gain nothing from threads, and on a shared CPU their barriers cost seconds."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def tiny_faces(identities: int = 4, per_identity: int = 8, size: int = 32, seed: int = 0):
+    """Faces whose identity is a colour pattern, with per-image noise: learnable in a few steps."""
+    rng = np.random.default_rng(seed)
+    patterns = rng.integers(0, 256, size=(identities, 4, 4, 3))
+    faces, labels = [], []
+    for ident in range(identities):
+        base = np.kron(patterns[ident], np.ones((size // 4, size // 4, 1)))
+        for _ in range(per_identity):
+            faces.append(np.clip(base + rng.normal(0, 20, base.shape), 0, 255).astype(np.uint8))
+            labels.append(ident)
+    return np.stack(faces), np.array(labels)
+
+
+def tiny_batches(seed: int = 0, augment=("hflip", "brightness_contrast")):
+    faces, labels = tiny_faces()
+    return TrainBatches([FaceSource(faces, np.arange(len(faces)), labels)], list(augment), seed)
+
+
+def train_tiny(tmp_path, name: str, max_steps=None, live=None, **overrides):
+    params = RecognizerParams(**(TINY | overrides))
+    return train_recognizer(params, tiny_batches(), 4, seed=0, image_size=32, checkpoint_dir=tmp_path / name,
+                            live=live, max_steps=max_steps)
+
+
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize("arch", ["iresnet", "mobilefacenet"])
+@pytest.mark.parametrize("size", [32, 64])
+def test_embeddings_have_the_configured_size_and_unit_norm(arch, size):
+    model = build_backbone(arch, size, embedding_dim=24, width=4)
+    faces = np.random.default_rng(0).integers(0, 256, size=(5, size, size, 3), dtype=np.uint8)
+    for flip in (True, False):
+        emb = embed_faces(model, faces, batch_size=2, flip=flip)
+        assert emb.shape == (5, 24) and emb.dtype == np.float32
+        np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, rtol=1e-5)
+
+
+def test_backbones_accept_sizes_that_are_not_powers_of_two():
+    assert build_backbone("iresnet", 48, 16, 4).eval()(torch.zeros(2, 3, 48, 48)).shape == (2, 16)
+
+
+def test_arcface_reduces_the_target_logit_by_the_angular_margin():
+    torch.manual_seed(0)
+    head = ArcFace(8, 5, scale=10.0, margin=0.5)
+    emb, labels = torch.randn(6, 8), torch.tensor([0, 1, 2, 3, 4, 0])
+    cos = head.cosine(emb)
+    logits = head(emb, labels) / 10.0
+    target = cos[torch.arange(6), labels]
+    theta = torch.arccos(target)
+    expected = torch.where(theta + 0.5 < math.pi, torch.cos(theta + 0.5), target - math.sin(math.pi - 0.5) * 0.5)
+    torch.testing.assert_close(logits[torch.arange(6), labels], expected, atol=1e-5, rtol=0)
+    assert (logits[torch.arange(6), labels] < target).all()
+    others = torch.ones_like(cos, dtype=torch.bool)
+    others[torch.arange(6), labels] = False
+    torch.testing.assert_close(logits[others], cos[others])
+
+
+def test_cosface_subtracts_the_margin_from_the_target_cosine():
+    torch.manual_seed(0)
+    head = CosFace(8, 3, scale=4.0, margin=0.35)
+    emb, labels = torch.randn(4, 8), torch.tensor([0, 1, 2, 1])
+    cos = head.cosine(emb)
+    logits = head(emb, labels) / 4.0
+    torch.testing.assert_close(logits[torch.arange(4), labels], cos[torch.arange(4), labels] - 0.35)
+
+
+def test_separable_scores_give_perfect_verification():
+    rng = np.random.default_rng(0)
+    m = score_metrics(rng.normal(0.8, 0.05, 3000), rng.normal(0.0, 0.05, 3000))
+    assert m["verification_acc"] == 1.0 and m["tar_at_far_1e-3"] == 1.0
+    assert m["eer"] == 0.0 and m["roc_auc"] == 1.0
+
+
+def test_identical_score_distributions_give_chance_verification():
+    rng = np.random.default_rng(0)
+    m = score_metrics(rng.normal(0.0, 0.1, 3000), rng.normal(0.0, 0.1, 3000))
+    assert abs(m["verification_acc"] - 0.5) < 0.05
+    assert abs(m["eer"] - 0.5) < 0.05 and m["tar_at_far_1e-3"] < 0.01
+
+
+def test_threshold_at_far_accepts_at_most_that_share_of_impostors():
+    impostors = np.random.default_rng(0).uniform(-1, 1, 10_000)
+    assert (impostors > threshold_at_far(impostors, 1e-3)).sum() == 10
+    few = np.arange(200, dtype=float)  # fewer than 1/FAR: the smallest achievable FAR is 1/n
+    m = score_metrics(few + 1000, few)
+    assert m["far_achieved"] == pytest.approx(1 / 200) and m["tar_at_far_1e-3"] == 1.0
+
+
+def test_verification_metrics_on_clustered_embeddings():
+    rng = np.random.default_rng(0)
+    centers = np.linalg.qr(rng.normal(size=(16, 16)))[0][:6]  # orthonormal identity directions
+    ids = np.repeat(np.arange(6), 5)
+    emb = centers[ids] + rng.normal(0, 0.05, (30, 16))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    m = verification_metrics(emb, ids, seed=0)
+    assert m["n_genuine_pairs"] == 6 * 10 and m["n_impostor_pairs"] == 30 * 29 // 2 - 60
+    assert m["verification_acc"] == 1.0 and m["tar_at_far_1e-3"] == 1.0
+
+
+class RecordingLive:
+    def __init__(self):
+        self.metrics, self.step = [], 0
+
+    def log_metric(self, name, value):
+        self.metrics.append((self.step, name, value))
+
+    def next_step(self):
+        pass
+
+
+def test_training_lowers_the_loss(tmp_path):
+    live = RecordingLive()
+    train_tiny(tmp_path, "run", live=live, epochs=5)
+    losses = [v for _, name, v in live.metrics if name == "train/loss"]
+    assert len(losses) == 5 and losses[-1] < 0.7 * losses[0]
+
+
+def test_same_seed_gives_identical_weights(tmp_path):
+    assert same_weights(train_tiny(tmp_path, "a").model, train_tiny(tmp_path, "b").model)
+
+
+@pytest.mark.parametrize("stop, every", [(6, 3), (8, 4)])  # 4 steps per epoch: mid-epoch, epoch end
+def test_resumed_run_matches_an_uninterrupted_one(tmp_path, stop, every):
+    full = train_tiny(tmp_path, "full", dropout=0.2)  # dropout: the torch RNG must be restored too
+    partial = train_tiny(tmp_path, "resumed", max_steps=stop, dropout=0.2, checkpoint_every=every)
+    assert partial.steps == stop and not same_weights(partial.model, full.model)
+    resumed = train_tiny(tmp_path, "resumed", dropout=0.2, checkpoint_every=every)
+    assert resumed.steps == full.steps == 12
+    assert same_weights(resumed.model, full.model)
+
+
+def test_checkpoint_from_other_params_or_data_is_set_aside(tmp_path, capsys):
+    train_tiny(tmp_path, "run", max_steps=2)
+    fresh = train_tiny(tmp_path, "fresh", lr=0.01)
+    changed = train_tiny(tmp_path, "run", lr=0.01)  # params changed: must not continue the old run
+    assert "other params or data" in capsys.readouterr().err
+    assert (tmp_path / "run" / "stale.pt").is_file()
+    assert same_weights(changed.model, fresh.model)
+    faces, labels = tiny_faces(seed=1)  # same identities, other pixels
+    other = TrainBatches([FaceSource(faces, np.arange(len(faces)), labels)], [], 0)
+    train_recognizer(RecognizerParams(**TINY), other, 4, seed=0, image_size=32, checkpoint_dir=tmp_path / "run")
+    assert "other params or data" in capsys.readouterr().err
+
+
+def test_unreadable_checkpoint_is_set_aside(tmp_path, capsys):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "last.pt").write_bytes(b"truncated")
+    assert train_tiny(tmp_path, "run").steps == 12
+    assert "unreadable" in capsys.readouterr().err
+
+
+def write_prepared(root, identities=6, per_identity=8, novel=3, size=32):
+    """A minimal prepared store (faces.npy, index.csv, prep.json) of tiny pattern faces."""
+    faces, ids = tiny_faces(identities, per_identity, size)
+    index = pd.DataFrame({"name": [f"{i:06d}.jpg" for i in range(len(ids))], "identity": ids + 100,
+                          "identity_name": [f"person{i}" for i in ids], "domain": "visible"})
+    index["split"] = np.where(ids < identities - novel, "base", "novel")
+    index["role"] = np.where(index["split"] == "novel", "novel",
+                             np.where(np.arange(len(ids)) % per_identity == 0, "val", "train"))
+    root.mkdir(parents=True)
+    np.save(root / "faces.npy", faces)
+    index.to_csv(root / "index.csv", index=False)
+    (root / "prep.json").write_text(json.dumps({"n_images": len(ids)}))
+    return root
+
+
+def stage_params(**overrides):
+    return parse_params({"recognizer": TINY | {"epochs": 2} | overrides})
+
+
+def test_stage_writes_model_and_report(tmp_path):
+    prepared = write_prepared(tmp_path / "prepared")
+    faces, ids = tiny_faces(2, 3, seed=1)
+    report = train_recognizer_stage(stage_params(), prepared, tmp_path / "m.pt", tmp_path / "r.json",
+                                    tmp_path / "live", tmp_path / "ckpt", extra_train=(faces, ids + 100))
+    assert json.loads((tmp_path / "r.json").read_text()) == report
+    assert report["n_train_images"] == 3 * 7 + 6 and report["n_train_identities"] == 3
+    assert report["n_genuine_pairs"] == 3 * 28 and 0.0 <= report["verification_acc"] <= 1.0
+    assert (tmp_path / "live" / "metrics.json").is_file()
+    model = load_recognizer(tmp_path / "m.pt")
+    assert not model.training and model.identity_names == ["person0", "person1", "person2"]
+    assert embed_faces(model, faces).shape == (6, 16)
+
+
+def test_stage_needs_two_base_identities(tmp_path):
+    prepared = write_prepared(tmp_path / "prepared", identities=4, novel=3)
+    with pytest.raises(FaceganError, match="at least 2 identities"):
+        train_recognizer_stage(stage_params(), prepared, tmp_path / "m.pt", tmp_path / "r.json", None,
+                               tmp_path / "ckpt")
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_stage_without_prepared_data_names_the_prep_stage(tmp_path):
+    with pytest.raises(FaceganError, match="dvc repro prep"):
+        train_recognizer_stage(stage_params(), tmp_path / "missing", tmp_path / "m.pt", tmp_path / "r.json")
+
+
+@pytest.mark.slow
+@pytest.mark.real_data
+def test_recognizer_learns_real_faces(celeba_mini, tmp_path):
+    from facegan.data.prep import prepare
+
+    # Default recognizer params; on celeba-mini at 64 px they gave acc 0.78, AUC 0.86.
+    params = parse_params({"data": {"source": "celeba", "root": str(celeba_mini)}})
+    prepare(params, tmp_path / "prepared")
+    report = train_recognizer_stage(params, tmp_path / "prepared", tmp_path / "m.pt", tmp_path / "r.json",
+                                    None, tmp_path / "ckpt")
+    assert report["verification_acc"] > 0.72 and report["roc_auc"] > 0.8

@@ -110,23 +110,45 @@ class JudgesParams(Section):
     identity_arch: Literal["iresnet", "mobilefacenet"] = "mobilefacenet"
     identity_epochs: Annotated[int, Field(ge=1, le=1000)] = 20
     identity_far: Annotated[float, Field(gt=0.0, lt=1.0)] = 1e-3
+    # auto: on real photos (celeba, folder) dlib's pretrained face ResNet judges identity
+    # when the [judge] extra is installed; trained: always the embedder trained here.
+    identity_judge: Literal["auto", "trained"] = "auto"
     checkpoint_every: PositiveInt = 200
 
 
 class EditorParams(Section):
     adversarial_loss: Literal["nonsaturating", "hinge", "wgan-gp", "lsgan"] = "hinge"
-    steps: Annotated[int, Field(ge=1, le=10_000_000)] = 3000
+    # Discriminator regularizer: R1 on real faces, or WGAN-GP's penalty on interpolates (required by wgan-gp).
+    penalty: Literal["r1", "gp"] = "r1"
+    penalty_weight: Annotated[float, Field(ge=0.0)] = 1.0
+    penalty_every: Annotated[int, Field(ge=1, le=1000)] = 4  # lazy regularization (StyleGAN2): cheaper steps
+    steps: Annotated[int, Field(ge=1, le=10_000_000)] = 600
     batch_size: Annotated[int, Field(ge=2, le=4096)] = 32
-    lr_g: Annotated[float, Field(gt=0.0, le=1.0)] = 2e-4
-    lr_d: Annotated[float, Field(gt=0.0, le=1.0)] = 2e-4
-    lambda_rec: Annotated[float, Field(ge=0.0)] = 100.0
-    lambda_attr: Annotated[float, Field(ge=0.0)] = 10.0
-    lambda_id: Annotated[float, Field(ge=0.0)] = 5.0
-    r1_gamma: Annotated[float, Field(ge=0.0)] = 1.0
-    ema_decay: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.999
-    instance_noise: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
-    label_smoothing: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.1
-    checkpoint_every: PositiveInt = 500
+    lr_g: Annotated[float, Field(gt=0.0, le=1.0)] = 5e-4
+    lr_d: Annotated[float, Field(gt=0.0, le=1.0)] = 5e-4
+    channels: Annotated[int, Field(ge=4, le=256)] = 16  # generator's first level; doubled per level
+    levels: Annotated[int, Field(ge=2, le=5)] = 3  # generator down/up levels (image_size / 2**levels >= 4)
+    res_blocks: Annotated[int, Field(ge=0, le=8)] = 1  # residual blocks in the generator's bottleneck
+    d_channels: Annotated[int, Field(ge=4, le=256)] = 16
+    lambda_rec: Annotated[float, Field(ge=0.0)] = 10.0
+    lambda_attr: Annotated[float, Field(ge=0.0)] = 1.0
+    lambda_yaw: Annotated[float, Field(ge=0.0)] = 1.0
+    lambda_id: Annotated[float, Field(ge=0.0)] = 1.0
+    # Adversarial and attribute terms ramp up over these steps: reconstruction first.
+    warmup_steps: Annotated[int, Field(ge=0)] = 50
+    ema_decay: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.99
+    instance_noise: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1  # std of Gaussian noise on D's input
+    noise_decay: Fraction = 0.5  # share of the steps over which the noise decays linearly to 0
+    label_smoothing: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.1  # one-sided
+    log_every: PositiveInt = 25  # steps between logged losses
+    monitor_every: PositiveInt = 200  # steps between judged edit success and a sample grid
+    checkpoint_every: PositiveInt = 200
+
+    @model_validator(mode="after")
+    def _wgan_needs_gp(self):
+        if self.adversarial_loss == "wgan-gp" and self.penalty != "gp":
+            raise ValueError("editor.adversarial_loss wgan-gp needs editor.penalty: gp")
+        return self
 
 
 class TranslatorParams(Section):

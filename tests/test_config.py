@@ -45,3 +45,8 @@ def test_partial_params_fill_defaults(tmp_path):
     path.write_text(yaml.safe_dump({"data": {"image_size": 128}}))
     params = load_params(path)
     assert params.data.image_size == 128 and params.split == Params().split
+
+
+@pytest.mark.parametrize("preset", sorted((REPO / "presets").glob("*.yaml")), ids=lambda p: p.name)
+def test_presets_validate(preset):
+    load_params(preset)

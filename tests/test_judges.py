@@ -86,3 +86,23 @@ def test_identity_judge_must_differ_from_the_recognizer():
 def test_missing_judges_name_the_stage(tmp_path):
     with pytest.raises(FaceganError, match="dvc repro train_judges"):
         load_judges(tmp_path / "judges.pt")
+
+
+@pytest.mark.real_data
+def test_dlib_identity_judge_separates_real_identities(celeba_mini, tmp_path):
+    from facegan.data.decode import load_face
+    from facegan.judges.dlib_identity import DlibIdentity, dlib_model_dir
+
+    if dlib_model_dir() is None:
+        pytest.skip("the [judge] extra (dlib-bin, face-recognition-models) is not installed")
+    rows = [ln.split() for ln in (celeba_mini / "identity_CelebA.txt").read_text().splitlines()]
+    by_id: dict[str, list[str]] = {}
+    for name, ident in rows:
+        by_id.setdefault(ident, []).append(name)
+    people = [names[:3] for names in by_id.values() if len(names) >= 3][:6]
+    faces = np.stack([load_face(str(celeba_mini / "img_align_celeba" / n), 64) for names in people for n in names])
+    ids = np.repeat(np.arange(len(people)), 3)
+    emb = DlibIdentity(dlib_model_dir()).embed(faces)
+    sims = emb @ emb.T
+    same = (ids[:, None] == ids[None]) & ~np.eye(len(ids), dtype=bool)
+    assert sims[same].mean() > sims[ids[:, None] != ids[None]].mean() + 0.03

@@ -16,6 +16,7 @@ import torch
 from facegan.errors import FaceganError
 from facegan.io import atomic_write_bytes
 from facegan.judges.attribute_net import AttributeYawNet
+from facegan.judges.dlib_identity import DlibIdentity, dlib_model_dir
 from facegan.judges.train_attributes import predict
 from facegan.recognition.backbone import build_backbone, to_input
 from facegan.recognition.embed import embed_faces
@@ -24,7 +25,7 @@ from facegan.recognition.embed import embed_faces
 @dataclass
 class Judges:
     attribute_net: AttributeYawNet
-    identity_net: torch.nn.Module
+    identity_net: torch.nn.Module | DlibIdentity
     identity_threshold: float  # cosine similarity at which the identity judge has FAR = identity_far on base pairs
     identity_far: float
     device: torch.device = torch.device("cpu")
@@ -39,6 +40,8 @@ class Judges:
         return {name: probs[:, i] for i, name in enumerate(self.attribute_names)}, yaw
 
     def identity_embeddings(self, faces: np.ndarray) -> np.ndarray:
+        if isinstance(self.identity_net, DlibIdentity):
+            return self.identity_net.embed(faces)
         return embed_faces(self.identity_net, faces, device=self.device, flip=True)
 
     def identity_similarity(self, faces_a: np.ndarray, faces_b: np.ndarray) -> np.ndarray:
@@ -50,12 +53,16 @@ class Judges:
 
     def save(self, path: Path, image_size: int, attribute_arch: str, identity_arch: str, width: int,
              identity_width: int, identity_dim: int) -> None:
+        if isinstance(self.identity_net, DlibIdentity):
+            identity = {"kind": "dlib"}
+        else:
+            identity = {"kind": "trained", "arch": identity_arch, "width": identity_width,
+                        "embedding_dim": identity_dim, "state_dict": _cpu(self.identity_net)}
         blob = {
             "image_size": image_size,
             "attribute": {"arch": attribute_arch, "width": width, "attributes": self.attribute_names,
                           "state_dict": _cpu(self.attribute_net)},
-            "identity": {"arch": identity_arch, "width": identity_width, "embedding_dim": identity_dim,
-                         "state_dict": _cpu(self.identity_net)},
+            "identity": identity,
             "identity_threshold": float(self.identity_threshold),
             "identity_far": float(self.identity_far),
         }
@@ -76,8 +83,16 @@ def load_judges(path: Path = Path("models/judges.pt"), device: torch.device | st
     a, i = blob["attribute"], blob["identity"]
     attribute_net = AttributeYawNet(a["arch"], blob["image_size"], a["attributes"], a["width"])
     attribute_net.load_state_dict(a["state_dict"])
-    identity_net = build_backbone(i["arch"], blob["image_size"], i["embedding_dim"], i["width"])
-    identity_net.load_state_dict(i["state_dict"])
     device = torch.device(device)
-    return Judges(attribute_net.to(device).eval(), identity_net.to(device).eval(),
-                  blob["identity_threshold"], blob["identity_far"], device)
+    if i["kind"] == "dlib":
+        model_dir = dlib_model_dir()
+        if model_dir is None:
+            raise FaceganError(f"{path}: these judges use dlib's face embedding; "
+                               "pip install '.[judge]' or set judges.identity_judge: trained and rerun train_judges")
+        identity_net = DlibIdentity(model_dir)
+    else:
+        identity_net = build_backbone(i["arch"], blob["image_size"], i["embedding_dim"], i["width"])
+        identity_net.load_state_dict(i["state_dict"])
+        identity_net = identity_net.to(device).eval()
+    return Judges(attribute_net.to(device).eval(), identity_net, blob["identity_threshold"], blob["identity_far"],
+                  device)

@@ -14,11 +14,11 @@ from facegan.data.store import open_prepared
 from facegan.errors import FaceganError
 from facegan.io import atomic_write_json
 from facegan.judges.attribute_net import AttributeYawNet
+from facegan.judges.dlib_identity import DlibIdentity, dlib_model_dir
 from facegan.judges.judges import Judges
 from facegan.judges.train_attributes import ATTRIBUTE_AUGMENT, predict, train_attribute_judge
 from facegan.recognition.backbone import to_input
 from facegan.recognition.dataset import FaceSource, RowView, TrainBatches
-from facegan.recognition.embed import embed_faces
 from facegan.recognition.train import train_recognizer
 from facegan.recognition.verification import sample_pairs, threshold_at_far, verification_metrics
 
@@ -34,6 +34,15 @@ def _device() -> torch.device:
 
 def _cosine(emb: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", emb[pairs[:, 0]], emb[pairs[:, 1]])
+
+
+def _train_identity_judge(rp, data, train, seed: int, checkpoint_dir: Path) -> torch.nn.Module:
+    """The recognizer recipe with another architecture and seed."""
+    classes = np.unique(train["identity"].to_numpy())
+    labels = np.searchsorted(classes, train["identity"].to_numpy())
+    batches = TrainBatches([FaceSource(data.faces, train.index.to_numpy(), labels)], rp.augment, seed)
+    return train_recognizer(rp, batches, len(classes), seed=seed, image_size=data.image_size,
+                            checkpoint_dir=checkpoint_dir).model
 
 
 def train_judges_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
@@ -68,22 +77,22 @@ def train_judges_stage(params: Params, prepared_dir: Path = Path("data/prepared"
     attr_acc = {a: float(((probs[:, i] >= 0.5) == (val[a].to_numpy() == 1)).mean()) for i, a in enumerate(attributes)}
     yaw_mae = float(np.abs(yaw - val["yaw"].to_numpy()).mean())
 
-    # Identity judge: the recognizer recipe with another architecture and seed.
     rp = params.recognizer.model_copy(update={"arch": j.identity_arch, "epochs": j.identity_epochs,
                                               "checkpoint_every": j.checkpoint_every})
-    classes = np.unique(train["identity"].to_numpy())
-    id_batches = TrainBatches([FaceSource(data.faces, train.index.to_numpy(),
-                                          np.searchsorted(classes, train["identity"].to_numpy()))], rp.augment, seed)
-    identity_net = train_recognizer(rp, id_batches, len(classes), seed=seed, image_size=data.image_size,
-                                    checkpoint_dir=Path(checkpoint_dir) / "identity").model
-    val_emb = embed_faces(identity_net, RowView(data.faces, val.index.to_numpy()), device=device)
+    model_dir = dlib_model_dir()
+    if j.identity_judge == "auto" and params.data.source != "synthetic" and model_dir is not None:
+        identity_net, identity_name = DlibIdentity(model_dir), "dlib_face_recognition_resnet_model_v1 (pretrained)"
+    else:
+        identity_net = _train_identity_judge(rp, data, train, seed, Path(checkpoint_dir) / "identity")
+        identity_name = f"{j.identity_arch} (trained here, seed {seed})"
+    judges = Judges(net, identity_net, 0.0, j.identity_far, device)
     _, impostors = sample_pairs(val["identity"].to_numpy(), params.seed)
-    threshold = threshold_at_far(_cosine(val_emb, impostors), j.identity_far)
+    judges.identity_threshold = threshold_at_far(_cosine(judges.identity_embeddings(data.faces[val.index]),
+                                                         impostors), j.identity_far)
     novel = data.rows(split="novel", domain="visible")
-    novel_metrics = verification_metrics(embed_faces(identity_net, RowView(data.faces, novel.index.to_numpy()),
-                                                     device=device), novel["identity"].to_numpy(), params.seed)
-
-    judges = Judges(net, identity_net, threshold, j.identity_far, device)
+    novel_metrics = verification_metrics(judges.identity_embeddings(RowView(data.faces, novel.index.to_numpy())),
+                                         novel["identity"].to_numpy(), params.seed)
+    threshold = judges.identity_threshold
     judges.save(model_path, data.image_size, j.attribute_arch, j.identity_arch, j.width, rp.width, rp.embedding_dim)
     report = {
         "attr_acc": attr_acc,
@@ -93,7 +102,7 @@ def train_judges_stage(params: Params, prepared_dir: Path = Path("data/prepared"
         "identity_tar_at_far_1e-3": novel_metrics["tar_at_far_1e-3"],
         "identity_threshold": threshold,
         "identity_far": j.identity_far,
-        "identity_judge": f"{j.identity_arch} (trained here, seed {seed})",
+        "identity_judge": identity_name,
         "n_val_images": int(len(val)),
         "n_impostor_pairs_for_threshold": int(len(impostors)),
         "seconds": round(time.perf_counter() - started, 1),

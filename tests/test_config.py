@@ -50,3 +50,15 @@ def test_partial_params_fill_defaults(tmp_path):
 @pytest.mark.parametrize("preset", sorted((REPO / "presets").glob("*.yaml")), ids=lambda p: p.name)
 def test_presets_validate(preset):
     load_params(preset)
+
+
+def test_preset_expands_to_a_complete_params_file(tmp_path, monkeypatch):
+    from facegan.cli import main
+
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "params.yaml"
+    assert main(["preset", "celeba-mini-cpu", "--out", str(out)]) == 0
+    params = load_params(out)
+    assert params.data.source == "celeba" and params.recognizer == Params().recognizer
+    assert set(yaml.safe_load(out.read_text())) == set(Params.model_fields)  # every section, for DVC
+    assert main(["preset", "no-such-preset", "--out", str(out)]) == 2

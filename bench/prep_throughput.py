@@ -18,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from report import emit  # bench/report.py (scripts run from bench/)
+
 REPO = Path(__file__).resolve().parents[1]
 TARGET_IMG_PER_S = 1000.0
 # Allowed growth of peak RSS from 1/4 to all images (allocator noise, the index).
@@ -63,10 +65,6 @@ def run(root: Path, size: int, out: Path) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def emit(name: str, value: float, unit: str, target: float, meets: bool) -> None:
-    print(json.dumps({"name": name, "value": round(value, 1), "unit": unit, "target": target, "meets_target": meets}))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=REPO.parent / "shared/data/celeba-mini")
@@ -78,11 +76,11 @@ def main() -> None:
         quarter = run(subset(args.root.resolve(), 0.25, tmp / "quarter"), args.image_size, tmp / "q")
         full = run(args.root, args.image_size, tmp / "full")
     rate = full["images"] / full["seconds"]
-    emit(f"prep_img_per_s_{args.image_size}px", rate, "img/s", TARGET_IMG_PER_S, rate >= TARGET_IMG_PER_S)
-    emit("prep_peak_rss_mb", full["peak_rss_mb"], "MB", None, True)
+    emit(f"prep_img_per_s_{args.image_size}px", rate, "img/s", TARGET_IMG_PER_S)
+    emit("prep_peak_rss_mb", full["peak_rss_mb"], "MB")
     growth = full["peak_rss_mb"] - quarter["peak_rss_mb"]
     emit(f"prep_peak_rss_growth_mb_{quarter['images']}_to_{full['images']}_images", growth, "MB",
-         TARGET_RSS_GROWTH_MB, growth <= TARGET_RSS_GROWTH_MB)
+         TARGET_RSS_GROWTH_MB, higher_is_better=False)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,13 @@ embedding (inference, with flip averaging). Prints one JSON line per figure:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 
 import numpy as np
 import torch
+
+from report import emit  # bench/report.py (scripts run from bench/)
 
 from facegan.config import RecognizerParams
 from facegan.recognition.backbone import build_backbone
@@ -28,12 +29,6 @@ from facegan.recognition.margin import build_head
 TARGET_TRAIN_IMG_PER_S = 300.0
 TARGET_EMBED_IMG_PER_S = 1000.0
 WARMUP_STEPS = 2
-
-
-def emit(name: str, value: float, unit: str, target: float | None) -> None:
-    meets = True if target is None else value >= target
-    print(json.dumps({"name": name, "value": round(value, 1), "unit": unit, "target": target,
-                      "meets_target": meets}))
 
 
 def train_rate(p: RecognizerParams, image_size: int, batch_size: int, steps: int, classes: int = 85) -> float:

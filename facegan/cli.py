@@ -18,13 +18,54 @@ def main(argv: list[str] | None = None) -> int:
     for name, fn in STAGES.items():
         stage = sub.add_parser(name, help=(fn.__doc__ or f"run the {name} stage").strip().splitlines()[0])
         stage.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    edit = sub.add_parser("edit", help="edit one face photo with the trained editor")
+    edit.add_argument("photo", type=Path)
+    edit.add_argument("--set", action="append", default=[], metavar="ATTR=0|1",
+                      help="eyeglasses, smiling or young; repeatable")
+    edit.add_argument("--yaw", type=float, help="target head yaw in degrees (+ = nose to image right)")
+    edit.add_argument("-o", "--out", type=Path, required=True)
+    edit.add_argument("--model", type=Path, default=Path("models/editor.pt"))
+    edit.add_argument("--judges", type=Path, default=Path("models/judges.pt"))
     preset = sub.add_parser("preset", help="write a complete params.yaml from presets/NAME.yaml")
     preset.add_argument("name")
     preset.add_argument("--out", default="params.yaml", type=Path)
     args = parser.parse_args(argv)
     if args.command == "preset":
         return _write_preset(args.name, args.out)
+    if args.command == "edit":
+        return _edit(args)
     return run_stage(args.command, STAGES[args.command], args.params)
+
+
+def _edit(args) -> int:
+    import json
+
+    from facegan.editor.edit import edit_image
+
+    try:
+        targets = _parse_targets(args.set, args.yaw)
+        result = edit_image(args.photo, args.out, targets, args.model, args.judges)
+    except FaceganError as err:
+        print(f"error: edit: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    print(json.dumps(result))
+    return 0
+
+
+def _parse_targets(settings: list[str], yaw: float | None) -> dict[str, float]:
+    targets: dict[str, float] = {}
+    for item in settings:
+        name, _, value = item.partition("=")
+        if name not in ("eyeglasses", "smiling", "young") or value not in ("0", "1"):
+            raise FaceganError(f"--set {item}: expected eyeglasses|smiling|young=0|1")
+        targets[name] = float(value)
+    if yaw is not None:
+        if not -45 <= yaw <= 45:
+            raise FaceganError(f"--yaw {yaw}: the editor is trained for -45..45 degrees")
+        targets["yaw"] = yaw
+    if not targets:
+        raise FaceganError("nothing to edit: give --set ATTR=0|1 and/or --yaw DEGREES")
+    return targets
 
 
 def _write_preset(name: str, out: Path) -> int:

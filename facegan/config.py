@@ -129,16 +129,16 @@ class EditorParams(Section):
     channels: Annotated[int, Field(ge=4, le=256)] = 16  # generator's first level; doubled per level
     levels: Annotated[int, Field(ge=2, le=5)] = 3  # generator down/up levels (image_size / 2**levels >= 4)
     res_blocks: Annotated[int, Field(ge=0, le=8)] = 1  # residual blocks in the generator's bottleneck
-    d_channels: Annotated[int, Field(ge=4, le=256)] = 16
+    d_channels: Annotated[int, Field(ge=4, le=256)] = 32
     lambda_rec: Annotated[float, Field(ge=0.0)] = 10.0
-    lambda_attr: Annotated[float, Field(ge=0.0)] = 1.0
-    lambda_yaw: Annotated[float, Field(ge=0.0)] = 1.0
+    lambda_attr: Annotated[float, Field(ge=0.0)] = 10.0
+    lambda_yaw: Annotated[float, Field(ge=0.0)] = 10.0
     lambda_id: Annotated[float, Field(ge=0.0)] = 1.0
     # Adversarial and attribute terms ramp up over these steps: reconstruction first.
     warmup_steps: Annotated[int, Field(ge=0)] = 50
     ema_decay: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.99
-    instance_noise: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1  # std of Gaussian noise on D's input
-    noise_decay: Fraction = 0.5  # share of the steps over which the noise decays linearly to 0
+    instance_noise: Annotated[float, Field(ge=0.0, le=1.0)] = 0.2  # std of Gaussian noise on D's input
+    noise_decay: Fraction = 1.0  # share of the steps over which the noise decays linearly to 0
     label_smoothing: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.1  # one-sided
     log_every: PositiveInt = 25  # steps between logged losses
     monitor_every: PositiveInt = 200  # steps between judged edit success and a sample grid

@@ -57,4 +57,12 @@ def train_judges(params: Params) -> None:
     print(json.dumps(train_judges_stage(params)))
 
 
-STAGES = {"render": render, "prep": prep, "train_recognizer": train_recognizer, "train_judges": train_judges}
+def train_editor(params: Params) -> None:
+    """Train the attribute editor GAN on base faces; judge its edits on novel faces."""
+    from facegan.editor.stage import train_editor_stage
+
+    print(json.dumps(train_editor_stage(params)))
+
+
+STAGES = {"render": render, "prep": prep, "train_recognizer": train_recognizer, "train_judges": train_judges,
+          "train_editor": train_editor}

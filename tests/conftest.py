@@ -3,6 +3,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from PIL import Image
 
@@ -82,3 +83,12 @@ def tiny_synthetic(tmp_path_factory) -> Path:
                            "split": {"min_images": 4, "novel_fraction": 0.3, "val_fraction": 0.2}})
     prepare(params, work / "data/prepared")
     return work
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models gain nothing from threads, and on a shared CPU their barriers cost seconds."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -22,13 +22,7 @@ TINY = dict(arch="iresnet", width=4, embedding_dim=16, batch_size=8, epochs=3, l
             augment=["hflip", "brightness_contrast"], checkpoint_every=1000)
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models gain nothing from threads, and on a shared CPU their barriers cost seconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_faces(identities: int = 4, per_identity: int = 8, size: int = 32, seed: int = 0):

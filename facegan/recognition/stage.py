@@ -15,6 +15,7 @@ from facegan.recognition.dataset import FaceSource, RowView, TrainBatches
 from facegan.recognition.embed import embed_faces, save_recognizer
 from facegan.recognition.train import train_recognizer
 from facegan.recognition.verification import verification_metrics
+from facegan.live import live_factory
 
 REPORT_KEYS = ("verification_acc", "tar_at_far_1e-3", "far_achieved", "eer", "roc_auc",
                "n_genuine_pairs", "n_impostor_pairs")
@@ -25,23 +26,6 @@ def _classes(data: PreparedData, train_rows, extra_ids: np.ndarray) -> tuple[np.
     ids = np.union1d(train_rows["identity"].to_numpy(), extra_ids)
     known = dict(zip(data.index["identity"], data.index["identity_name"].astype(str)))
     return ids, [known.get(i, str(i)) for i in ids]
-
-
-def _live_factory(live_dir: Path | None):
-    """dvclive for `live_dir`, opened once training knows whether it resumes."""
-    if live_dir is None:
-        return None
-    opened = []
-
-    def open_live(resume: bool):
-        from dvclive import Live
-
-        # dvc.yaml declares the plots; dvclive must not write its own or start experiments.
-        opened.append(Live(str(live_dir), resume=resume, dvcyaml=False, save_dvc_exp=False))
-        return opened[0]
-
-    open_live.opened = opened
-    return open_live
 
 
 def train_recognizer_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
@@ -77,7 +61,7 @@ def train_recognizer_stage(params: Params, prepared_dir: Path = Path("data/prepa
     if val_rows["identity"].nunique() >= 2 and val_rows["identity"].duplicated().any():
         val = (data.faces[val_rows.index.to_numpy()], val_rows["identity"].to_numpy())
 
-    live = _live_factory(live_dir)
+    live = live_factory(live_dir)
     result = train_recognizer(p, batches, len(class_ids), seed=params.seed, image_size=data.image_size,
                               checkpoint_dir=Path(checkpoint_dir), live=live, val=val)
     for opened in live.opened if live is not None else []:

@@ -1,0 +1,111 @@
+"""Using a trained editor: the model file, batched editing of uint8 faces, editing an image file."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from facegan.editor.conditioning import BINARY, NAMES, YAW, attribute_vectors, set_targets
+from facegan.editor.generator import Generator
+from facegan.errors import FaceganError
+from facegan.io import atomic_write_bytes
+from facegan.recognition.backbone import autocast, to_input
+
+
+def save_editor(path: Path, generator: Generator, image_size: int) -> None:
+    """A plain dict (loadable with weights_only=True), written atomically."""
+    blob = {"image_size": image_size, "attributes": list(NAMES), "config": dict(generator.config),
+            "state_dict": {k: v.detach().cpu() for k, v in generator.state_dict().items()}}
+    buf = io.BytesIO()
+    torch.save(blob, buf)
+    atomic_write_bytes(Path(path), buf.getvalue())
+
+
+def load_editor(path: Path, device: torch.device | str = "cpu") -> Generator:
+    """The (EMA) generator saved at `path`, on `device`, in eval mode; `.image_size` says its input size."""
+    path = Path(path)
+    if not path.is_file():
+        raise FaceganError(f"{path}: editor model missing; run `dvc repro train_editor` first")
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    generator = Generator(**blob["config"])
+    generator.load_state_dict(blob["state_dict"])
+    generator.image_size = blob["image_size"]
+    return generator.to(device).eval()
+
+
+@torch.no_grad()
+def edit_faces(editor: Generator, faces: np.ndarray, targets: Mapping[str, np.ndarray | float],
+               source_attributes: Mapping[str, np.ndarray], batch_size: int = 256) -> np.ndarray:
+    """Edited N x S x S x 3 uint8 faces.
+
+    `targets` sets any of eyeglasses/smiling/young (0/1) and yaw (degrees), each a scalar or one
+    value per face; `source_attributes` gives all four for each face (labels from the index, or
+    the judges' probabilities and yaw): what is not in `targets` keeps its source value, and an
+    empty `targets` reconstructs the input.
+    """
+    source = attribute_vectors(source_attributes)
+    if len(source) != len(faces):
+        raise ValueError(f"{len(faces)} faces but {len(source)} source attribute vectors")
+    cond = torch.from_numpy(set_targets(source, targets) - source)
+    device = next(editor.parameters()).device
+    out = np.empty((len(faces), *faces.shape[1:]), np.uint8)
+    for start in range(0, len(faces), batch_size):
+        x = to_input(faces[start:start + batch_size]).to(device)
+        with autocast(device):
+            y = editor(x, cond[start:start + batch_size].to(device)).float()
+        out[start:start + batch_size] = (y.add(1).mul(127.5).round().clamp(0, 255).byte()
+                                         .permute(0, 2, 3, 1).cpu().numpy())
+    return out
+
+
+def judged_attributes(judges, faces: np.ndarray) -> dict[str, np.ndarray]:
+    """Source attributes of unlabelled faces, from the judges (probabilities and yaw)."""
+    probs, yaw = judges.attributes_and_yaw(faces)
+    return {name: probs[name] for name in BINARY} | {YAW: yaw}
+
+
+def read_face(path: Path, image_size: int) -> np.ndarray:
+    """A face photo as 1 x S x S x 3 uint8 in the prepared crop: a square crop is taken as
+    already prepared, a 178x218 image as CelebA-aligned, anything else is aligned with MTCNN."""
+    from facegan.data.alignment import CELEBA_SIZE, MTCNNAligner
+    from facegan.data.decode import crop_aligned
+
+    try:
+        image = Image.open(path).convert("RGB")
+    except (FileNotFoundError, UnidentifiedImageError, OSError) as err:
+        raise FaceganError(f"{path}: cannot read the image ({err.__class__.__name__}); "
+                           "give a face photo (jpg, png)") from None
+    if abs(image.width - image.height) <= 0.05 * max(image.size):
+        return np.asarray(image.resize((image_size, image_size), Image.BICUBIC))[None]
+    if image.size == CELEBA_SIZE:
+        return crop_aligned(np.asarray(image), image_size)[None]
+    aligned = MTCNNAligner().align(np.asarray(image))
+    if aligned is None:
+        raise FaceganError(f"{path}: no face found; give a photo with one clearly visible face")
+    return crop_aligned(aligned[0], image_size)[None]
+
+
+def edit_image(photo: Path, out: Path, targets: Mapping[str, float], editor_path: Path = Path("models/editor.pt"),
+               judges_path: Path = Path("models/judges.pt"), device: torch.device | str = "cpu") -> dict:
+    """Edit one aligned face photo file; the source's attributes come from the judges.
+    Returns the judged attributes before and after."""
+    from facegan.judges.judges import load_judges
+
+    editor, judges = load_editor(editor_path, device), load_judges(judges_path, device)
+    face = read_face(Path(photo), editor.image_size)
+    before = judged_attributes(judges, face)
+    image_format = Image.registered_extensions().get(Path(out).suffix.lower())
+    if image_format is None:
+        raise FaceganError(f"{out}: unknown image type {Path(out).suffix!r}; name the output .png or .jpg")
+    edited = edit_faces(editor, face, targets, before)
+    buf = io.BytesIO()
+    Image.fromarray(edited[0]).save(buf, format=image_format)
+    atomic_write_bytes(Path(out), buf.getvalue())
+    after = judged_attributes(judges, edited)
+    return {"before": {k: float(v[0]) for k, v in before.items()},
+            "after": {k: float(v[0]) for k, v in after.items()}}

@@ -1,0 +1,98 @@
+"""The editing generator: an encoder-decoder with skip connections (AttGAN/STGAN family).
+
+The condition (target - source attributes, zero = "change nothing") is
+injected where edits are decided: the bottleneck and the first, deepest
+decoder skip (STGAN's finding: conditioning there, not only at the bottleneck,
+is what makes skips compatible with editing). The output is a mask blend
+(GANimation): out = m * warped input + (1 - m) * synthesized, so unedited
+regions are copied exactly and reconstruction is easy. The input is first
+warped by a smooth flow field predicted from the conditioned features
+(appearance flow): turning a head mostly moves pixels, and a warp learns that
+in far fewer steps than resynthesis does.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
+    layers = [nn.Conv2d(cin, cout, 4, 2, 1, bias=not norm)]
+    if norm:
+        layers.append(nn.BatchNorm2d(cout))
+    return nn.Sequential(*layers, nn.LeakyReLU(0.2, inplace=True))
+
+
+def _up(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout),
+                         nn.ReLU(inplace=True))
+
+
+def _conv(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class ResBlock(nn.Module):
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(_conv(channels, channels), nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
+                                  nn.BatchNorm2d(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x + self.body(x))
+
+
+def _tile(cond: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return cond[:, :, None, None].expand(-1, -1, *like.shape[2:])
+
+
+def _warp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Sample x at identity + flow (flow in [-1, 1] image coordinates, bounded by tanh, any resolution)."""
+    flow = F.interpolate(torch.tanh(flow), size=x.shape[2:], mode="bilinear", align_corners=False)
+    theta = torch.eye(2, 3, device=x.device, dtype=x.dtype).expand(len(x), 2, 3)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False) + flow.permute(0, 2, 3, 1)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+class Generator(nn.Module):
+    """(N x 3 x S x S in [-1, 1], N x C condition) -> N x 3 x S x S in [-1, 1]."""
+
+    def __init__(self, cond_dim: int, channels: int = 16, levels: int = 3, res_blocks: int = 1):
+        super().__init__()
+        self.config = {"cond_dim": cond_dim, "channels": channels, "levels": levels, "res_blocks": res_blocks}
+        widths = [channels * 2 ** i for i in range(levels)]  # encoder outputs, shallow to deep
+        self.encoder = nn.ModuleList(_down(cin, cout, norm=i > 0)
+                                     for i, (cin, cout) in enumerate(zip([3, *widths], widths)))
+        top = widths[-1]
+        self.bottleneck = nn.Sequential(_conv(top + cond_dim, top), *(ResBlock(top) for _ in range(res_blocks)))
+        # Decoder level k upsamples to the resolution of encoder output levels-2-k and merges that skip;
+        # the first (deepest) merge also sees the condition.
+        self.ups, self.merges = nn.ModuleList(), nn.ModuleList()
+        for k, skip in enumerate(reversed(widths[:-1])):
+            self.ups.append(_up(skip * 2, skip))
+            self.merges.append(_conv(2 * skip + (cond_dim if k == 0 else 0), skip))
+        self.flow = nn.Conv2d(widths[-2], 2, 3, 1, 1)  # at the first merge's resolution, upsampled
+        nn.init.zeros_(self.flow.weight)  # start as the identity warp
+        nn.init.zeros_(self.flow.bias)
+        self.final_up = _up(channels, channels)
+        self.to_rgb_mask = nn.Conv2d(channels, 4, 3, 1, 1)
+        nn.init.constant_(self.to_rgb_mask.bias[3], 1.0)  # start closer to copying the input
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        skips = []
+        h = x
+        for down in self.encoder:
+            h = down(h)
+            skips.append(h)
+        h = self.bottleneck(torch.cat([h, _tile(cond, h)], 1))
+        for k, (up, merge) in enumerate(zip(self.ups, self.merges)):
+            h = up(h)
+            parts = [h, skips[-2 - k]] + ([_tile(cond, h)] if k == 0 else [])
+            h = merge(torch.cat(parts, 1))
+            if k == 0:
+                warped = _warp(x, self.flow(h))
+        out = self.to_rgb_mask(self.final_up(h))
+        mask = torch.sigmoid(out[:, 3:])
+        return mask * warped + (1 - mask) * torch.tanh(out[:, :3])

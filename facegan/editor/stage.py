@@ -1,0 +1,103 @@
+"""The train_editor stage: train on base identities, score on novel ones with the judges,
+write the model, the report and the grid."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from facegan.config import Params
+from facegan.data.store import PreparedData, open_prepared
+from facegan.editor.conditioning import NAMES, attribute_vectors
+from facegan.editor.edit import judged_attributes, save_editor
+from facegan.editor.evaluate import edit_success, evaluate_editor
+from facegan.editor.grid import edit_grid, save_grid
+from facegan.editor.train import train_editor
+from facegan.errors import FaceganError
+from facegan.io import atomic_write_json
+from facegan.judges.judges import load_judges
+from facegan.recognition.dataset import FaceSource
+from facegan.recognition.embed import load_recognizer
+from facegan.live import live_factory
+
+MONITOR_FACES = 24  # fixed base-val faces judged during training
+GRID_ROWS = 8
+
+
+def _attributes(data: PreparedData, rows: pd.DataFrame, judges) -> dict[str, np.ndarray]:
+    """Labels from the index; the judges' reading where a data set has none (folder photos)."""
+    if all(n in rows.columns for n in NAMES) and not rows[list(NAMES)].isna().to_numpy().any():
+        return {n: rows[n].to_numpy(np.float32) for n in NAMES}
+    return judged_attributes(judges, data.faces[rows.index.to_numpy()])
+
+
+def _one_per_identity(rows: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    """Up to n rows of distinct identities (the first n of a seeded shuffle)."""
+    picked = rows.sample(frac=1.0, random_state=seed).drop_duplicates("identity")
+    return picked.head(n)
+
+
+def _select(data: PreparedData, prepared_dir: Path, split: str, role: str | None, what: str) -> pd.DataFrame:
+    where = {"split": split, "domain": "visible"} | ({"role": role} if role else {})
+    rows = data.rows(**where)
+    if len(rows) < 2:
+        raise FaceganError(f"{prepared_dir}: the editor needs {what} faces, found {len(rows)}; "
+                           "add data or change split.novel_fraction / split.val_fraction")
+    return rows
+
+
+def _monitor(data: PreparedData, rows: pd.DataFrame, judges):
+    """(ema generator, step) -> (judged edit success, sample grid) on fixed base-val faces."""
+    faces = data.faces[rows.index.to_numpy()]
+    source = _attributes(data, rows, judges)
+
+    def monitor(generator, step):
+        grid_source = {k: v[:GRID_ROWS] for k, v in source.items()}
+        return (edit_success(generator, faces, source, judges),
+                edit_grid(generator, faces[:GRID_ROWS], grid_source))
+
+    return monitor
+
+
+def train_editor_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
+                       recognizer_path: Path = Path("models/recognizer.pt"),
+                       judges_path: Path = Path("models/judges.pt"), model_path: Path = Path("models/editor.pt"),
+                       report_path: Path = Path("reports/editor.json"),
+                       grid_path: Path = Path("reports/figures/editor_grid.png"),
+                       live_dir: Path | None = Path("reports/plots/train_editor"),
+                       checkpoint_dir: Path = Path("checkpoints/train_editor")) -> dict:
+    started = time.perf_counter()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    data = open_prepared(prepared_dir)
+    train_rows = _select(data, prepared_dir, "base", "train", "base training")
+    val_rows = _select(data, prepared_dir, "base", "val", "held-out base (split.val_fraction > 0)")
+    novel_rows = _select(data, prepared_dir, "novel", None, "novel-identity")
+    recognizer = load_recognizer(recognizer_path, device)
+    judges = load_judges(judges_path, device)
+
+    attributes = attribute_vectors(_attributes(data, train_rows, judges))
+    monitor_rows = _one_per_identity(val_rows, MONITOR_FACES, params.seed)
+    live = live_factory(live_dir)
+    result = train_editor(params.editor, FaceSource(data.faces, train_rows.index.to_numpy(), np.zeros(len(train_rows))),
+                          attributes, recognizer, seed=params.seed, image_size=data.image_size,
+                          checkpoint_dir=Path(checkpoint_dir), live=live,
+                          monitor=_monitor(data, monitor_rows, judges), device=device)
+    for opened in live.opened if live is not None else []:
+        opened.end()
+    save_editor(model_path, result.generator, data.image_size)
+
+    novel_faces = data.faces[novel_rows.index.to_numpy()]
+    metrics = evaluate_editor(result.generator, novel_faces, _attributes(data, novel_rows, judges), judges,
+                              seed=params.seed)
+    grid_rows = _one_per_identity(novel_rows, GRID_ROWS, params.seed)
+    save_grid(grid_path, edit_grid(result.generator, data.faces[grid_rows.index.to_numpy()],
+                                   _attributes(data, grid_rows, judges), scale=2))
+    report = metrics | {"train_img_per_s": round(result.train_img_per_s, 1), "steps": result.steps,
+                        "n_train_images": int(len(train_rows)),
+                        "seconds": round(time.perf_counter() - started, 1)}
+    atomic_write_json(report_path, report)
+    return report

@@ -1,0 +1,231 @@
+"""Training loop of the attribute editor (G, D, EMA G).
+
+Per step: D learns real vs fake plus attributes and yaw of real faces; G
+learns to fool D, to make D's heads read the target attributes on its edits,
+to reconstruct the input when nothing is to change, and to keep the frozen
+recognizer's embedding (the judges never enter a loss). Adversarial and
+attribute terms ramp up over `warmup_steps`: the identity mapping comes first.
+
+Reproducible like the recognizer's loop: batch order from (seed, epoch),
+everything random within a step (flips, targets, instance noise,
+interpolates) from a generator seeded by (seed, step), so a resumed run
+ends with the same weights as an uninterrupted one (CPU).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from facegan.config import EditorParams
+from facegan.editor.conditioning import BINARY, NAMES, sample_targets
+from facegan.editor.discriminator import Discriminator
+from facegan.editor.ema import make_ema, update_ema
+from facegan.editor.generator import Generator
+from facegan.editor.losses import d_adversarial, g_adversarial, gradient_penalty, r1_penalty
+from facegan.recognition.backbone import to_input
+from facegan.recognition.checkpoint import fingerprint, load_checkpoint, rng_states, save_checkpoint, set_rng_states
+from facegan.recognition.dataset import FaceSource, epoch_batches
+
+# Params that change how a run is executed or observed, not what it computes.
+_EXECUTION_ONLY = {"checkpoint_every", "log_every", "monitor_every"}
+ADAM_BETAS = (0.5, 0.99)  # the usual GAN setting: little momentum, so G and D can react to each other
+
+
+@dataclass
+class TrainResult:
+    generator: Generator  # the EMA copy, in eval mode
+    steps: int
+    train_img_per_s: float  # over training steps only (not monitoring), across resumes
+
+
+def build_models(p: EditorParams, image_size: int) -> tuple[Generator, Discriminator]:
+    if image_size % 2 ** p.levels or image_size // 2 ** p.levels < 4:
+        raise ValueError(f"editor.levels {p.levels} leaves less than 4 px of a {image_size} px face; lower it")
+    return (Generator(len(NAMES), p.channels, p.levels, p.res_blocks),
+            Discriminator(image_size, len(BINARY), p.d_channels))
+
+
+def step_generator(seed: int, step: int) -> torch.Generator:
+    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, step]).generate_state(1)[0]))
+
+
+def read_batch(source: FaceSource, attributes: np.ndarray, indices: np.ndarray, rng: torch.Generator):
+    """Faces in [-1, 1] and their attribute vectors, half of them mirrored (which negates yaw)."""
+    x, a = to_input(source.read(indices)), torch.from_numpy(attributes[indices])
+    flip = torch.rand(len(x), generator=rng) < 0.5
+    x = torch.where(flip[:, None, None, None], x.flip(3), x)
+    a[:, -1] = torch.where(flip, -a[:, -1], a[:, -1])
+    return x, a
+
+
+def _heads_loss(attr_logits: torch.Tensor, yaw: torch.Tensor, target: torch.Tensor):
+    """Attribute BCE and yaw smooth-L1 (in YAW_SCALE units) against target vectors; returns both terms."""
+    return (F.binary_cross_entropy_with_logits(attr_logits, target[:, :len(BINARY)]),
+            F.smooth_l1_loss(yaw, target[:, -1], beta=0.1))
+
+
+class EditorTrainer:
+    """G, D, EMA and optimizers, with one `step` of training and plain-dict state for checkpoints."""
+
+    def __init__(self, p: EditorParams, image_size: int, recognizer: torch.nn.Module, seed: int,
+                 device: torch.device):
+        self.p, self.seed, self.device = p, seed, device
+        torch.manual_seed(seed)
+        g, d = build_models(p, image_size)
+        self.g, self.d = g.to(device), d.to(device)
+        self.ema = make_ema(self.g)
+        self.recognizer = recognizer.to(device).eval().requires_grad_(False)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=p.lr_g, betas=ADAM_BETAS)
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=p.lr_d, betas=ADAM_BETAS)
+        self.step = 0
+
+    def state(self) -> dict:
+        return {"step": self.step, "g": self.g.state_dict(), "d": self.d.state_dict(), "ema": self.ema.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
+
+    def load(self, state: dict) -> None:
+        self.step = state["step"]
+        for name in ("g", "d", "ema", "opt_g", "opt_d"):
+            getattr(self, name).load_state_dict(state[name])
+
+    def _noise_std(self) -> float:
+        decay_steps = self.p.noise_decay * self.p.steps
+        return self.p.instance_noise * max(0.0, 1.0 - self.step / decay_steps) if decay_steps else 0.0
+
+    def train_step(self, x: torch.Tensor, source: torch.Tensor, rng: torch.Generator) -> dict[str, float]:
+        p, dev = self.p, self.device
+        x, source = x.to(dev), source.to(dev)
+        target = sample_targets(source.cpu(), rng).to(dev)
+        cond = target - source
+        std = self._noise_std()
+        real_noise, fake_noise = (std * torch.randn(2, *x.shape, generator=rng)).to(dev)
+        ramp = min(1.0, (self.step + 1) / p.warmup_steps) if p.warmup_steps else 1.0
+
+        # Discriminator.
+        self.d.requires_grad_(True)
+        with torch.no_grad():
+            fake = self.g(x, cond)
+        regularize = p.penalty_weight > 0 and self.step % p.penalty_every == 0
+        real_in = (x + real_noise).requires_grad_(regularize and p.penalty == "r1")
+        real_adv, real_attr, real_yaw = self.d(real_in)
+        fake_adv = self.d(fake + fake_noise)[0]
+        d_adv = d_adversarial(p.adversarial_loss, real_adv, fake_adv, p.label_smoothing)
+        d_attr, d_yaw = _heads_loss(real_attr, real_yaw, source)
+        d_loss = d_adv + d_attr + d_yaw
+        if regularize:
+            penalty = (r1_penalty(real_adv, real_in) / 2 if p.penalty == "r1" else
+                       gradient_penalty(lambda t: self.d(t)[0], x + real_noise, fake + fake_noise, rng))
+            d_loss = d_loss + p.penalty_weight * p.penalty_every * penalty
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+
+        # Generator: D's weights need no gradients here.
+        self.d.requires_grad_(False)
+        fake = self.g(x, cond)
+        recon = self.g(x, torch.zeros_like(cond))
+        fake_adv, fake_attr, fake_yaw = self.d(fake + fake_noise)
+        g_adv = g_adversarial(p.adversarial_loss, fake_adv)
+        g_attr, g_yaw = _heads_loss(fake_attr, fake_yaw, target)
+        g_rec = F.l1_loss(recon, x)
+        with torch.no_grad():
+            anchor = F.normalize(self.recognizer(x))
+        g_id = (1 - (F.normalize(self.recognizer(fake)) * anchor).sum(1)).mean()
+        g_loss = (ramp * (g_adv + p.lambda_attr * g_attr + p.lambda_yaw * g_yaw)
+                  + p.lambda_rec * g_rec + p.lambda_id * g_id)
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        update_ema(self.ema, self.g, p.ema_decay, self.step)
+        self.step += 1
+        return {"d/adversarial": d_adv.item(), "d/attributes": d_attr.item(), "d/yaw": d_yaw.item(),
+                "g/adversarial": g_adv.item(), "g/attributes": g_attr.item(), "g/yaw": g_yaw.item(),
+                "g/reconstruction": g_rec.item(), "g/identity": g_id.item(), "noise_std": std}
+
+
+def train_editor(p: EditorParams, source: FaceSource, attributes: np.ndarray, recognizer: torch.nn.Module, *,
+                 seed: int, image_size: int, checkpoint_dir: Path, live=None,
+                 monitor: Callable[[torch.nn.Module, int], tuple[dict, object]] | None = None,
+                 max_steps: int | None = None, device: torch.device | None = None) -> TrainResult:
+    """Train (or resume) the editor on `source` faces with `attributes` (N x 4 vectors, row-aligned).
+
+    `live` is a dvclive factory `live(resume: bool)`; `monitor(ema_generator, step)` returns
+    (metrics, PIL image) logged every `monitor_every` steps. `max_steps` stops early (as if
+    killed) after checkpointing; tests use it to check resuming.
+    """
+    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    batch_size = min(p.batch_size, len(source))
+    steps_per_epoch = len(source) // batch_size
+    pixel_sample = source.read(np.linspace(0, len(source) - 1, min(64, len(source))).astype(np.int64))
+    recognizer_sample = next(iter(recognizer.state_dict().values())).detach().cpu().numpy()
+    run_id = fingerprint(params={k: v for k, v in p.model_dump().items() if k not in _EXECUTION_ONLY},
+                         seed=seed, image_size=image_size, attributes=attributes, pixels=pixel_sample,
+                         recognizer=recognizer_sample)
+    trainer = EditorTrainer(p, image_size, recognizer, seed, device)
+    timing = {"images": 0, "seconds": 0.0}
+    state = load_checkpoint(checkpoint_dir, run_id)
+    if state is not None:
+        trainer.load(state)
+        timing = state["timing"]
+        set_rng_states(state["rng"])
+    if callable(live):  # a factory: the curves continue only when training does
+        live = live(state is not None)
+
+    def checkpoint() -> None:
+        save_checkpoint(checkpoint_dir, trainer.state() | {"fingerprint": run_id, "timing": dict(timing),
+                                                          "rng": rng_states()})
+
+    stop = p.steps if max_steps is None else min(p.steps, max_steps)
+    progress = tqdm(total=stop * batch_size, initial=trainer.step * batch_size, unit="img", unit_scale=True,
+                    desc="train_editor", leave=False, mininterval=2.0)
+    sums: dict[str, float] = {}
+    trained = trainer.step < stop
+    trainer.g.train()
+    while trainer.step < stop:
+        epoch, position = divmod(trainer.step, steps_per_epoch)
+        indices = epoch_batches(len(source), batch_size, seed, epoch)[position]
+        started = time.perf_counter()
+        rng = step_generator(seed, trainer.step)
+        losses = trainer.train_step(*read_batch(source, attributes, indices, rng), rng)
+        timing["seconds"] += time.perf_counter() - started
+        timing["images"] += batch_size
+        progress.update(batch_size)
+        progress.set_postfix(rec=f"{losses['g/reconstruction']:.3f}", refresh=False)
+        for key, value in (losses | {"steps": 1}).items():
+            sums[key] = sums.get(key, 0.0) + value
+        _log(live, trainer, sums, monitor)
+        if trainer.step % p.checkpoint_every == 0 and trainer.step < stop:
+            checkpoint()
+    if trained:  # the end state, so a rerun after a crash later in the stage skips training
+        checkpoint()
+    progress.close()
+    return TrainResult(trainer.ema.eval(), trainer.step, timing["images"] / max(timing["seconds"], 1e-9))
+
+
+def _log(live, trainer: EditorTrainer, sums: dict[str, float], monitor) -> None:
+    """Mean losses since the last log every `log_every` steps; judged success and a grid every
+    `monitor_every` steps. `sums` is reset after logging."""
+    p, step = trainer.p, trainer.step
+    log_losses, run_monitor = step % p.log_every == 0, monitor is not None and step % p.monitor_every == 0
+    if live is None or not (log_losses or run_monitor):
+        return
+    live.step = step
+    if log_losses:
+        steps = sums.pop("steps", 1)  # fewer than log_every right after a resume
+        for key, total in sums.items():
+            live.log_metric(f"train/{key}", total / steps)
+        sums.clear()
+    if run_monitor:
+        metrics, image = monitor(trainer.ema, step)
+        for key, value in metrics.items():
+            live.log_metric(f"monitor/{key}", value)
+        live.log_image(f"samples/step_{step:06d}.png", image)
+    live.next_step()

@@ -1,0 +1,260 @@
+"""The attribute editor: conditioning, losses, models, exact resume, editing API, evaluation, stage."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from facegan.config import EditorParams, parse_params
+from facegan.editor.conditioning import NAMES, attribute_vectors, sample_targets, set_targets
+from facegan.editor.edit import edit_faces, edit_image, load_editor, save_editor
+from facegan.editor.evaluate import edit_plan, evaluate_editor, reconstruction_quality
+from facegan.editor.generator import Generator
+from facegan.editor.losses import LOSSES, d_adversarial, g_adversarial, gradient_penalty, r1_penalty
+from facegan.editor.stage import train_editor_stage
+from facegan.editor.train import build_models, train_editor
+from facegan.errors import FaceganError
+from facegan.judges.attribute_net import AttributeYawNet
+from facegan.judges.judges import Judges
+from facegan.recognition.backbone import build_backbone
+from facegan.recognition.dataset import FaceSource
+from facegan.recognition.embed import save_recognizer
+
+SIZE = 32
+TINY = dict(channels=4, levels=2, res_blocks=1, d_channels=4, batch_size=4, steps=6, warmup_steps=2,
+            log_every=2, monitor_every=3, checkpoint_every=2)
+
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def tiny_faces(n: int = 12, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, size=(n, SIZE, SIZE, 3), dtype=np.uint8)
+
+
+def tiny_attributes(n: int = 12, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {"eyeglasses": rng.integers(0, 2, n).astype(float), "smiling": rng.integers(0, 2, n).astype(float),
+            "young": rng.integers(0, 2, n).astype(float), "yaw": rng.uniform(-40, 40, n)}
+
+
+def tiny_recognizer() -> torch.nn.Module:
+    torch.manual_seed(1)
+    return build_backbone("iresnet", SIZE, embedding_dim=16, width=4).eval()
+
+
+class StubJudges:
+    """Reads attributes from mean colour channels and yaw from the left-right brightness balance:
+    deterministic, and sensitive to what an edit does."""
+
+    identity_threshold = 0.5
+
+    def attributes_and_yaw(self, faces):
+        f = np.asarray(faces, np.float32) / 255
+        probs = {name: f[..., c].mean((1, 2)) for c, name in enumerate(("eyeglasses", "smiling", "young"))}
+        half = f.shape[2] // 2
+        return probs, 90 * (f[:, :, half:].mean((1, 2, 3)) - f[:, :, :half].mean((1, 2, 3)))
+
+    def identity_embeddings(self, faces):
+        e = np.asarray(faces, np.float32).reshape(len(faces), -1)[:, :64] - 127.5
+        return e / np.linalg.norm(e, axis=1, keepdims=True).clip(1e-6)
+
+    def identity_similarity(self, a, b):
+        return np.sum(self.identity_embeddings(a) * self.identity_embeddings(b), axis=1)
+
+
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_targets_change_only_what_they_name():
+    source = attribute_vectors(tiny_attributes(5))
+    edited = set_targets(source, {"eyeglasses": 1.0, "yaw": np.full(5, 45.0)})
+    assert (edited[:, 0] == 1).all() and np.allclose(edited[:, -1], 1.0)
+    np.testing.assert_array_equal(edited[:, 1:3], source[:, 1:3])
+    with pytest.raises(ValueError, match="unknown edit target"):
+        set_targets(source, {"beard": 1})
+    with pytest.raises(ValueError, match="lack"):
+        attribute_vectors({"eyeglasses": np.zeros(2)})
+
+
+def test_judge_probabilities_become_labels():
+    attrs = tiny_attributes(4) | {"smiling": np.array([0.2, 0.7, 0.5, 0.49])}
+    np.testing.assert_array_equal(attribute_vectors(attrs)[:, 1], [0, 1, 1, 0])
+
+
+def test_sampled_targets_are_valid_edits():
+    source = torch.from_numpy(attribute_vectors(tiny_attributes(256)))
+    target = sample_targets(source, torch.Generator().manual_seed(0))
+    assert set(target[:, :3].unique().tolist()) <= {0.0, 1.0}
+    assert target[:, -1].abs().max() <= 1.0
+    changed = (target != source).any(1)
+    assert changed.float().mean() > 0.9  # "change nothing" is the reconstruction pass's job
+
+
+@pytest.mark.parametrize("kind", LOSSES)
+def test_adversarial_losses_reward_the_right_side(kind):
+    good_real, bad_fake = torch.full((8,), 3.0), torch.full((8,), -3.0)
+    assert d_adversarial(kind, good_real, bad_fake) < d_adversarial(kind, bad_fake, good_real)
+    assert g_adversarial(kind, good_real) < g_adversarial(kind, bad_fake)
+
+
+def test_label_smoothing_lowers_only_the_real_target():
+    real, fake = torch.full((4,), 5.0), torch.full((4,), -5.0)
+    assert d_adversarial("lsgan", real, fake, 0.1) > d_adversarial("lsgan", real, fake, 0.0)
+    assert d_adversarial("lsgan", torch.full((4,), 0.9), torch.zeros(4), 0.1) < 1e-6
+
+
+def test_penalties():
+    x = torch.randn(3, 3, 8, 8, requires_grad=True)
+    assert torch.isclose(r1_penalty((2 * x).flatten(1).sum(1), x), torch.tensor(4.0 * 3 * 64))
+    critic = lambda t: t.flatten(1).sum(1) / 8.0 / np.sqrt(3)  # gradient norm 1 everywhere
+    gp = gradient_penalty(critic, torch.randn(3, 3, 8, 8), torch.randn(3, 3, 8, 8), torch.Generator().manual_seed(0))
+    assert gp < 1e-8
+
+
+def test_wgan_needs_the_gradient_penalty():
+    with pytest.raises(FaceganError, match="editor.adversarial_loss wgan-gp needs editor.penalty: gp"):
+        parse_params({"editor": {"adversarial_loss": "wgan-gp"}})
+    parse_params({"editor": {"adversarial_loss": "wgan-gp", "penalty": "gp"}})
+
+
+def test_models_have_the_expected_shapes():
+    g, d = build_models(EditorParams(**TINY), SIZE)
+    x = torch.rand(2, 3, SIZE, SIZE) * 2 - 1
+    y = g(x, torch.randn(2, len(NAMES)))
+    assert y.shape == x.shape and y.abs().max() <= 1
+    adv, attrs, yaw = d(y)
+    assert adv.shape == (2,) and attrs.shape == (2, 3) and yaw.shape == (2,)
+    with pytest.raises(ValueError, match="editor.levels"):
+        build_models(EditorParams(levels=4), SIZE)
+
+
+def train_tiny(tmp_path, name: str, max_steps=None, live=None, monitor=None, **overrides):
+    params = EditorParams(**(TINY | overrides))
+    source = FaceSource(tiny_faces(), np.arange(12), np.zeros(12))
+    return train_editor(params, source, attribute_vectors(tiny_attributes()), tiny_recognizer(), seed=0,
+                        image_size=SIZE, checkpoint_dir=tmp_path / name, live=live, monitor=monitor,
+                        max_steps=max_steps, device=torch.device("cpu"))
+
+
+@pytest.mark.parametrize("loss, penalty", [("hinge", "r1"), ("wgan-gp", "gp")])
+def test_resume_after_a_kill_gives_bit_identical_weights(tmp_path, loss, penalty):
+    overrides = dict(adversarial_loss=loss, penalty=penalty, penalty_every=2)
+    whole = train_tiny(tmp_path, "whole", **overrides)
+    train_tiny(tmp_path, "killed", max_steps=3, **overrides)
+    state = torch.load(tmp_path / "killed/last.pt", weights_only=True)
+    assert state["step"] == 3 and {"g", "d", "ema", "opt_g", "opt_d", "rng"} <= set(state)
+    resumed = train_tiny(tmp_path, "killed", **overrides)
+    assert resumed.steps == whole.steps == 6
+    assert same_weights(resumed.generator, whole.generator)
+    final = torch.load(tmp_path / "killed/last.pt", weights_only=True)
+    reference = torch.load(tmp_path / "whole/last.pt", weights_only=True)
+    assert all(torch.equal(final["d"][k], reference["d"][k]) for k in reference["d"])
+
+
+def test_a_checkpoint_of_other_params_is_set_aside(tmp_path):
+    train_tiny(tmp_path, "run", max_steps=2)
+    result = train_tiny(tmp_path, "run", max_steps=2, lr_g=1e-3)
+    assert result.steps == 2 and (tmp_path / "run/stale.pt").is_file()
+
+
+def test_dvclive_gets_losses_judged_success_and_grids(tmp_path):
+    from dvclive import Live
+
+    from facegan.editor.stage import _monitor
+
+    class Data:
+        faces = tiny_faces()
+
+    import pandas as pd
+    rows = pd.DataFrame(tiny_attributes() | {"identity": np.arange(12)})
+    live = lambda resume: Live(str(tmp_path / "live"), resume=resume, dvcyaml=False, save_dvc_exp=False)
+    train_tiny(tmp_path, "ckpt", live=live, monitor=_monitor(Data, rows.head(4), StubJudges()))
+    plots = tmp_path / "live/plots"
+    assert (plots / "metrics/train/g/reconstruction.tsv").is_file()
+    assert (plots / "metrics/monitor/yaw.tsv").read_text().count("\n") == 3  # header + steps 3 and 6
+    assert sorted(p.name for p in (plots / "images/samples").iterdir()) == ["step_000003.png", "step_000006.png"]
+
+
+def test_edit_faces_is_batched_and_survives_save_and_load(tmp_path):
+    torch.manual_seed(0)
+    g = Generator(len(NAMES), channels=4, levels=2).eval()
+    faces, source = tiny_faces(5), tiny_attributes(5)
+    whole = edit_faces(g, faces, {"smiling": 1.0, "yaw": 20.0}, source)
+    assert whole.shape == faces.shape and whole.dtype == np.uint8
+    np.testing.assert_array_equal(whole, edit_faces(g, faces, {"smiling": 1.0, "yaw": 20.0}, source, batch_size=2))
+    save_editor(tmp_path / "editor.pt", g, SIZE)
+    loaded = load_editor(tmp_path / "editor.pt")
+    assert loaded.image_size == SIZE
+    np.testing.assert_array_equal(whole, edit_faces(loaded, faces, {"smiling": 1.0, "yaw": 20.0}, source))
+    # the edit is the condition: a target equal to the source is the reconstruction
+    same = {"eyeglasses": source["eyeglasses"], "yaw": source["yaw"]}
+    np.testing.assert_array_equal(edit_faces(g, faces, same, source), edit_faces(g, faces, {}, source))
+    with pytest.raises(FaceganError, match="train_editor"):
+        load_editor(tmp_path / "missing.pt")
+
+
+def test_evaluation_scores_every_planned_edit():
+    faces, source = tiny_faces(6), tiny_attributes(6)
+    names = [name for name, _ in edit_plan(source)]
+    assert names == ["eyeglasses flip", "smiling flip", "young flip", "yaw -40", "yaw -20", "yaw +20", "yaw +40"]
+    psnr, ssim = reconstruction_quality(faces, faces)
+    assert psnr == pytest.approx(100.0) and ssim == pytest.approx(1.0)
+    torch.manual_seed(0)
+    report = evaluate_editor(Generator(len(NAMES), channels=4, levels=2).eval(), faces, source, StubJudges())
+    assert set(report["edit_success"]) == set(NAMES)
+    assert all(0 <= v <= 1 for v in report["edit_success"].values())
+    assert 0 <= report["identity"]["preserved_rate"] <= 1 and np.isfinite(report["kid"])
+    assert report["n_edits"] == 7 * 6 and "identity-judge" in report["kid_features"]
+
+
+def write_untrained_models(tmp_path):
+    """A recognizer and judges in their saved formats: the stage's wiring does not need them trained."""
+    torch.manual_seed(0)
+    save_recognizer(tmp_path / "recognizer.pt", build_backbone("iresnet", SIZE, 16, 4), arch="iresnet",
+                    image_size=SIZE, embedding_dim=16, width=4, identity_names=[])
+    judges = Judges(AttributeYawNet("mobilefacenet", SIZE, ["eyeglasses", "smiling", "young"], 4),
+                    build_backbone("mobilefacenet", SIZE, 16, 4), 0.5, 1e-3)
+    judges.save(tmp_path / "judges.pt", SIZE, "mobilefacenet", "mobilefacenet", 4, 4, 16)
+
+
+def test_stage_writes_model_report_grid_and_curves(tiny_synthetic, tmp_path):
+    write_untrained_models(tmp_path)
+    params = parse_params({"editor": TINY | {"steps": 3, "batch_size": 8}})
+    paths = dict(prepared_dir=tiny_synthetic / "data/prepared", recognizer_path=tmp_path / "recognizer.pt",
+                 judges_path=tmp_path / "judges.pt", model_path=tmp_path / "models/editor.pt",
+                 report_path=tmp_path / "reports/editor.json", grid_path=tmp_path / "reports/editor_grid.png",
+                 live_dir=tmp_path / "plots", checkpoint_dir=tmp_path / "ckpt")
+    report = train_editor_stage(params, **paths)
+    assert json.loads(paths["report_path"].read_text()) == report
+    assert set(report["edit_success"]) == {"eyeglasses", "smiling", "young", "yaw"}
+    for key in ("recon_psnr", "recon_ssim", "kid", "train_img_per_s", "steps", "seconds"):
+        assert np.isfinite(report[key])
+    assert report["steps"] == 3 and report["identity"]["preserved_rate"] <= 1
+    grid = Image.open(paths["grid_path"])
+    assert grid.width == 2 * SIZE * 9  # source, recon, 3 flips, 4 yaws; doubled
+    assert load_editor(paths["model_path"]).image_size == SIZE
+    assert (tmp_path / "ckpt/last.pt").is_file() and (tmp_path / "plots/metrics.json").is_file()
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(tiny_faces(1)[0]).resize((3 * SIZE, 3 * SIZE)).save(photo)
+    judged = edit_image(photo, tmp_path / "out.png", {"eyeglasses": 1.0, "yaw": 30.0},
+                        paths["model_path"], paths["judges_path"])
+    assert Image.open(tmp_path / "out.png").size == (SIZE, SIZE) and set(judged) == {"before", "after"}
+
+
+@pytest.mark.bad_input
+def test_a_photo_without_a_face_is_named(tmp_path):
+    from facegan.editor.edit import read_face
+
+    Image.new("RGB", (100, 40)).save(tmp_path / "wide.png")  # not a crop: MTCNN finds no face
+    with pytest.raises(FaceganError, match="wide.png: no face found"):
+        read_face(tmp_path / "wide.png", SIZE)
+    with pytest.raises(FaceganError, match="nope.jpg: cannot read"):
+        read_face(tmp_path / "nope.jpg", SIZE)

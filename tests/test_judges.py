@@ -8,7 +8,7 @@ from facegan.errors import FaceganError
 from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.judges import load_judges
 from facegan.judges.stage import train_judges_stage
-from facegan.judges.train_attributes import ATTRIBUTE_AUGMENT, predict, train_attribute_judge
+from facegan.judges.train_attributes import predict, train_attribute_judge
 from facegan.recognition.backbone import to_input
 from facegan.recognition.dataset import FaceSource, TrainBatches
 

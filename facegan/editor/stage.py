@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from facegan.config import Params
 from facegan.data.store import PreparedData, open_prepared
@@ -20,9 +19,10 @@ from facegan.editor.train import train_editor
 from facegan.errors import FaceganError
 from facegan.io import atomic_write_json
 from facegan.judges.judges import load_judges
+from facegan.live import live_factory
+from facegan.recognition.backbone import default_device
 from facegan.recognition.dataset import FaceSource
 from facegan.recognition.embed import load_recognizer
-from facegan.live import live_factory
 
 MONITOR_FACES = 24  # fixed base-val faces judged during training
 GRID_ROWS = 8
@@ -71,7 +71,7 @@ def train_editor_stage(params: Params, prepared_dir: Path = Path("data/prepared"
                        live_dir: Path | None = Path("reports/plots/train_editor"),
                        checkpoint_dir: Path = Path("checkpoints/train_editor")) -> dict:
     started = time.perf_counter()
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = default_device()
     data = open_prepared(prepared_dir)
     train_rows = _select(data, prepared_dir, "base", "train", "base training")
     val_rows = _select(data, prepared_dir, "base", "val", "held-out base (split.val_fraction > 0)")

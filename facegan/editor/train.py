@@ -30,7 +30,7 @@ from facegan.editor.discriminator import Discriminator
 from facegan.editor.ema import make_ema, update_ema
 from facegan.editor.generator import Generator
 from facegan.editor.losses import d_adversarial, g_adversarial, gradient_penalty, r1_penalty
-from facegan.recognition.backbone import to_input
+from facegan.recognition.backbone import default_device, to_input
 from facegan.recognition.checkpoint import fingerprint, load_checkpoint, rng_states, save_checkpoint, set_rng_states
 from facegan.recognition.dataset import FaceSource, epoch_batches
 
@@ -161,7 +161,7 @@ def train_editor(p: EditorParams, source: FaceSource, attributes: np.ndarray, re
     (metrics, PIL image) logged every `monitor_every` steps. `max_steps` stops early (as if
     killed) after checkpointing; tests use it to check resuming.
     """
-    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = device or default_device()
     batch_size = min(p.batch_size, len(source))
     steps_per_epoch = len(source) // batch_size
     pixel_sample = source.read(np.linspace(0, len(source) - 1, min(64, len(source))).astype(np.int64))

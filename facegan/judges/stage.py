@@ -18,23 +18,15 @@ from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.dlib_identity import DlibIdentity, dlib_model_dir
 from facegan.judges.judges import Judges
 from facegan.judges.train_attributes import ATTRIBUTE_AUGMENT, predict, train_attribute_judge
-from facegan.recognition.backbone import to_input
+from facegan.recognition.backbone import default_device, to_input
 from facegan.recognition.dataset import FaceSource, RowView, TrainBatches
 from facegan.recognition.train import train_recognizer
-from facegan.recognition.verification import sample_pairs, threshold_at_far, verification_metrics
+from facegan.recognition.verification import pair_cosine, sample_pairs, threshold_at_far, verification_metrics
 
 EDITED_ATTRIBUTES = ["eyeglasses", "smiling", "young"]
 # The identity judge must not share the recognizer's seed (nor its architecture):
 # an independent model, so that fooling one does not mean fooling the other.
 JUDGE_SEED_OFFSET = 7919
-
-
-def _device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def _cosine(emb: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    return np.einsum("ij,ij->i", emb[pairs[:, 0]], emb[pairs[:, 1]])
 
 
 def _train_identity_judge(rp, data, train, seed: int, checkpoint_dir: Path) -> torch.nn.Module:
@@ -51,7 +43,7 @@ def train_judges_stage(params: Params, prepared_dir: Path = Path("data/prepared"
                        report_path: Path = Path("reports/judges.json"),
                        checkpoint_dir: Path = Path("checkpoints/train_judges")) -> dict:
     started = time.perf_counter()
-    j, device = params.judges, _device()
+    j, device = params.judges, default_device()
     data = open_prepared(prepared_dir)
     attributes = EDITED_ATTRIBUTES + [a for a in j.extra_attributes if a not in EDITED_ATTRIBUTES]
     unknown = [a for a in attributes if a not in data.index.columns]
@@ -90,14 +82,14 @@ def train_judges_stage(params: Params, prepared_dir: Path = Path("data/prepared"
     else:
         identity_net = _train_identity_judge(rp, data, train, seed, Path(checkpoint_dir) / "identity")
         identity_name = f"{j.identity_arch} (trained here, seed {seed})"
-    judges = Judges(net, identity_net, 0.0, j.identity_far, device)
+    judges = Judges(net, identity_net, float("nan"), j.identity_far, device)
     _, impostors = sample_pairs(val["identity"].to_numpy(), params.seed)
-    judges.identity_threshold = threshold_at_far(_cosine(judges.identity_embeddings(data.faces[val.index]),
-                                                         impostors), j.identity_far)
+    threshold = threshold_at_far(pair_cosine(judges.identity_embeddings(data.faces[val.index]), impostors),
+                                 j.identity_far)
+    judges.identity_threshold = threshold
     novel = data.rows(split="novel", domain="visible")
     novel_metrics = verification_metrics(judges.identity_embeddings(RowView(data.faces, novel.index.to_numpy())),
                                          novel["identity"].to_numpy(), params.seed)
-    threshold = judges.identity_threshold
     judges.save(model_path, data.image_size, j.attribute_arch, j.identity_arch, j.width, rp.width, rp.embedding_dim)
     report = {
         "attr_acc": attr_acc,

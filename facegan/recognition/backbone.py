@@ -33,6 +33,10 @@ def to_input(faces_uint8: np.ndarray | torch.Tensor) -> torch.Tensor:
     return faces_uint8.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
 
 
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def amp_dtype(device: torch.device) -> torch.dtype | None:
     """The autocast dtype on CUDA (bf16 where supported, else fp16); None = plain fp32 (CPU)."""
     if device.type != "cuda":

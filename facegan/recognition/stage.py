@@ -11,11 +11,11 @@ from facegan.config import Params
 from facegan.data.store import PreparedData, open_prepared
 from facegan.errors import FaceganError
 from facegan.io import atomic_write_json
+from facegan.live import live_factory
 from facegan.recognition.dataset import FaceSource, RowView, TrainBatches
 from facegan.recognition.embed import embed_faces, save_recognizer
 from facegan.recognition.train import train_recognizer
 from facegan.recognition.verification import verification_metrics
-from facegan.live import live_factory
 
 REPORT_KEYS = ("verification_acc", "tar_at_far_1e-3", "far_achieved", "eer", "roc_auc",
                "n_genuine_pairs", "n_impostor_pairs")

@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from facegan.config import RecognizerParams
-from facegan.recognition.backbone import amp_dtype, autocast, build_backbone
+from facegan.recognition.backbone import amp_dtype, autocast, build_backbone, default_device
 from facegan.recognition.checkpoint import fingerprint, load_checkpoint, rng_states, save_checkpoint, set_rng_states
 from facegan.recognition.dataset import TrainBatches, epoch_batches
 from facegan.recognition.embed import embed_faces
@@ -59,10 +59,6 @@ def _schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def _device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, *, seed: int, image_size: int,
                      checkpoint_dir: Path, live=None, val: tuple[np.ndarray, np.ndarray] | None = None,
                      max_steps: int | None = None) -> TrainResult:
@@ -70,7 +66,7 @@ def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, 
 
     `max_steps` stops early (as if killed) after checkpointing; tests use it to check resuming.
     """
-    device = _device()
+    device = default_device()
     batch_size = min(p.batch_size, len(data))
     steps_per_epoch = len(data) // batch_size
     total_steps = p.epochs * steps_per_epoch

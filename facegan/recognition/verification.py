@@ -104,14 +104,15 @@ def score_metrics(genuine_scores: np.ndarray, impostor_scores: np.ndarray, seed:
     }
 
 
+def pair_cosine(embeddings: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Cosine similarity of each (i, j) row pair of L2-normalized embeddings."""
+    return np.einsum("ij,ij->i", embeddings[pairs[:, 0]], embeddings[pairs[:, 1]])
+
+
 def verification_metrics(embeddings: np.ndarray, identities: np.ndarray, seed: int = 0,
                          max_pairs: int = MAX_PAIRS) -> dict:
     """Pair metrics for L2-normalized embeddings of faces with the given identity labels."""
     genuine, impostor = sample_pairs(identities, seed, max_pairs)
     if len(genuine) == 0 or len(impostor) == 0:
         raise ValueError("verification needs at least two identities and one identity with two faces")
-
-    def cosine(pairs):
-        return np.einsum("ij,ij->i", embeddings[pairs[:, 0]], embeddings[pairs[:, 1]])
-
-    return score_metrics(cosine(genuine), cosine(impostor), seed)
+    return score_metrics(pair_cosine(embeddings, genuine), pair_cosine(embeddings, impostor), seed)

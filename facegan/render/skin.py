@@ -7,7 +7,7 @@ import numpy as np
 
 from facegan.render.geometry import TEX, age_weight, mouth_corners, nasolabial_dist
 from facegan.render.identity import Identity
-from facegan.render.shapes import bezier_dist, coverage, darken, gauss, paint, segment_dist, smooth_noise
+from facegan.render.shapes import coverage, darken, gauss, paint, segment_dist, smooth_noise
 
 MOLE = np.array([0.25, 0.15, 0.10], np.float32)
 SCAR = np.array([0.92, 0.70, 0.66], np.float32)

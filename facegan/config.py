@@ -122,6 +122,9 @@ class EditorParams(Section):
     penalty: Literal["r1", "gp"] = "r1"
     penalty_weight: Annotated[float, Field(ge=0.0)] = 1.0
     penalty_every: Annotated[int, Field(ge=1, le=1000)] = 4  # lazy regularization (StyleGAN2): cheaper steps
+    # Weight of D's heads learning that G's edits show the *source* attributes: a pattern that fooled
+    # them once stops working, so G has to draw the attribute (realistic edits still read as the target).
+    heads_on_edits: Annotated[float, Field(ge=0.0)] = 0.5
     steps: Annotated[int, Field(ge=1, le=10_000_000)] = 600
     batch_size: Annotated[int, Field(ge=2, le=4096)] = 32
     lr_g: Annotated[float, Field(gt=0.0, le=1.0)] = 5e-4
@@ -129,17 +132,24 @@ class EditorParams(Section):
     channels: Annotated[int, Field(ge=4, le=256)] = 16  # generator's first level; doubled per level
     levels: Annotated[int, Field(ge=2, le=5)] = 3  # generator down/up levels (image_size / 2**levels >= 4)
     res_blocks: Annotated[int, Field(ge=0, le=8)] = 1  # residual blocks in the generator's bottleneck
+    blur: bool = True  # low-pass after each transposed convolution in G (no checkerboards)
     d_channels: Annotated[int, Field(ge=4, le=256)] = 32
     lambda_rec: Annotated[float, Field(ge=0.0)] = 10.0
     lambda_attr: Annotated[float, Field(ge=0.0)] = 10.0
     lambda_yaw: Annotated[float, Field(ge=0.0)] = 10.0
     lambda_id: Annotated[float, Field(ge=0.0)] = 1.0
+    # The first steps (of `steps`, at most half of them) train only D's attribute and yaw heads, on real
+    # faces (cheap steps): G's first edits then chase attributes D already knows.
+    heads_pretrain_steps: Annotated[int, Field(ge=0)] = 100
     # Adversarial and attribute terms ramp up over these steps: reconstruction first.
     warmup_steps: Annotated[int, Field(ge=0)] = 50
     ema_decay: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.99
     instance_noise: Annotated[float, Field(ge=0.0, le=1.0)] = 0.2  # std of Gaussian noise on D's input
     noise_decay: Fraction = 1.0  # share of the steps over which the noise decays linearly to 0
     label_smoothing: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.1  # one-sided
+    # DiffAugment ops on every D input, real and fake: D's heads must read attributes, not pixel patterns.
+    # (translation: D's smile head learns far slower at 64 px; off by default.)
+    augment: list[Literal["translation", "cutout"]] = ["cutout"]
     log_every: PositiveInt = 25  # steps between logged losses
     monitor_every: PositiveInt = 200  # steps between judged edit success and a sample grid
     checkpoint_every: PositiveInt = 200
@@ -151,15 +161,29 @@ class EditorParams(Section):
         return self
 
 
+class ThermalParams(Section):
+    # Where the thermal (LWIR) twins of the photos come from. auto: the renderer's twins for
+    # data.source synthetic, the landmark-driven simulator for real photos; paired: the user's
+    # aligned pairs under `root` (visible/<id>/<n>.png + thermal/<id>/<n>.png); none: no thermal rows.
+    source: Literal["auto", "synthetic", "simulated", "paired", "none"] = "auto"
+    root: str = "data/raw/thermal"
+
+
 class TranslatorParams(Section):
-    steps: Annotated[int, Field(ge=1, le=10_000_000)] = 2000
-    batch_size: Annotated[int, Field(ge=2, le=4096)] = 32
-    lr_g: Annotated[float, Field(gt=0.0, le=1.0)] = 2e-4
+    steps: Annotated[int, Field(ge=1, le=10_000_000)] = 800
+    batch_size: Annotated[int, Field(ge=2, le=4096)] = 16
+    lr_g: Annotated[float, Field(gt=0.0, le=1.0)] = 1e-3
     lr_d: Annotated[float, Field(gt=0.0, le=1.0)] = 2e-4
+    lr_decay_start: Fraction = 0.5  # share of the steps after which both rates decay linearly to 0
     lambda_l1: Annotated[float, Field(ge=0.0)] = 100.0
-    lambda_id: Annotated[float, Field(ge=0.0)] = 5.0
-    lambda_cycle: Annotated[float, Field(ge=0.0)] = 0.0
-    checkpoint_every: PositiveInt = 500
+    lambda_id: Annotated[float, Field(ge=0.0)] = 10.0
+    lambda_cycle: Annotated[float, Field(ge=0.0)] = 0.0  # > 0: CycleGAN (second generator, cycle L1)
+    channels: Annotated[int, Field(ge=4, le=256)] = 16  # U-Net width at the first level; doubled per level (up to 8x)
+    levels: Annotated[int, Field(ge=2, le=7)] = 4  # U-Net down/up levels (image_size / 2**levels >= 2)
+    d_channels: Annotated[int, Field(ge=4, le=256)] = 16  # PatchGAN width at the first level
+    log_every: PositiveInt = 25  # steps between logged losses
+    monitor_every: PositiveInt = 200  # steps between sample grids (dvclive)
+    checkpoint_every: PositiveInt = 200
 
 
 class SynthesisParams(Section):
@@ -178,6 +202,7 @@ class Params(Section):
     judges: JudgesParams = JudgesParams()
     editor: EditorParams = EditorParams()
     translator: TranslatorParams = TranslatorParams()
+    thermal: ThermalParams = ThermalParams()
     synthesis: SynthesisParams = SynthesisParams()
 
     @model_validator(mode="after")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import random
 import sys
 import time
@@ -13,6 +15,8 @@ from facegan.config import Params, load_params
 from facegan.errors import FaceganError
 
 EXIT_USER_ERROR = 2
+# Storage problems a user fixes outside facegan: one line, like a bad input.
+_STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES}
 
 
 def seed_everything(seed: int) -> None:
@@ -22,9 +26,28 @@ def seed_everything(seed: int) -> None:
         sys.modules["torch"].manual_seed(seed)
 
 
+def _one_process_under_torchrun(name: str) -> bool:
+    """For a stage without DDP launched by torchrun: rank 0 runs it alone, the others stand down.
+    True when this process has nothing to do."""
+    from facegan.distributed import launched_by_torchrun
+    from facegan.stages import DISTRIBUTED_STAGES
+
+    if not launched_by_torchrun() or name in DISTRIBUTED_STAGES:
+        return False
+    if int(os.environ.get("RANK", "0")) != 0:
+        print(f"{name}: runs on one process; rank {os.environ['RANK']} stands down", file=sys.stderr)
+        return True
+    os.environ["WORLD_SIZE"] = "1"  # nothing inside may wait for the other ranks
+    return False
+
+
 def run_stage(name: str, body: Callable[[Params], None], params_path: str = "params.yaml") -> int:
     """Run `body(params)`; a FaceganError prints `error: ...` on one line and returns 2."""
+    from facegan.distributed import cleanup
+
     started = time.perf_counter()
+    if _one_process_under_torchrun(name):
+        return 0
     try:
         params = load_params(params_path)
         seed_everything(params.seed)
@@ -32,5 +55,14 @@ def run_stage(name: str, body: Callable[[Params], None], params_path: str = "par
     except FaceganError as err:
         print(f"error: {name}: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except OSError as err:
+        if err.errno not in _STORAGE_ERRORS:
+            raise
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {name}: {where}{err.strerror or err}; free space or fix permissions and rerun "
+              "(outputs are written atomically: the previous ones are intact)", file=sys.stderr)
+        return EXIT_USER_ERROR
+    finally:
+        cleanup()
     print(f"{name}: done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0

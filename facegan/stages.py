@@ -47,7 +47,12 @@ def train_recognizer(params: Params) -> None:
     """Train the ArcFace recognizer on base identities; score it on novel-identity pairs."""
     from facegan.recognition.stage import train_recognizer_stage
 
-    print(json.dumps(train_recognizer_stage(params)))
+    _print_report(train_recognizer_stage(params))
+
+
+def _print_report(report: dict) -> None:
+    if report:  # under torchrun only rank 0 reports
+        print(json.dumps(report))
 
 
 def train_judges(params: Params) -> None:
@@ -64,5 +69,41 @@ def train_editor(params: Params) -> None:
     print(json.dumps(train_editor_stage(params)))
 
 
+def train_translator(params: Params) -> None:
+    """Train the thermal->visible translator on base twins; score thermal probes of novel identities."""
+    from facegan.translator.stage import train_translator_stage
+
+    print(json.dumps(train_translator_stage(params)))
+
+
+def synthesize(params: Params) -> None:
+    """Variants of novel and base faces by the editor and translator, kept where the judges agree."""
+    from facegan.synthesis.stage import synthesize_stage
+
+    report = synthesize_stage(params)
+    print(json.dumps({k: report[k] for k in ("generated", "kept", "kept_rate")}))
+
+
+def train_recognizer_aug(params: Params) -> None:
+    """The recognizer recipe on base faces plus their kept variants."""
+    from facegan.recognition.stage import train_recognizer_aug_stage
+
+    _print_report(train_recognizer_aug_stage(params))
+
+
+def evaluate(params: Params) -> None:
+    """The low-shot protocol on novel identities; reports/metrics.json and figures."""
+    from facegan.evaluation.stage import evaluate_stage
+
+    metrics = evaluate_stage(params)
+    print(json.dumps({k: {c: metrics["lowshot"][k][c]["top1"]["mean"] for c in ("real", "classical", "gan")}
+                      | {"gain_gan_vs_real": metrics["lowshot"][k]["gain_gan_vs_real"]}
+                      for k in metrics["lowshot"] if k.startswith("k")}))
+
+
+# Stages that train with DDP under `torchrun --nproc_per_node=N`; the others run on rank 0 alone.
+DISTRIBUTED_STAGES = {"train_recognizer", "train_recognizer_aug"}
+
 STAGES = {"render": render, "prep": prep, "train_recognizer": train_recognizer, "train_judges": train_judges,
-          "train_editor": train_editor}
+          "train_editor": train_editor, "train_translator": train_translator, "synthesize": synthesize,
+          "train_recognizer_aug": train_recognizer_aug, "evaluate": evaluate}

@@ -92,3 +92,43 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+SYNTH_SIZE = 32
+
+
+def write_models(models) -> None:
+    """Untrained models in their saved formats: synthesis's wiring does not need them trained."""
+    from facegan.editor.edit import save_editor
+    from facegan.editor.generator import Generator
+    from facegan.judges.attribute_net import AttributeYawNet
+    from facegan.judges.judges import Judges
+    from facegan.recognition.backbone import build_backbone
+    from facegan.recognition.embed import save_recognizer
+
+    models.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    save_recognizer(models / "recognizer.pt", build_backbone("iresnet", SYNTH_SIZE, 16, 4), arch="iresnet",
+                    image_size=SYNTH_SIZE, embedding_dim=16, width=4, identity_names=[])
+    Judges(AttributeYawNet("mobilefacenet", SYNTH_SIZE, ["eyeglasses", "smiling", "young"], 4),
+           build_backbone("mobilefacenet", SYNTH_SIZE, 16, 4), 0.9, 1e-3).save(
+        models / "judges.pt", SYNTH_SIZE, "mobilefacenet", "mobilefacenet", 4, 4, 16)
+    save_editor(models / "editor.pt", Generator(4, channels=4, levels=2).eval(), SYNTH_SIZE)
+
+
+@pytest.fixture
+def synthesized(tiny_synthetic, tmp_path, monkeypatch):
+    """A tiny project after `synthesize` (a colour-inverting stand-in for the translator)."""
+    from facegan.config import parse_params
+    from facegan.synthesis import stage as synthesis_stage_module
+
+    write_models(tmp_path / "models")
+    monkeypatch.setattr(synthesis_stage_module, "_load_translator", lambda path, device: lambda faces: 255 - faces)
+    params = parse_params({"synthesis": {"yaw_targets": [-20.0, 20.0], "base_variants_per_image": 2}})
+    paths = dict(prepared_dir=tiny_synthetic / "data/prepared", editor_path=tmp_path / "models/editor.pt",
+                 translator_path=tmp_path / "models/translator.pt", judges_path=tmp_path / "models/judges.pt",
+                 out_dir=tmp_path / "variants", report_path=tmp_path / "reports/synthesis.json")
+    report = synthesis_stage_module.synthesize_stage(params, **paths)
+    return params, paths, report
+
+

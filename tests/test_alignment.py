@@ -102,7 +102,8 @@ def test_prep_identity_folders_realigns_unseen_photos(workdir, celeba_mini, tmp_
     Image.open(celeba_mini / "img_align_celeba" / by_id[chosen[0]][5]).save(lonely / "only.jpg")
 
     workdir.write_params(data={"source": "folder", "root": str(root), "image_size": 64},
-                         split={"min_images": 2, "novel_fraction": 0.5})
+                         split={"min_images": 2, "novel_fraction": 0.5},
+                         thermal={"source": "none"})  # simulated twins: tests/test_thermal.py
     assert main(["prep"]) == 0
     data = open_prepared(workdir / "data/prepared")
     report = data.report

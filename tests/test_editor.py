@@ -13,7 +13,8 @@ from facegan.config import EditorParams, parse_params
 from facegan.editor.conditioning import NAMES, attribute_vectors, sample_targets, set_targets
 from facegan.editor.edit import edit_faces, edit_image, load_editor, save_editor
 from facegan.editor.evaluate import edit_plan, evaluate_editor, reconstruction_quality
-from facegan.editor.generator import Generator
+from facegan.editor.augment import diff_augment
+from facegan.editor.generator import Blur, Generator
 from facegan.editor.losses import LOSSES, d_adversarial, g_adversarial, gradient_penalty, r1_penalty
 from facegan.editor.stage import train_editor_stage
 from facegan.editor.train import build_models, train_editor
@@ -124,6 +125,34 @@ def test_wgan_needs_the_gradient_penalty():
     parse_params({"editor": {"adversarial_loss": "wgan-gp", "penalty": "gp"}})
 
 
+def test_diff_augment_shifts_and_cuts_but_keeps_gradients():
+    x = torch.zeros(64, 1, SIZE, SIZE)
+    x[:, :, SIZE // 2, SIZE // 2] = 1.0
+    x.requires_grad_(True)
+    moved = diff_augment(x, ["translation"], torch.Generator().manual_seed(0))
+    rows, cols = (moved.detach()[:, 0] == 1).nonzero()[:, 1:].T - SIZE // 2
+    assert len(rows) == 64 and rows.abs().max() <= SIZE // 8 and cols.abs().max() <= SIZE // 8
+    assert (rows != 0).any() and (cols != 0).any()
+    moved.sum().backward()
+    assert (x.grad[:, 0, SIZE // 2, SIZE // 2] == 1).all()  # the centre lands in the output once: gradient 1
+    again = diff_augment(x.detach(), ["translation"], torch.Generator().manual_seed(0))
+    assert torch.equal(again, moved.detach())  # the step's generator decides: resumable
+
+    cut = diff_augment(torch.ones(64, 3, SIZE, SIZE), ["cutout"], torch.Generator().manual_seed(0))
+    hidden = (cut == 0).all(1).flatten(1).sum(1)
+    side = SIZE // 4
+    assert hidden.max() == side * side and hidden.min() > 0  # a square, clipped where it meets the border
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        diff_augment(x, ["rotate"], torch.Generator())
+
+
+def test_blur_removes_the_checkerboard():
+    checker = (torch.arange(SIZE)[:, None] + torch.arange(SIZE)[None]) % 2 * 2.0 - 1
+    blurred = Blur(2)(checker.expand(1, 2, SIZE, SIZE))
+    assert blurred.abs().max() < 0.5 * checker.abs().max()
+    assert torch.allclose(Blur(1)(torch.full((1, 1, 8, 8), 0.3)), torch.tensor(0.3))  # flat areas unchanged
+
+
 def test_models_have_the_expected_shapes():
     g, d = build_models(EditorParams(**TINY), SIZE)
     x = torch.rand(2, 3, SIZE, SIZE) * 2 - 1
@@ -143,9 +172,9 @@ def train_tiny(tmp_path, name: str, max_steps=None, live=None, monitor=None, **o
                         max_steps=max_steps, device=torch.device("cpu"))
 
 
-@pytest.mark.parametrize("loss, penalty", [("hinge", "r1"), ("wgan-gp", "gp")])
-def test_resume_after_a_kill_gives_bit_identical_weights(tmp_path, loss, penalty):
-    overrides = dict(adversarial_loss=loss, penalty=penalty, penalty_every=2)
+@pytest.mark.parametrize("loss, penalty, pretrain", [("hinge", "r1", 2), ("wgan-gp", "gp", 0)])
+def test_resume_after_a_kill_gives_bit_identical_weights(tmp_path, loss, penalty, pretrain):
+    overrides = dict(adversarial_loss=loss, penalty=penalty, penalty_every=2, heads_pretrain_steps=pretrain)
     whole = train_tiny(tmp_path, "whole", **overrides)
     train_tiny(tmp_path, "killed", max_steps=3, **overrides)
     state = torch.load(tmp_path / "killed/last.pt", weights_only=True)
@@ -156,6 +185,22 @@ def test_resume_after_a_kill_gives_bit_identical_weights(tmp_path, loss, penalty
     final = torch.load(tmp_path / "killed/last.pt", weights_only=True)
     reference = torch.load(tmp_path / "whole/last.pt", weights_only=True)
     assert all(torch.equal(final["d"][k], reference["d"][k]) for k in reference["d"])
+
+
+def test_heads_pretraining_trains_only_the_discriminator(tmp_path):
+    from facegan.editor.train import EditorTrainer
+    from facegan.recognition.backbone import to_input
+
+    params = EditorParams(**(TINY | {"heads_pretrain_steps": 2}))
+    trainer = EditorTrainer(params, SIZE, tiny_recognizer(), seed=0, device=torch.device("cpu"))
+    g0, d0 = ({k: v.clone() for k, v in m.state_dict().items()} for m in (trainer.g, trainer.d))
+    x, source = to_input(tiny_faces(4)), torch.from_numpy(attribute_vectors(tiny_attributes(4)))
+    losses = trainer.train_step(x, source, torch.Generator().manual_seed(0))
+    assert set(losses) == {"d/attributes", "d/yaw"}
+    assert all(torch.equal(v, g0[k]) for k, v in trainer.g.state_dict().items())
+    assert not torch.equal(trainer.d.state_dict()["attributes.0.weight"], d0["attributes.0.weight"])
+    trainer.train_step(x, source, torch.Generator().manual_seed(1))
+    assert "g/attributes" in trainer.train_step(x, source, torch.Generator().manual_seed(2))  # step 3: the GAN
 
 
 def test_a_checkpoint_of_other_params_is_set_aside(tmp_path):

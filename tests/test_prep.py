@@ -13,7 +13,8 @@ from facegan.data.store import open_prepared
 
 def run_prep(workdir, root, source="celeba", **data):
     workdir.write_params(data={"source": source, "root": str(root), "image_size": 32, "workers": 1, **data},
-                         split={"min_images": 2, "novel_fraction": 0.34})
+                         split={"min_images": 2, "novel_fraction": 0.34},
+                         thermal={"source": "none"})  # thermal twins: tests/test_thermal.py
     return main(["prep"])
 
 
@@ -185,7 +186,8 @@ def test_prepared_data_missing_names_the_stage(tmp_path):
 
 @pytest.mark.real_data
 def test_prep_celeba_mini_prepares_every_listed_image(workdir, celeba_mini):
-    workdir.write_params(data={"source": "celeba", "root": str(celeba_mini), "image_size": 64})
+    workdir.write_params(data={"source": "celeba", "root": str(celeba_mini), "image_size": 64},
+                         thermal={"source": "none"})  # simulated twins: tests/test_thermal.py
     assert main(["prep"]) == 0
     data = open_prepared(workdir / "data/prepared")
     listed = int((celeba_mini / "identity_CelebA.txt").read_text().count("\n"))

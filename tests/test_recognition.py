@@ -202,7 +202,8 @@ def test_stage_writes_model_and_report(tmp_path):
     prepared = write_prepared(tmp_path / "prepared")
     faces, ids = tiny_faces(2, 3, seed=1)
     report = train_recognizer_stage(stage_params(), prepared, tmp_path / "m.pt", tmp_path / "r.json",
-                                    tmp_path / "live", tmp_path / "ckpt", extra_train=(faces, ids + 100))
+                                    tmp_path / "live", tmp_path / "ckpt",
+                                    extra_train=(faces, np.arange(len(ids)), ids + 100))
     assert json.loads((tmp_path / "r.json").read_text()) == report
     assert report["n_train_images"] == 3 * 7 + 6 and report["n_train_identities"] == 3
     assert report["n_genuine_pairs"] == 3 * 28 and 0.0 <= report["verification_acc"] <= 1.0

@@ -14,17 +14,20 @@ import pandas as pd
 from tqdm import tqdm
 
 from facegan.config import Params
-from facegan.data.alignment import MTCNNAligner, to_crop_frame, yaw_from_landmarks
+from facegan.data.alignment import MTCNNAligner, to_crop_frame, warp_to_celeba, yaw_from_landmarks
 from facegan.data.celeba import LANDMARK_COLUMNS, read_celeba
 from facegan.data.decode import DECODE_ERRORS, crop_aligned, load_face, read_rgb
 from facegan.data.folder import scan_identity_folders
 from facegan.data.split import assign_roles, novel_identities
 from facegan.data.store import FACES_FILE, INDEX_FILE, REPORT_FILE
+from facegan.data.thermal import paired_table, read_thermal_like, resolve_source, simulated_twin
 from facegan.errors import FaceganError
 from facegan.io import atomic_dir, atomic_write_json
 
 CHUNK = 256
 MAX_LISTED_SKIPS = 1000  # prep.json lists at most this many skipped files (all are counted)
+TWIN_LOST = "no_visible_twin"  # a thermal twin dropped with its skipped visible photo
+SIMULATED = "simulated:"  # source_path prefix of a simulated thermal twin (then the photo it is simulated from)
 
 
 def _decode_chunk(faces_path: str, start: int, paths: list[str], image_size: int) -> list[tuple[int, str]]:
@@ -42,42 +45,94 @@ def _decode_chunk(faces_path: str, start: int, paths: list[str], image_size: int
     return failed
 
 
-def _decode_files(paths: list[str], faces_path: Path, image_size: int, workers: int) -> dict[int, str]:
-    chunks = [(str(faces_path), s, paths[s : s + CHUNK], image_size) for s in range(0, len(paths), CHUNK)]
-    bar = tqdm(total=len(paths), desc="prep", unit="img", disable=None)
+def _run_chunks(task, chunks: list[tuple], total: int, workers: int, desc: str) -> dict[int, str]:
+    """Run `task(*chunk)` (each returns [(row, reason)] of failed rows) over chunks, in processes."""
+    bar = tqdm(total=total, desc=desc, unit="img", disable=None)
     failed: dict[int, str] = {}
     if workers == 1:
-        results = (_decode_chunk(*c) for c in chunks)
+        results = (task(*c) for c in chunks)
         for chunk, result in zip(chunks, results):
             failed.update(result)
             bar.update(len(chunk[2]))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for chunk, result in zip(chunks, pool.map(_decode_chunk, *zip(*chunks))):
+            for chunk, result in zip(chunks, pool.map(task, *zip(*chunks))):
                 failed.update(result)
                 bar.update(len(chunk[2]))
     bar.close()
     return failed
 
 
+def _decode_files(paths: list[str], faces_path: Path, image_size: int, workers: int) -> dict[int, str]:
+    chunks = [(str(faces_path), s, paths[s : s + CHUNK], image_size) for s in range(0, len(paths), CHUNK)]
+    return _run_chunks(_decode_chunk, chunks, len(paths), workers, "prep")
+
+
+def _simulate_chunk(faces_path: str, seed: int, jobs: list[tuple]) -> list[tuple[int, str]]:
+    faces = np.load(faces_path, mmap_mode="r+")
+    for row, twin, landmarks, eyeglasses, identity, name in jobs:
+        faces[row] = simulated_twin(faces[twin], landmarks, eyeglasses=eyeglasses, identity=identity, name=name,
+                                    seed=seed)
+    faces.flush()
+    del faces
+    return []
+
+
+def _simulate_twins(items: pd.DataFrame, faces_path: Path, failed: dict[int, str], seed: int,
+                    workers: int) -> dict[int, str]:
+    """Fill the simulated thermal rows from their decoded visible twins (rows with the same name)."""
+    visible_row = {n: i for i, (n, d) in enumerate(zip(items["name"], items["domain"])) if d == "visible"}
+    landmarks = items[LANDMARK_COLUMNS].to_numpy(np.float32)
+    glasses = items["eyeglasses"].fillna(0).to_numpy() > 0 if "eyeglasses" in items else np.zeros(len(items), bool)
+    jobs, lost = [], {}
+    for row in np.flatnonzero(items["source_path"].str.startswith(SIMULATED).to_numpy()):
+        twin = visible_row[items["name"].iat[row]]
+        if twin in failed:
+            lost[int(row)] = TWIN_LOST
+            continue
+        jobs.append((int(row), twin, landmarks[twin], bool(glasses[twin]), int(items["identity"].iat[row]),
+                     str(items["name"].iat[row])))
+    chunks = [(str(faces_path), seed, jobs[s : s + CHUNK]) for s in range(0, len(jobs), CHUNK)]
+    return lost | _run_chunks(_simulate_chunk, chunks, len(jobs), workers, "thermal")
+
+
 def _align_folder_images(table: pd.DataFrame, faces_path: Path, image_size: int, min_prob: float) -> dict[int, str]:
-    """MTCNN-align each photo onto the CelebA frame; fills landmark columns in place."""
+    """MTCNN-align each visible photo onto the CelebA frame, and a paired thermal twin by the same
+    transform; fills landmark columns in place. Simulated rows are left for `_simulate_twins`."""
     aligner = MTCNNAligner(min_prob=min_prob)
     faces = np.load(faces_path, mmap_mode="r+")
     failed: dict[int, str] = {}
     landmarks = np.full((len(table), 10), np.nan, dtype=np.float32)
-    for i, path in enumerate(tqdm(table["source_path"], desc="align", unit="img", disable=None)):
+    visible = (table["domain"] == "visible").to_numpy()
+    twin = {n: i for i, (n, d, p) in enumerate(zip(table["name"], table["domain"], table["source_path"]))
+            if d == "thermal" and not p.startswith(SIMULATED)}
+    for i in tqdm(np.flatnonzero(visible), desc="align", unit="img", disable=None):
+        path, t = table["source_path"].iat[i], twin.get(table["name"].iat[i])
         try:
             image = read_rgb(path)
         except DECODE_ERRORS:
             failed[i] = "corrupt_image"
             continue
-        aligned = aligner.align(image)
-        if aligned is None:
+        points = aligner.landmarks(image)
+        if points is None:
             failed[i] = "no_face"
             continue
-        faces[i] = crop_aligned(aligned[0], image_size)
-        landmarks[i] = aligned[1]
+        aligned, landmarks[i] = warp_to_celeba(image, points)
+        faces[i] = crop_aligned(aligned, image_size)
+        if t is not None:
+            try:
+                faces[t] = crop_aligned(warp_to_celeba(read_thermal_like(table["source_path"].iat[t],
+                                                                         image.shape[:2]), points)[0], image_size)
+            except DECODE_ERRORS:
+                failed[t] = "corrupt_image"
+    # Every thermal row (paired or simulated) sits where its photo's face is.
+    visible_row = {n: i for i, n in zip(np.flatnonzero(visible), table["name"].to_numpy()[visible])}
+    for t in np.flatnonzero(~visible):
+        landmarks[t] = landmarks[visible_row[table["name"].iat[t]]]
+    lost = set(table["name"].iloc[[i for i in failed if visible[i]]])
+    for t in twin.values():
+        if table["name"].iat[t] in lost:
+            failed[t] = TWIN_LOST
     faces.flush()
     table[LANDMARK_COLUMNS] = landmarks
     return failed
@@ -87,13 +142,15 @@ def _source_table(params: Params) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """Visible images of the configured source, and files skipped while listing them."""
     root = Path(params.data.root)
     if params.data.source == "folder":
-        table, skipped = scan_identity_folders(root)
+        paired = resolve_source(params) == "paired"
+        table, skipped = paired_table(Path(params.thermal.root)) if paired else scan_identity_folders(root)
         names = sorted(table["identity_name"].unique())
         table["identity"] = table["identity_name"].map({n: i for i, n in enumerate(names)}).astype(np.int64)
         table["partition"] = -1
         table["yaw_deg"] = np.nan
         table["age"] = np.nan
-        table["thermal_path"] = ""
+        if not paired:
+            table["thermal_path"] = ""
         return table, skipped
     if params.data.source == "synthetic" and not root.is_dir():
         raise FaceganError(f"{root}: synthetic faces not rendered yet; run `dvc repro render` (or set data.root)")
@@ -102,7 +159,25 @@ def _source_table(params: Params) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     return table, []
 
 
+def _thermal_twins(params: Params, table: pd.DataFrame) -> str:
+    """Point `thermal_path` at each photo's twin for the configured thermal source (in place);
+    returns the source used: synthetic | simulated | paired | none."""
+    source = resolve_source(params)
+    rendered = table["thermal_path"] != ""
+    if source == "synthetic" and not rendered.any():
+        if params.thermal.source == "synthetic":
+            raise FaceganError(f"{params.data.root}: thermal.source synthetic but no rendered thermal twins "
+                               "(thermal_align_celeba/); set synthetic.thermal: true or another thermal.source")
+        source = "none"  # auto on a synthetic set rendered without twins
+    if source == "simulated":
+        table["thermal_path"] = SIMULATED + table["path"]
+    elif source == "none":
+        table["thermal_path"] = ""
+    return source
+
+
 def _with_thermal_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Visible rows first, then one thermal row per twin (rows with a file to decode come first)."""
     visible = table.assign(domain="visible")
     thermal = table[table["thermal_path"] != ""].assign(domain="thermal")
     thermal["path"] = thermal["thermal_path"]
@@ -158,18 +233,24 @@ def prepare(params: Params, out_dir: Path) -> dict:
     started = time.perf_counter()
     size = params.data.image_size
     table, skipped = _source_table(params)
+    thermal_source = _thermal_twins(params, table)
     items = _with_thermal_rows(table).rename(columns={"path": "source_path"})
     with atomic_dir(out_dir) as tmp:
         faces_path = tmp / FACES_FILE
         faces = np.lib.format.open_memmap(faces_path, mode="w+", dtype=np.uint8, shape=(len(items), size, size, 3))
         del faces
+        simulated = items["source_path"].str.startswith(SIMULATED).to_numpy()
         if params.data.source == "folder":
             failed = _align_folder_images(items, faces_path, size, params.data.min_face_prob)
-        else:
-            failed = _decode_files(items["source_path"].tolist(), faces_path, size, params.data.workers)
+        else:  # simulated rows are all at the end: decode the files before them
+            failed = _decode_files(items["source_path"][~simulated].tolist(), faces_path, size, params.data.workers)
+        if simulated.any():
+            failed |= _simulate_twins(items, faces_path, failed, params.seed, params.data.workers)
         keep = np.ones(len(items), dtype=bool)
         for i, reason in failed.items():
             keep[i] = False
+            if reason == TWIN_LOST:  # counted once, as its visible photo
+                continue
             skipped.append((items["source_path"].iat[i], reason))
             print(f"warning: skipped {items['source_path'].iat[i]} ({reason})", file=sys.stderr)
         # An identity needs two photos: one to enroll, one to recognize.
@@ -178,7 +259,8 @@ def prepare(params: Params, out_dir: Path) -> dict:
         lonely = set(per_id.index[per_id < 2]) | (set(items["identity"]) - set(per_id.index))
         for i in np.flatnonzero(keep & items["identity"].isin(lonely).to_numpy()):
             keep[i] = False
-            skipped.append((items["source_path"].iat[i], "identity_with_one_image"))
+            if ok_visible[i]:  # a thermal twin goes with its photo, uncounted
+                skipped.append((items["source_path"].iat[i], "identity_with_one_image"))
         if not keep.any():
             raise FaceganError(f"{params.data.root}: no usable face images (see the warnings above)")
         _compact(faces_path, keep)
@@ -186,7 +268,7 @@ def prepare(params: Params, out_dir: Path) -> dict:
         novel = novel_identities(items[items["domain"] == "visible"], params.split, params.seed)
         index = _finish_index(items, params, novel)
         index.to_csv(tmp / INDEX_FILE, index=False)
-        report = _report(params, index, skipped, time.perf_counter() - started)
+        report = _report(params, index, skipped, time.perf_counter() - started) | {"thermal_source": thermal_source}
         atomic_write_json(tmp / REPORT_FILE, report)
     return report
 

@@ -36,19 +36,33 @@ class PreparedData:
 
     def rows(self, **where) -> pd.DataFrame:
         """Index rows matching all column == value conditions, e.g. rows(split="base", domain="visible")."""
-        mask = np.ones(len(self.index), dtype=bool)
-        for column, value in where.items():
-            mask &= (self.index[column] == value).to_numpy()
-        return self.index[mask]
+        return matching(self.index, np.ones(len(self.index), dtype=bool), where)
+
+
+def matching(table: pd.DataFrame, mask: np.ndarray, where: dict) -> pd.DataFrame:
+    """Rows of `table` within `mask` where every column == value condition of `where` holds."""
+    mask = np.array(mask, dtype=bool)
+    for column, value in where.items():
+        mask &= (table[column] == value).to_numpy()
+    return table[mask]
+
+
+def read_face_store(path: Path, table_file: str, report_file: str, what: str,
+                    stage: str) -> tuple[np.ndarray, pd.DataFrame, dict]:
+    """faces.npy (memory-mapped), the table and the report of a face store, or one clear line
+    naming the missing file and the stage that writes it."""
+    path = Path(path)
+    missing = [f for f in (FACES_FILE, table_file, report_file) if not (path / f).is_file()]
+    if missing:
+        raise FaceganError(f"{path / missing[0]}: {what} missing; run `dvc repro {stage}` first")
+    faces = np.load(path / FACES_FILE, mmap_mode="r")
+    table = pd.read_csv(path / table_file, keep_default_na=True, dtype={"name": str, "identity_name": str})
+    if len(table) != len(faces):
+        raise FaceganError(f"{path}: {table_file} has {len(table)} rows but {FACES_FILE} {len(faces)}; "
+                           f"rerun `dvc repro {stage}`")
+    return faces, table, json.loads((path / report_file).read_text())
 
 
 def open_prepared(path: str | Path = "data/prepared") -> PreparedData:
-    path = Path(path)
-    missing = [f for f in (FACES_FILE, INDEX_FILE, REPORT_FILE) if not (path / f).is_file()]
-    if missing:
-        raise FaceganError(f"{path / missing[0]}: prepared data missing; run `dvc repro prep` first")
-    faces = np.load(path / FACES_FILE, mmap_mode="r")
-    index = pd.read_csv(path / INDEX_FILE, keep_default_na=True, dtype={"name": str, "identity_name": str})
-    if len(index) != len(faces):
-        raise FaceganError(f"{path}: index.csv has {len(index)} rows but faces.npy {len(faces)}; rerun `dvc repro prep`")
-    return PreparedData(faces=faces, index=index, report=json.loads((path / REPORT_FILE).read_text()))
+    faces, index, report = read_face_store(Path(path), INDEX_FILE, REPORT_FILE, "prepared data", "prep")
+    return PreparedData(faces=faces, index=index, report=report)

@@ -1,6 +1,7 @@
 """The discriminator: one convolutional trunk, three heads (real/fake, attributes, yaw).
 
-The attribute and yaw heads learn from real faces only and then tell the
+The attribute and yaw heads learn the labels of real faces (and, with a
+smaller weight, that G's edits keep their source attributes) and tell the
 generator whether its edit reached the target (AttGAN's classifier sharing
 D's trunk). No normalization layers: R1 / gradient penalties are per-sample
 and BatchNorm would couple samples.

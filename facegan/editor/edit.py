@@ -14,28 +14,19 @@ from facegan.editor.conditioning import BINARY, NAMES, YAW, attribute_vectors, s
 from facegan.editor.generator import Generator
 from facegan.errors import FaceganError
 from facegan.io import atomic_write_bytes
+from facegan.model_file import load_model, save_model
 from facegan.recognition.backbone import autocast, to_input
 
 
 def save_editor(path: Path, generator: Generator, image_size: int) -> None:
-    """A plain dict (loadable with weights_only=True), written atomically."""
-    blob = {"image_size": image_size, "attributes": list(NAMES), "config": dict(generator.config),
-            "state_dict": {k: v.detach().cpu() for k, v in generator.state_dict().items()}}
-    buf = io.BytesIO()
-    torch.save(blob, buf)
-    atomic_write_bytes(Path(path), buf.getvalue())
+    save_model(path, generator, image_size=image_size, attributes=list(NAMES))
 
 
 def load_editor(path: Path, device: torch.device | str = "cpu") -> Generator:
     """The (EMA) generator saved at `path`, on `device`, in eval mode; `.image_size` says its input size."""
-    path = Path(path)
-    if not path.is_file():
-        raise FaceganError(f"{path}: editor model missing; run `dvc repro train_editor` first")
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    generator = Generator(**blob["config"])
-    generator.load_state_dict(blob["state_dict"])
+    generator, blob = load_model(path, Generator, "editor model", "train_editor")
     generator.image_size = blob["image_size"]
-    return generator.to(device).eval()
+    return generator.to(device, memory_format=torch.channels_last).eval()  # oneDNN's fast layout on CPU
 
 
 @torch.no_grad()
@@ -55,7 +46,7 @@ def edit_faces(editor: Generator, faces: np.ndarray, targets: Mapping[str, np.nd
     device = next(editor.parameters()).device
     out = np.empty((len(faces), *faces.shape[1:]), np.uint8)
     for start in range(0, len(faces), batch_size):
-        x = to_input(faces[start:start + batch_size]).to(device)
+        x = to_input(faces[start:start + batch_size]).to(device, memory_format=torch.channels_last)
         with autocast(device):
             y = editor(x, cond[start:start + batch_size].to(device)).float()
         out[start:start + batch_size] = (y.add(1).mul(127.5).round().clamp(0, 255).byte()

@@ -8,7 +8,8 @@ is what makes skips compatible with editing). The output is a mask blend
 regions are copied exactly and reconstruction is easy. The input is first
 warped by a smooth flow field predicted from the conditioned features
 (appearance flow): turning a head mostly moves pixels, and a warp learns that
-in far fewer steps than resynthesis does.
+in far fewer steps than resynthesis does. A fixed low-pass after each
+transposed convolution (`blur`) keeps G from drawing checkerboards.
 """
 
 from __future__ import annotations
@@ -25,9 +26,23 @@ def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
     return nn.Sequential(*layers, nn.LeakyReLU(0.2, inplace=True))
 
 
-def _up(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout),
-                         nn.ReLU(inplace=True))
+class Blur(nn.Module):
+    """Fixed [1, 2, 1] x [1, 2, 1] low-pass per channel: a stride-2 transposed convolution covers
+    output pixels unevenly, and this removes the checkerboard that G otherwise learns to exploit."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        k = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("kernel", (k[:, None] * k[None] / 16).expand(channels, 1, 3, 3).clone(),
+                             persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(F.pad(x, [1, 1, 1, 1], mode="replicate"), self.kernel, groups=len(self.kernel))
+
+
+def _up(cin: int, cout: int, blur: bool) -> nn.Sequential:
+    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), *([Blur(cout)] if blur else []),
+                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
 def _conv(cin: int, cout: int) -> nn.Sequential:
@@ -59,9 +74,11 @@ def _warp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
 class Generator(nn.Module):
     """(N x 3 x S x S in [-1, 1], N x C condition) -> N x 3 x S x S in [-1, 1]."""
 
-    def __init__(self, cond_dim: int, channels: int = 16, levels: int = 3, res_blocks: int = 1):
+    def __init__(self, cond_dim: int, channels: int = 16, levels: int = 3, res_blocks: int = 1,
+                 blur: bool = False):
         super().__init__()
-        self.config = {"cond_dim": cond_dim, "channels": channels, "levels": levels, "res_blocks": res_blocks}
+        self.config = {"cond_dim": cond_dim, "channels": channels, "levels": levels, "res_blocks": res_blocks,
+                       "blur": blur}
         widths = [channels * 2 ** i for i in range(levels)]  # encoder outputs, shallow to deep
         self.encoder = nn.ModuleList(_down(cin, cout, norm=i > 0)
                                      for i, (cin, cout) in enumerate(zip([3, *widths], widths)))
@@ -71,12 +88,12 @@ class Generator(nn.Module):
         # the first (deepest) merge also sees the condition.
         self.ups, self.merges = nn.ModuleList(), nn.ModuleList()
         for k, skip in enumerate(reversed(widths[:-1])):
-            self.ups.append(_up(skip * 2, skip))
+            self.ups.append(_up(skip * 2, skip, blur))
             self.merges.append(_conv(2 * skip + (cond_dim if k == 0 else 0), skip))
         self.flow = nn.Conv2d(widths[-2], 2, 3, 1, 1)  # at the first merge's resolution, upsampled
         nn.init.zeros_(self.flow.weight)  # start as the identity warp
         nn.init.zeros_(self.flow.bias)
-        self.final_up = _up(channels, channels)
+        self.final_up = _up(channels, channels, blur)
         self.to_rgb_mask = nn.Conv2d(channels, 4, 3, 1, 1)
         nn.init.constant_(self.to_rgb_mask.bias[3], 1.0)  # start closer to copying the input
 

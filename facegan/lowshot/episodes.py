@@ -72,3 +72,16 @@ def draw_episodes(index: pd.DataFrame, k: int, episodes: int, gallery: str, max_
         probes = np.array([r for r in index.index[index["identity"].isin(eligible)] if r not in excluded])
         out.append(Episode(gallery=chosen, probes=probes))
     return out
+
+
+def draw_protocol(index: pd.DataFrame, shots, episodes: int, gallery: str, max_yaw: float,
+                  seed: int) -> dict[int, list[Episode]]:
+    """The episodes of every shot count the evaluation uses (`shots`, plus k = 1 for the ablation).
+    Synthesis draws the same ones to know which novel photos ever enter a gallery."""
+    return {k: draw_episodes(index, k, episodes, gallery, max_yaw, seed) for k in sorted(set(shots) | {1})}
+
+
+def gallery_rows(episodes_by_k: dict[int, list[Episode]]) -> np.ndarray:
+    """Every store row that is a gallery photo in some episode."""
+    rows = [r for eps in episodes_by_k.values() for e in eps for r in e.gallery.values()]
+    return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)

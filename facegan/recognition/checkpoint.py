@@ -64,6 +64,11 @@ def set_rng_states(states: dict) -> None:
 
 
 def save_checkpoint(directory: Path, state: dict) -> None:
+    """Written by rank 0 only (every rank holds the same state under DDP)."""
+    from facegan.distributed import is_main
+
+    if not is_main():
+        return
     buf = io.BytesIO()
     torch.save(state, buf)
     atomic_write_bytes(Path(directory) / CHECKPOINT_FILE, buf.getvalue())
@@ -86,6 +91,11 @@ def load_checkpoint(directory: Path, expected_fingerprint: str) -> dict | None:
         state, reason = None, f"is unreadable ({err.__class__.__name__})"
     if reason is None:
         return state
+    from facegan.distributed import barrier, is_main
+
+    barrier()  # every rank has judged the file before rank 0 moves it
+    if not is_main():
+        return None
     os.replace(path, path.with_name(STALE_FILE))
     print(f"warning: {path} {reason}; kept as {STALE_FILE}, training from scratch", file=sys.stderr)
     return None

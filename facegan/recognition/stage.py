@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facegan import distributed
 from facegan.config import Params
 from facegan.data.store import PreparedData, open_prepared
 from facegan.errors import FaceganError
@@ -33,14 +34,17 @@ def train_recognizer_stage(params: Params, prepared_dir: Path = Path("data/prepa
                            report_path: Path = Path("reports/recognizer.json"),
                            live_dir: Path | None = Path("reports/plots/train_recognizer"),
                            checkpoint_dir: Path = Path("checkpoints/train_recognizer"),
-                           extra_train: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
-    """Train the recognizer on base visible train faces (plus `extra_train` = (uint8 faces,
-    identity ids), e.g. generated variants of base faces), then score novel-identity pairs."""
+                           extra_train: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                           extra_report: dict | None = None) -> dict:
+    """Train the recognizer on base visible train faces (plus `extra_train` = (uint8 face array,
+    its rows to use, their identity ids), e.g. kept variants of base faces), then score
+    novel-identity pairs."""
     started = time.perf_counter()
     p = params.recognizer
     data = open_prepared(prepared_dir)
     train_rows = data.rows(split="base", role="train", domain="visible")
-    extra_faces, extra_ids = extra_train if extra_train is not None else (data.faces[:0], np.zeros(0, np.int64))
+    extra_faces, extra_rows, extra_ids = extra_train if extra_train is not None else (
+        data.faces, np.zeros(0, np.int64), np.zeros(0, np.int64))
     if train_rows["identity"].nunique() < 2:
         raise FaceganError(f"{prepared_dir}: the recognizer needs base training faces of at least 2 identities, "
                            f"found {train_rows['identity'].nunique()}; add data or lower split.novel_fraction")
@@ -53,7 +57,7 @@ def train_recognizer_stage(params: Params, prepared_dir: Path = Path("data/prepa
     sources = [FaceSource(data.faces, train_rows.index.to_numpy(),
                           np.searchsorted(class_ids, train_rows["identity"].to_numpy()))]
     if len(extra_ids):
-        sources.append(FaceSource(extra_faces, np.arange(len(extra_ids)), np.searchsorted(class_ids, extra_ids)))
+        sources.append(FaceSource(extra_faces, extra_rows, np.searchsorted(class_ids, extra_ids)))
     batches = TrainBatches(sources, p.augment, params.seed)
 
     val_rows = data.rows(split="base", role="val", domain="visible")
@@ -66,6 +70,8 @@ def train_recognizer_stage(params: Params, prepared_dir: Path = Path("data/prepa
                               checkpoint_dir=Path(checkpoint_dir), live=live, val=val)
     for opened in live.opened if live is not None else []:
         opened.end()
+    if not distributed.is_main():  # under torchrun, rank 0 saves and scores
+        return {}
     save_recognizer(model_path, result.model, arch=p.arch, image_size=data.image_size,
                     embedding_dim=p.embedding_dim, width=p.width, identity_names=names)
 
@@ -73,8 +79,27 @@ def train_recognizer_stage(params: Params, prepared_dir: Path = Path("data/prepa
                              device=next(result.model.parameters()).device)
     metrics = verification_metrics(embeddings, novel_rows["identity"].to_numpy(), seed=params.seed)
     report = {k: metrics[k] for k in REPORT_KEYS} | {
-        "n_train_images": len(batches), "n_train_identities": len(class_ids),
+        "n_train_images": len(batches), "n_extra_train_images": int(len(extra_ids)),
+        "n_train_identities": len(class_ids), "processes": distributed.world_size(),
         "train_img_per_s": round(result.train_img_per_s, 1), "seconds": round(time.perf_counter() - started, 1),
-    }
+    } | (extra_report or {})
     atomic_write_json(report_path, report)
     return report
+
+
+def train_recognizer_aug_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
+                               variants_dir: Path = Path("data/synthetic_variants"),
+                               model_path: Path = Path("models/recognizer_aug.pt"),
+                               report_path: Path = Path("reports/recognizer_aug.json"),
+                               live_dir: Path | None = Path("reports/plots/train_recognizer_aug"),
+                               checkpoint_dir: Path = Path("checkpoints/train_recognizer_aug")) -> dict:
+    """The recognizer recipe, unchanged (same params, epochs and seed), on base faces plus the kept
+    variants of base faces: the backbone comparison of the evaluate stage."""
+    from facegan.synthesis.store import open_variants
+
+    variants = open_variants(variants_dir)
+    kept = variants.kept(split="base")
+    by_kind = {k: int(n) for k, n in kept["kind"].value_counts(sort=False).items()}
+    return train_recognizer_stage(params, prepared_dir, model_path, report_path, live_dir, checkpoint_dir,
+                                  extra_train=(variants.faces, kept.index.to_numpy(), kept["identity"].to_numpy()),
+                                  extra_report={"extra_by_kind": by_kind})

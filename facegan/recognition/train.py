@@ -16,9 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from facegan import distributed
 from facegan.config import RecognizerParams
 from facegan.recognition.backbone import amp_dtype, autocast, build_backbone, default_device
 from facegan.recognition.checkpoint import fingerprint, load_checkpoint, rng_states, save_checkpoint, set_rng_states
@@ -65,7 +67,11 @@ def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, 
     """Train (or resume) an embedder on `data`; `val` = (uint8 faces, identities) scored each epoch.
 
     `max_steps` stops early (as if killed) after checkpointing; tests use it to check resuming.
+    Under torchrun each process trains on its shard of every global batch (DDP averages the
+    gradients), so the schedule and the data seen are those of a one-process run; rank 0
+    checkpoints and logs, with the training loss and accuracy summed over all processes.
     """
+    distributed.setup()
     device = default_device()
     batch_size = min(p.batch_size, len(data))
     steps_per_epoch = len(data) // batch_size
@@ -82,6 +88,9 @@ def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, 
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimizer = _optimizer(p, [model, head])
+    train_model, train_head = model, head
+    if distributed.world_size() > 1:
+        train_model, train_head = DistributedDataParallel(model), DistributedDataParallel(head)
     scheduler = _schedule(optimizer, round(p.warmup_epochs * steps_per_epoch), total_steps)
     scaler = torch.amp.GradScaler(enabled=amp_dtype(device) == torch.float16)
     sums = {"loss": 0.0, "correct": 0, "seen": 0}  # running over the current epoch
@@ -97,7 +106,7 @@ def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, 
         step, sums, timing = state["step"], state["epoch_sums"], state["timing"]
         set_rng_states(state["rng"])
     if callable(live):  # a factory: the curves continue only when training does
-        live = live(state is not None)
+        live = live(state is not None) if distributed.is_main() else None
 
     def checkpoint() -> None:
         save_checkpoint(checkpoint_dir, {
@@ -109,26 +118,26 @@ def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, 
 
     stop_at = total_steps if max_steps is None else min(total_steps, max_steps)
     progress = tqdm(total=stop_at * batch_size, initial=step * batch_size, unit="img", unit_scale=True,
-                    desc="train_recognizer", leave=False, mininterval=2.0)
+                    desc="train_recognizer", leave=False, mininterval=2.0, disable=not distributed.is_main())
     trained = False
     model.train()
     while step < stop_at:
         epoch, first = divmod(step, steps_per_epoch)
         batches = epoch_batches(len(data), batch_size, seed, epoch)[first:]
-        keys = [(epoch, first + i, b) for i, b in enumerate(batches[:stop_at - step])]
+        keys = [(epoch, first + i, distributed.shard(b)) for i, b in enumerate(batches[:stop_at - step])]
         # A fixed generator: DataLoader would otherwise draw worker seeds from the global RNG,
         # which a resumed run reaches in a different state.
         loader = DataLoader(data, sampler=keys, batch_size=None, num_workers=p.num_workers,
                             generator=torch.Generator().manual_seed(seed), persistent_workers=False)
         started = time.perf_counter()
         for x, y in loader:
-            loss_value, correct = _train_step(model, head, x, y, optimizer, scaler, device)
+            loss_value, correct = _train_step(train_model, train_head, x, y, optimizer, scaler, device)
             scheduler.step()
             step += 1
             sums["loss"] += loss_value * len(y)
             sums["correct"] += correct
             sums["seen"] += len(y)
-            progress.update(len(y))
+            progress.update(len(y) * distributed.world_size())
             progress.set_postfix(loss=f"{loss_value:.3f}", epoch=epoch + 1, refresh=False)
             if step % p.checkpoint_every == 0 and step % steps_per_epoch:
                 checkpoint()  # an epoch's last step checkpoints below, after its epoch is logged
@@ -136,7 +145,9 @@ def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, 
         timing["images"] += len(keys) * batch_size
         trained = True
         if step % steps_per_epoch == 0:
-            _log_epoch(live, step // steps_per_epoch, sums, optimizer, model, val, seed, device)
+            reduced = dict(zip(sums, distributed.all_sum(list(sums.values()), device)))
+            if distributed.is_main():
+                _log_epoch(live, step // steps_per_epoch, reduced, optimizer, model, val, seed, device)
             sums = {"loss": 0.0, "correct": 0, "seen": 0}
             if step % p.checkpoint_every == 0 and step < stop_at:
                 checkpoint()

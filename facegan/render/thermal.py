@@ -65,6 +65,16 @@ def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return m
 
 
+def face_coords(landmarks, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Canonical face coordinates (u across, v down; template pixels from the eye midpoint) of
+    every pixel of an H x W image whose face has these 5 landmarks."""
+    h, w = shape
+    to_face = _similarity(np.asarray(landmarks, np.float32), TEMPLATE_UV)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    return (to_face[0, 0] * xs + to_face[0, 1] * ys + to_face[0, 2],
+            to_face[1, 0] * xs + to_face[1, 1] * ys + to_face[1, 2])
+
+
 def temperature_map(landmarks, shape: tuple[int, int], *, phys: Physiology = Physiology(),
                     t_ambient: float = 22.0, skin_mask=None, hair_mask=None, glasses_mask=None):
     """Temperature (deg C, float32, H x W) of a face photo from its 5 landmarks.
@@ -74,10 +84,7 @@ def temperature_map(landmarks, shape: tuple[int, int], *, phys: Physiology = Phy
     the skull above it is hair, and the rest is ambient background.
     """
     h, w = shape
-    to_face = _similarity(np.asarray(landmarks, np.float32), TEMPLATE_UV)
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    u = to_face[0, 0] * xs + to_face[0, 1] * ys + to_face[0, 2]
-    v = to_face[1, 0] * xs + to_face[1, 1] * ys + to_face[1, 2]
+    u, v = face_coords(landmarks, shape)
     skin = coverage(ellipse_sdf(u, v - 14, 44, 58), 1.5) if skin_mask is None else np.asarray(skin_mask, np.float32)
     neck = coverage(np.maximum(np.abs(u) - 26, 60 - v), 1.5)
     head = coverage(ellipse_sdf(u, v + 5, 50, 75), 1.5)
@@ -106,9 +113,49 @@ def lwir_image(temp, rng: np.random.Generator, *, t_ambient: float = 22.0, gain:
     return np.clip(np.rint(g), 0, 255).astype(np.uint8)
 
 
+def sample_physiology(rng: np.random.Generator) -> Physiology:
+    """A person's thermal physiology, drawn like the renderer's identities (identity.py)."""
+    return Physiology(t_skin=float(rng.normal(34.0, 0.4)), periorbital=float(rng.uniform(0.9, 2.0)),
+                      nose_cool=float(rng.uniform(0.8, 3.5)))
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One LWIR exposure's nuisances, drawn like the renderer's image states (image_state.py)."""
+    t_ambient: float = 22.0
+    gain: float = 1.0
+    noise: float = 2.0
+
+    @classmethod
+    def sample(cls, rng: np.random.Generator) -> "Capture":
+        return cls(t_ambient=float(rng.uniform(18, 26)), gain=float(rng.uniform(0.8, 1.2)),
+                   noise=float(rng.uniform(1.0, 3.0)))
+
+
+def lens_mask(landmarks, shape: tuple[int, int]) -> np.ndarray:
+    """Coverage (H x W float32) of a pair of eyeglass lenses placed on the eyes of 5 landmarks."""
+    u, v = face_coords(landmarks, shape)
+    lenses = [coverage(ellipse_sdf(u - side * 18.6, v - 1.0, 13.0, 9.5), 1.5) for side in (-1, 1)]
+    return np.maximum(*lenses).astype(np.float32)
+
+
 def simulate_thermal(landmarks, shape: tuple[int, int], *, seed: int = 0, phys: Physiology = Physiology(),
-                     t_ambient: float = 22.0, skin_mask=None, hair_mask=None, glasses_mask=None) -> np.ndarray:
-    """Simulated 8-bit LWIR image of a real face photo from its landmarks (and optional masks)."""
-    temp = temperature_map(landmarks, shape, phys=phys, t_ambient=t_ambient, skin_mask=skin_mask,
+                     capture: Capture | None = None, skin_mask=None, hair_mask=None,
+                     glasses_mask=None) -> np.ndarray:
+    """Simulated 8-bit LWIR image (H x W uint8) of a real face photo: the thermal simulator.
+
+    The renderer's appearance model without its 3-D scene: `temperature_map` places the
+    canonical skin temperature field (warm periorbital and forehead, cool nose, cheeks
+    and face edges) by the 5 landmarks, hair and glasses at their material temperatures,
+    everything else at ambient; `lwir_image` adds the sensor (compressed range, blur,
+    noise, column pattern, vignetting). What a photo can add goes in as masks: where its
+    skin and hair are (else the template face oval and skull) and where lenses are.
+    `phys` is the person (draw it per identity with `sample_physiology`); `capture` the
+    exposure (ambient, gain, noise), drawn from `seed` when None. The same arguments
+    give the same image.
+    """
+    rng = np.random.default_rng(seed)
+    capture = Capture.sample(rng) if capture is None else capture
+    temp = temperature_map(landmarks, shape, phys=phys, t_ambient=capture.t_ambient, skin_mask=skin_mask,
                            hair_mask=hair_mask, glasses_mask=glasses_mask)
-    return lwir_image(temp, np.random.default_rng(seed), t_ambient=t_ambient)
+    return lwir_image(temp, rng, t_ambient=capture.t_ambient, gain=capture.gain, noise=capture.noise)

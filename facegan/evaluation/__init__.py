@@ -1,0 +1,1 @@
+"""Evaluation: the low-shot protocol over enrollment conditions, the backbone comparison, metrics.json."""

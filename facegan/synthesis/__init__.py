@@ -1,0 +1,1 @@
+"""Synthesis: identity-preserving variants of real faces, kept only where the judges agree."""

@@ -1,0 +1,33 @@
+"""When the judges agree that a variant is what it claims to be.
+
+Attribute: the attribute judge reads the target (probability on the target's
+side of 0.5; yaw within YAW_TOLERANCE degrees of the target). Identity: the
+identity judge's cosine similarity to the source is at least its threshold
+(the similarity at which it falsely accepts `identity_far` of base impostor
+pairs). A thermal translation has no attribute target; its identity is
+checked against the visible twin.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facegan.editor.evaluate import YAW_TOLERANCE
+from facegan.synthesis.plan import THERMAL
+
+
+def judged_value(kind: str, probs: dict[str, np.ndarray], yaw: np.ndarray) -> np.ndarray:
+    """What the attribute judge reads for this kind: a probability, degrees, or NaN (thermal)."""
+    if kind == "yaw":
+        return np.asarray(yaw, np.float64)
+    if kind == THERMAL:
+        return np.full(len(yaw), np.nan)
+    return np.asarray(probs[kind], np.float64)
+
+
+def target_reached(kind: str, target: np.ndarray, judged: np.ndarray) -> np.ndarray:
+    if kind == THERMAL:
+        return np.ones(len(judged), bool)
+    if kind == "yaw":
+        return np.abs(judged - target) <= YAW_TOLERANCE
+    return (judged >= 0.5) == (target >= 0.5)

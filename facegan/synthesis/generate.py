@@ -1,0 +1,81 @@
+"""Running the plan: edit or translate, judge, and stream the faces into a memmap.
+
+Jobs are processed per kind in chunks, so memory stays at one chunk of faces
+whatever the data set's size, and each chunk is one batched call per model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from facegan.editor.edit import edit_faces
+from facegan.synthesis.acceptance import judged_value, target_reached
+from facegan.synthesis.plan import THERMAL
+
+CHUNK = 512
+
+
+def _sorted_read(faces: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    order = np.argsort(rows, kind="stable")  # ascending memmap reads
+    out = np.empty((len(rows), *faces.shape[1:]), np.uint8)
+    out[order] = faces[rows[order]]
+    return out
+
+
+class IdentityCache:
+    """Identity-judge embeddings of store rows, computed once per row."""
+
+    def __init__(self, judges, faces: np.ndarray):
+        self.judges, self.faces, self.cache = judges, faces, {}
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        missing = np.unique([r for r in rows if r not in self.cache]).astype(np.int64)
+        if len(missing):
+            for r, e in zip(missing, self.judges.identity_embeddings(_sorted_read(self.faces, missing))):
+                self.cache[int(r)] = e
+        return np.stack([self.cache[int(r)] for r in rows])
+
+
+def generate_variants(jobs: pd.DataFrame, store_faces: np.ndarray, source_attributes: pd.DataFrame,
+                      editor, translate: Callable[[np.ndarray], np.ndarray] | None, judges,
+                      out_faces: np.ndarray, progress: bool = True) -> pd.DataFrame:
+    """Fill `out_faces[i]` with job i's variant; return the jobs with the judges' verdicts.
+
+    `jobs`: source_row (visible store row, the identity reference), input_row (the row fed to
+    the model: the source itself, or its thermal twin for `thermal`), kind, target.
+    `source_attributes`: eyeglasses/smiling/young/yaw of each source row (index = store row).
+    """
+    judged = np.full(len(jobs), np.nan)
+    similarity = np.full(len(jobs), np.nan)
+    reached = np.zeros(len(jobs), bool)
+    identity = IdentityCache(judges, store_faces)
+    bar = tqdm(total=len(jobs), desc="synthesize", unit="img", disable=not progress)
+    for kind, group in jobs.groupby("kind", sort=False):
+        for start in range(0, len(group), CHUNK):
+            part = group.iloc[start:start + CHUNK]
+            at = jobs.index.get_indexer(part.index)
+            inputs = _sorted_read(store_faces, part["input_row"].to_numpy())
+            if kind == THERMAL:
+                made = translate(inputs)
+            else:
+                attrs = source_attributes.loc[part["source_row"].to_numpy()]
+                made = edit_faces(editor, inputs, {kind: part["target"].to_numpy(np.float32)},
+                                  {c: attrs[c].to_numpy(np.float32) for c in attrs.columns})
+            out_faces[at] = made
+            if kind != THERMAL:  # a translation has no attribute target to read
+                probs, yaw = judges.attributes_and_yaw(made)
+                judged[at] = judged_value(kind, probs, yaw)
+            reached[at] = target_reached(kind, part["target"].to_numpy(), judged[at])
+            has_source = part["source_row"].to_numpy() >= 0
+            if has_source.any():
+                mine = judges.identity_embeddings(made[has_source])
+                theirs = identity(part["source_row"].to_numpy()[has_source])
+                similarity[at[has_source]] = np.sum(mine * theirs, axis=1)
+            bar.update(len(part))
+    bar.close()
+    kept = reached & (similarity >= judges.identity_threshold)  # NaN similarity -> not kept
+    return jobs.assign(judged=judged, target_reached=reached, identity_similarity=similarity, kept=kept)

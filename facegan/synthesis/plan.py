@@ -1,0 +1,66 @@
+"""Which variants to make of which faces.
+
+A job is one variant: a source row of the prepared store, a kind (an attribute
+flip, a yaw target, or `thermal` = the translation of the row's thermal twin)
+and the target value. Novel gallery candidates get every kind (enrollment
+picks from them); base training faces get `per_image` kinds drawn at random,
+so the augmented recognizer sees a spread of variants without multiplying its
+training set by the plan's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+THERMAL = "thermal"
+JOB_COLUMNS = ("source_row", "kind", "target")
+
+
+def _options(attributes: Sequence[str], yaw_targets: Sequence[float], thermal: bool) -> list[tuple[str, float]]:
+    """(kind, yaw target or NaN): the plan's entries; binary targets depend on the source."""
+    options = [(name, np.nan) for name in attributes] + [("yaw", float(t)) for t in yaw_targets]
+    return options + ([(THERMAL, np.nan)] if thermal else [])
+
+
+def _jobs(source_rows: np.ndarray, options: list[list[tuple[str, float]]],
+          labels: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """One job per (source, one of its options); binary targets flip the source label."""
+    rows, kind, target = [], [], []
+    for position, row in enumerate(source_rows):
+        for name, yaw_target in options[position]:
+            rows.append(row)
+            kind.append(name)
+            if name == "yaw" or name == THERMAL:
+                target.append(yaw_target)
+            else:
+                target.append(1.0 - float(labels[name][position] >= 0.5))
+    return pd.DataFrame({"source_row": np.asarray(rows, np.int64), "kind": kind,
+                         "target": np.asarray(target, np.float64)})
+
+
+def every_variant(source_rows: np.ndarray, labels: Mapping[str, np.ndarray], attributes: Sequence[str],
+                  yaw_targets: Sequence[float], thermal: bool) -> pd.DataFrame:
+    """Every planned variant of each source (novel gallery candidates)."""
+    options = _options(attributes, yaw_targets, thermal)
+    return _jobs(np.asarray(source_rows), [options] * len(source_rows), labels)
+
+
+def sampled_variants(source_rows: np.ndarray, labels: Mapping[str, np.ndarray], attributes: Sequence[str],
+                     yaw_targets: Sequence[float], has_thermal: np.ndarray, per_image: int,
+                     seed: int) -> pd.DataFrame:
+    """`per_image` distinct planned variants of each source, drawn at random (base training faces);
+    `thermal` is an option only where the source has a thermal twin."""
+    rng = np.random.default_rng([seed, 7])
+    with_thermal = _options(attributes, yaw_targets, True)
+    without = _options(attributes, yaw_targets, False)
+    chosen = []
+    for twin in np.asarray(has_thermal, bool):
+        options = with_thermal if twin else without
+        picks = rng.permutation(len(options))[:per_image]
+        chosen.append([options[i] for i in sorted(picks)])
+    if not len(chosen):
+        return pd.DataFrame({c: [] for c in JOB_COLUMNS})
+    return _jobs(np.asarray(source_rows), chosen, labels)

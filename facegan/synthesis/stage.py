@@ -1,0 +1,119 @@
+"""The synthesize stage: variants of novel faces (for enrollment) and of base faces (for the
+augmented recognizer), each judged; only the judges' agreement marks a variant kept."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from facegan.config import Params
+from facegan.data.store import PreparedData, open_prepared
+from facegan.editor.conditioning import NAMES
+from facegan.editor.edit import judged_attributes, load_editor
+from facegan.errors import FaceganError
+from facegan.io import atomic_dir, atomic_write_json
+from facegan.judges.judges import load_judges
+from facegan.lowshot.episodes import draw_protocol, gallery_rows
+from facegan.recognition.backbone import default_device
+from facegan.synthesis.generate import generate_variants
+from facegan.synthesis.plan import THERMAL, every_variant, sampled_variants
+from facegan.synthesis.store import FACES_FILE, REPORT_FILE, TABLE_FILE
+
+
+def source_attributes(data: PreparedData, rows: pd.DataFrame, judges) -> pd.DataFrame:
+    """Eyeglasses/smiling/young/yaw per row: the labels where the data has them, else the judges' reading."""
+    labelled = all(n in rows.columns for n in NAMES) and not rows[list(NAMES)].isna().to_numpy().any()
+    if labelled:
+        return rows[list(NAMES)].astype(np.float32)
+    judged = judged_attributes(judges, data.faces[rows.index.to_numpy()])
+    return pd.DataFrame(judged, index=rows.index)[list(NAMES)]
+
+
+def _load_translator(path: Path, device):
+    """thermal faces -> visible faces, or a clear error when the translator was not trained."""
+    from facegan.translator.translate import load_translator, translate_faces
+
+    if not Path(path).is_file():
+        raise FaceganError(f"{path}: translator missing but the data has thermal faces; "
+                           "run `dvc repro train_translator` first")
+    translator = load_translator(path, device)
+    return lambda faces: translate_faces(translator, faces)
+
+
+def _jobs(params: Params, data: PreparedData, attrs: pd.DataFrame, thermal: bool) -> pd.DataFrame:
+    p = params.synthesis
+    index = data.index
+    pair = index["pair"].to_numpy()
+    novel = index[(index["split"] == "novel") & (index["domain"] == "visible")]
+    base = index[(index["split"] == "base") & (index["role"] == "train") & (index["domain"] == "visible")]
+    # Novel photos: every planned edit of the photos the evaluation's episodes enroll, and the
+    # translation of every thermal photo (they are the thermal probes).
+    lp = params.lowshot
+    enrolled = gallery_rows(draw_protocol(index[index["split"] == "novel"], lp.shots, lp.episodes, lp.gallery,
+                                          lp.neutral_max_yaw, params.seed))
+    edit_jobs = every_variant(enrolled, {c: attrs.loc[enrolled, c].to_numpy() for c in NAMES},
+                              p.attributes, p.yaw_targets, thermal=False)
+    thermal_jobs = every_variant(novel.index.to_numpy(), {}, [], [], thermal=thermal)
+    novel_jobs = pd.concat([edit_jobs, thermal_jobs], ignore_index=True).assign(split="novel")
+    base_jobs = sampled_variants(base.index.to_numpy(), {c: attrs.loc[base.index, c].to_numpy() for c in NAMES},
+                                 p.attributes, p.yaw_targets, thermal & (pair[base.index] >= 0),
+                                 p.base_variants_per_image, params.seed).assign(split="base")
+    jobs = pd.concat([novel_jobs, base_jobs], ignore_index=True)
+    is_thermal = (jobs["kind"] == THERMAL).to_numpy()
+    jobs["input_row"] = np.where(is_thermal, pair[jobs["source_row"]], jobs["source_row"])
+    jobs = jobs[jobs["input_row"] >= 0].reset_index(drop=True)  # a thermal job needs a twin
+    jobs.insert(1, "identity", index["identity"].to_numpy()[jobs["source_row"]])
+    return jobs[["split", "identity", "source_row", "input_row", "kind", "target"]]
+
+
+def _report(table: pd.DataFrame, threshold: float, seconds: float) -> dict:
+    def summary(t: pd.DataFrame) -> dict:
+        return {"generated": int(len(t)), "kept": int(t["kept"].sum()),
+                "kept_rate": {k: float(g["kept"].mean()) for k, g in t.groupby("kind", sort=False)},
+                "target_reached_rate": {k: float(g["target_reached"].mean()) for k, g in t.groupby("kind", sort=False)},
+                "identity_preserved_rate": {
+                    k: float((g["identity_similarity"] >= threshold).mean()) for k, g in t.groupby("kind", sort=False)}}
+
+    return summary(table) | {"by_split": {s: summary(t) for s, t in table.groupby("split", sort=True)},
+                             "identity_threshold": float(threshold), "seconds": round(seconds, 1),
+                             "img_per_s": round(len(table) / max(seconds, 1e-9), 1)}
+
+
+def synthesize_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
+                     editor_path: Path = Path("models/editor.pt"),
+                     translator_path: Path = Path("models/translator.pt"),
+                     judges_path: Path = Path("models/judges.pt"),
+                     out_dir: Path = Path("data/synthetic_variants"),
+                     report_path: Path = Path("reports/synthesis.json")) -> dict:
+    started = time.perf_counter()
+    device = default_device()
+    data = open_prepared(prepared_dir)
+    judges = load_judges(judges_path, device)
+    editor = load_editor(editor_path, device)
+    if editor.image_size != data.image_size:
+        raise FaceganError(f"{editor_path}: editor works on {editor.image_size} px faces but {prepared_dir} holds "
+                           f"{data.image_size} px; rerun `dvc repro train_editor`")
+    thermal = bool((data.index["domain"] == "thermal").any())
+    translate = _load_translator(translator_path, device) if thermal else None
+
+    visible = data.index[data.index["domain"] == "visible"]
+    attrs = source_attributes(data, visible, judges)
+    jobs = _jobs(params, data, attrs, thermal)
+    if not len(jobs):
+        raise FaceganError(f"{prepared_dir}: nothing to synthesize (no novel or base training faces); "
+                           "check split.novel_fraction and the prepared data")
+    with atomic_dir(Path(out_dir)) as tmp:
+        faces = np.lib.format.open_memmap(tmp / FACES_FILE, mode="w+", dtype=np.uint8,
+                                          shape=(len(jobs), data.image_size, data.image_size, 3))
+        table = generate_variants(jobs, data.faces, attrs, editor, translate, judges, faces)
+        faces.flush()
+        del faces
+        table.to_csv(tmp / TABLE_FILE, index=False)
+        report = _report(table, judges.identity_threshold, time.perf_counter() - started)
+        (tmp / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    atomic_write_json(report_path, report)
+    return report

@@ -1,0 +1,144 @@
+"""Synthesis: the variant plan, the judges' verdict, the variant store, the augmented recognizer."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from facegan.config import parse_params
+from facegan.editor.edit import save_editor
+from facegan.editor.generator import Generator
+from facegan.errors import FaceganError
+from facegan.judges.judges import load_judges
+from facegan.synthesis import stage as synthesis_stage
+from facegan.lowshot.episodes import draw_protocol, gallery_rows
+from facegan.synthesis.acceptance import target_reached
+from facegan.synthesis.plan import THERMAL, every_variant, sampled_variants
+from facegan.synthesis.store import open_variants
+
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+LABELS = {"eyeglasses": np.array([0.0, 1.0]), "smiling": np.array([1.0, 0.0]), "young": np.array([1.0, 1.0]),
+          "yaw": np.array([0.0, 30.0])}
+
+
+def test_every_variant_flips_each_attribute_and_visits_each_yaw_target():
+    jobs = every_variant(np.array([7, 9]), LABELS, ["eyeglasses", "smiling", "young"], [-20.0, 20.0], thermal=True)
+    first = jobs[jobs["source_row"] == 7].set_index("kind")["target"]
+    assert list(first.index) == ["eyeglasses", "smiling", "young", "yaw", "yaw", THERMAL]
+    assert first["eyeglasses"] == 1 and first["smiling"] == 0 and first["young"] == 0
+    assert list(first["yaw"]) == [-20.0, 20.0] and np.isnan(first[THERMAL])
+    assert jobs[jobs["source_row"] == 9].set_index("kind")["target"]["eyeglasses"] == 0
+
+
+def test_sampled_variants_are_distinct_seeded_and_thermal_only_with_a_twin():
+    args = (np.array([3, 4]), LABELS, ["eyeglasses", "smiling", "young"], [-40.0, 40.0], np.array([True, False]))
+    jobs = sampled_variants(*args, per_image=6, seed=1)
+    assert jobs.groupby("source_row").size().to_dict() == {3: 6, 4: 5}  # row 4 has only 5 options
+    assert THERMAL not in set(jobs.loc[jobs["source_row"] == 4, "kind"])
+    assert not jobs.duplicated(["source_row", "kind", "target"]).any()
+    two = [sampled_variants(*args, per_image=2, seed=s) for s in (1, 1, 2)]
+    assert two[0].equals(two[1]) and len(two[0]) == 4
+
+
+def test_target_reached():
+    assert list(target_reached("smiling", np.array([1.0, 1.0, 0.0]), np.array([0.7, 0.2, 0.2]))) == [True, False, True]
+    assert list(target_reached("yaw", np.array([20.0, 20.0]), np.array([29.0, 31.0]))) == [True, False]
+    assert target_reached(THERMAL, np.array([np.nan]), np.array([np.nan])).all()
+
+
+def test_synthesize_keeps_only_what_the_judges_agree_on(synthesized):
+    from facegan.data.store import open_prepared
+
+    params, paths, report = synthesized
+    data = open_prepared(paths["prepared_dir"])
+    variants = open_variants(paths["out_dir"])
+    table = variants.table
+    novel_visible = data.rows(split="novel", domain="visible")
+    novel = table[table["split"] == "novel"]
+    # Every thermal photo is translated (they are probes); only enrolled photos are edited,
+    # each 5 ways (3 flips, 2 yaws).
+    assert (novel["kind"] == THERMAL).sum() == len(novel_visible)
+    lp = params.lowshot
+    enrolled = gallery_rows(draw_protocol(data.rows(split="novel"), lp.shots, lp.episodes, lp.gallery,
+                                          lp.neutral_max_yaw, params.seed))
+    edited = novel[novel["kind"] != THERMAL]
+    assert 0 < len(enrolled) < len(novel_visible) and set(edited["source_row"]) == set(enrolled)
+    assert len(edited) == 5 * len(enrolled)
+    base = table[table["split"] == "base"]
+    assert base.groupby("source_row").size().eq(2).all()
+    assert set(base["source_row"]) == set(data.rows(split="base", role="train", domain="visible").index)
+    thermal = table[table["kind"] == THERMAL]
+    assert (data.index.loc[thermal["input_row"], "domain"] == "thermal").all()
+    assert (thermal["input_row"].to_numpy() == data.index["pair"].to_numpy()[thermal["source_row"]]).all()
+
+    # The stored pixels are the ones judged: re-judging them reproduces the verdicts.
+    judges = load_judges(paths["judges_path"])
+    sample = table.sample(40, random_state=0).sort_index()
+    faces = variants.faces[sample.index.to_numpy()]
+    if THERMAL in set(sample["kind"]):
+        th = sample["kind"] == THERMAL
+        assert np.array_equal(faces[th.to_numpy()], 255 - data.faces[sample.loc[th, "input_row"].to_numpy()])
+    sim = judges.identity_similarity(faces, data.faces[sample["source_row"].to_numpy()])
+    np.testing.assert_allclose(sim, sample["identity_similarity"], atol=1e-4)
+    expected = sample["target_reached"].to_numpy() & (sim >= judges.identity_threshold)
+    assert np.array_equal(sample["kept"].to_numpy(), expected)
+
+    assert report["generated"] == len(table) and report["kept"] == int(table["kept"].sum())
+    assert json.loads(paths["report_path"].read_text()) == report
+    assert set(report["kept_rate"]) == {"eyeglasses", "smiling", "young", "yaw", THERMAL}
+    assert report["by_split"]["novel"]["generated"] + report["by_split"]["base"]["generated"] == len(table)
+
+
+def test_augmented_recognizer_trains_on_the_kept_base_variants(synthesized, tmp_path):
+    from facegan.recognition.stage import train_recognizer_aug_stage
+
+    params, paths, _ = synthesized
+    table = open_variants(paths["out_dir"]).table
+    kept = table[(table["split"] == "base") & table["kept"]]
+    tiny = parse_params({"recognizer": {"width": 4, "embedding_dim": 16, "epochs": 1, "batch_size": 32}})
+    report = train_recognizer_aug_stage(tiny, paths["prepared_dir"], paths["out_dir"], tmp_path / "aug.pt",
+                                        tmp_path / "aug.json", None, tmp_path / "ckpt")
+    assert report["n_extra_train_images"] == len(kept)
+    assert sum(report["extra_by_kind"].values()) == len(kept)
+    assert (tmp_path / "aug.pt").is_file()
+
+
+@pytest.mark.bad_input
+def test_synthesize_without_an_editor_names_the_stage_and_keeps_old_variants(synthesized, tmp_path):
+    params, paths, _ = synthesized
+    before = (paths["out_dir"] / "variants.csv").read_bytes()
+    with pytest.raises(FaceganError, match="editor model missing; run `dvc repro train_editor`"):
+        synthesis_stage.synthesize_stage(params, **(paths | {"editor_path": tmp_path / "nope.pt"}))
+    assert (paths["out_dir"] / "variants.csv").read_bytes() == before
+
+
+@pytest.mark.bad_input
+def test_variants_of_another_size_are_refused(synthesized, tmp_path):
+    params, paths, _ = synthesized
+    save_editor(tmp_path / "editor64.pt", Generator(4, channels=4, levels=2), 64)
+    with pytest.raises(FaceganError, match="editor works on 64 px faces"):
+        synthesis_stage.synthesize_stage(params, **(paths | {"editor_path": tmp_path / "editor64.pt"}))
+
+
+@pytest.mark.bad_input
+def test_missing_variants_name_the_synthesize_stage(tmp_path):
+    with pytest.raises(FaceganError, match="run `dvc repro synthesize` first"):
+        open_variants(tmp_path / "none")
+    (tmp_path / "v").mkdir()
+    np.save(tmp_path / "v/faces.npy", np.zeros((2, 4, 4, 3), np.uint8))
+    pd.DataFrame({"kept": [True]}).to_csv(tmp_path / "v/variants.csv", index=False)
+    (tmp_path / "v/synthesis.json").write_text("{}")
+    with pytest.raises(FaceganError, match="variants.csv has 1 rows but faces.npy 2"):
+        open_variants(tmp_path / "v")
+
+
+def test_synthesis_is_deterministic(synthesized, tmp_path):
+    params, paths, _ = synthesized
+    again = paths | {"out_dir": tmp_path / "again", "report_path": tmp_path / "again.json"}
+    synthesis_stage.synthesize_stage(params, **again)
+    for name in ("faces.npy", "variants.csv"):
+        assert (paths["out_dir"] / name).read_bytes() == (again["out_dir"] / name).read_bytes()

@@ -55,8 +55,9 @@ def by_probe_bars(path: Path, by_probe: dict[str, dict[str, float | None]], k: i
 def ablation_bars(path: Path, ablation: dict[str, dict]) -> None:
     names = list(ablation)
     entries = [ablation[n] for n in names]
-    fig, ax = plt.subplots(figsize=(5.5, 3.5))
-    ax.bar(names, [e["mean"] for e in entries], yerr=_yerr(entries), capsize=4, color="tab:green")
+    labels = [f"{n}\n(probes translated)" if n == "thermal" else n for n in names]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.bar(labels, [e["mean"] for e in entries], yerr=_yerr(entries), capsize=4, color="tab:green")
     ax.axhline(0, color="black", lw=0.8)
     ax.set(ylabel="top-1 gain vs real (k = 1)", title="Enrolling with one kind of variant alone")
     ax.grid(axis="y", alpha=0.3)

@@ -47,6 +47,11 @@ def matching(table: pd.DataFrame, mask: np.ndarray, where: dict) -> pd.DataFrame
     return table[mask]
 
 
+def one_per_identity(rows: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    """Up to n rows of distinct identities (the first n of a seeded shuffle): grid and monitor faces."""
+    return rows.sample(frac=1.0, random_state=seed).drop_duplicates("identity").head(n)
+
+
 def read_face_store(path: Path, table_file: str, report_file: str, what: str,
                     stage: str) -> tuple[np.ndarray, pd.DataFrame, dict]:
     """faces.npy (memory-mapped), the table and the report of a face store, or one clear line

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from PIL import Image, UnidentifiedImageError
 
@@ -58,6 +59,14 @@ def judged_attributes(judges, faces: np.ndarray) -> dict[str, np.ndarray]:
     """Source attributes of unlabelled faces, from the judges (probabilities and yaw)."""
     probs, yaw = judges.attributes_and_yaw(faces)
     return {name: probs[name] for name in BINARY} | {YAW: yaw}
+
+
+def source_attributes(faces: np.ndarray, rows: pd.DataFrame, judges) -> dict[str, np.ndarray]:
+    """Eyeglasses/smiling/young/yaw of these store rows: the index's labels where the data set has
+    them, else the judges' reading (folder photos)."""
+    if all(n in rows.columns for n in NAMES) and not rows[list(NAMES)].isna().to_numpy().any():
+        return {n: rows[n].to_numpy(np.float32) for n in NAMES}
+    return judged_attributes(judges, faces[rows.index.to_numpy()])
 
 
 def read_face(path: Path, image_size: int) -> np.ndarray:

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from facegan.config import Params
-from facegan.data.store import PreparedData, open_prepared
-from facegan.editor.conditioning import NAMES, attribute_vectors
-from facegan.editor.edit import judged_attributes, save_editor
+from facegan.data.store import PreparedData, one_per_identity, open_prepared
+from facegan.editor.conditioning import attribute_vectors
+from facegan.editor.edit import save_editor, source_attributes
 from facegan.editor.evaluate import edit_success, evaluate_editor
 from facegan.editor.grid import edit_grid, save_grid
 from facegan.editor.train import train_editor
@@ -28,19 +28,6 @@ MONITOR_FACES = 24  # fixed base-val faces judged during training
 GRID_ROWS = 8
 
 
-def _attributes(data: PreparedData, rows: pd.DataFrame, judges) -> dict[str, np.ndarray]:
-    """Labels from the index; the judges' reading where a data set has none (folder photos)."""
-    if all(n in rows.columns for n in NAMES) and not rows[list(NAMES)].isna().to_numpy().any():
-        return {n: rows[n].to_numpy(np.float32) for n in NAMES}
-    return judged_attributes(judges, data.faces[rows.index.to_numpy()])
-
-
-def _one_per_identity(rows: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
-    """Up to n rows of distinct identities (the first n of a seeded shuffle)."""
-    picked = rows.sample(frac=1.0, random_state=seed).drop_duplicates("identity")
-    return picked.head(n)
-
-
 def _select(data: PreparedData, prepared_dir: Path, split: str, role: str | None, what: str) -> pd.DataFrame:
     where = {"split": split, "domain": "visible"} | ({"role": role} if role else {})
     rows = data.rows(**where)
@@ -53,7 +40,7 @@ def _select(data: PreparedData, prepared_dir: Path, split: str, role: str | None
 def _monitor(data: PreparedData, rows: pd.DataFrame, judges):
     """(ema generator, step) -> (judged edit success, sample grid) on fixed base-val faces."""
     faces = data.faces[rows.index.to_numpy()]
-    source = _attributes(data, rows, judges)
+    source = source_attributes(data.faces, rows, judges)
 
     def monitor(generator, step):
         grid_source = {k: v[:GRID_ROWS] for k, v in source.items()}
@@ -79,8 +66,8 @@ def train_editor_stage(params: Params, prepared_dir: Path = Path("data/prepared"
     recognizer = load_recognizer(recognizer_path, device)
     judges = load_judges(judges_path, device)
 
-    attributes = attribute_vectors(_attributes(data, train_rows, judges))
-    monitor_rows = _one_per_identity(val_rows, MONITOR_FACES, params.seed)
+    attributes = attribute_vectors(source_attributes(data.faces, train_rows, judges))
+    monitor_rows = one_per_identity(val_rows, MONITOR_FACES, params.seed)
     live = live_factory(live_dir)
     result = train_editor(params.editor, FaceSource(data.faces, train_rows.index.to_numpy(), np.zeros(len(train_rows))),
                           attributes, recognizer, seed=params.seed, image_size=data.image_size,
@@ -91,11 +78,11 @@ def train_editor_stage(params: Params, prepared_dir: Path = Path("data/prepared"
     save_editor(model_path, result.generator, data.image_size)
 
     novel_faces = data.faces[novel_rows.index.to_numpy()]
-    metrics = evaluate_editor(result.generator, novel_faces, _attributes(data, novel_rows, judges), judges,
+    metrics = evaluate_editor(result.generator, novel_faces, source_attributes(data.faces, novel_rows, judges), judges,
                               seed=params.seed)
-    grid_rows = _one_per_identity(novel_rows, GRID_ROWS, params.seed)
+    grid_rows = one_per_identity(novel_rows, GRID_ROWS, params.seed)
     save_grid(grid_path, edit_grid(result.generator, data.faces[grid_rows.index.to_numpy()],
-                                   _attributes(data, grid_rows, judges), scale=2))
+                                   source_attributes(data.faces, grid_rows, judges), scale=2))
     report = metrics | {"train_img_per_s": round(result.train_img_per_s, 1), "steps": result.steps,
                         "n_train_images": int(len(train_rows)),
                         "seconds": round(time.perf_counter() - started, 1)}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from facegan.lowshot.episodes import PROBE_CONDITIONS
+
 CONDITIONS = ("real", "classical", "gan", "gan_classical")
-PROBES = ("eyeglasses", "smiling", "old", "posed", "thermal", "neutral")
 
 
 def required_paths(shots: Iterable[int], attributes: Iterable[str] = ("eyeglasses", "smiling", "young", "yaw"),
@@ -26,7 +27,7 @@ def required_paths(shots: Iterable[int], attributes: Iterable[str] = ("eyeglasse
     for k in shots:
         for c in CONDITIONS:
             paths += [f"lowshot.k{k}.{c}.top1.mean", f"lowshot.k{k}.{c}.top1.ci95", f"lowshot.k{k}.{c}.coverage_at_p99"]
-            paths += [f"lowshot.k{k}.by_probe.{c}.{p}" for p in PROBES]
+            paths += [f"lowshot.k{k}.by_probe.{c}.{p}" for p in PROBE_CONDITIONS]
         for gain in ("gain_gan_vs_real", "gain_gan_vs_classical"):
             paths += [f"lowshot.k{k}.{gain}.mean", f"lowshot.k{k}.{gain}.ci95"]
         for model in ("recognizer", "recognizer_aug"):

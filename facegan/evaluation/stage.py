@@ -24,7 +24,6 @@ from facegan.recognition.dataset import RowView
 from facegan.recognition.embed import embed_faces, load_recognizer
 from facegan.synthesis.store import open_variants
 
-CONDITIONS = ("real", "classical", "gan", "gan_classical")
 ABLATION_K = 1
 
 
@@ -121,7 +120,7 @@ def evaluate_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
                                            for k in shots}}
 
     figures_dir = Path(figures_dir)
-    figures.accuracy_vs_shots(figures_dir / "accuracy_vs_shots.png", lowshot, shots, list(CONDITIONS))
+    figures.accuracy_vs_shots(figures_dir / "accuracy_vs_shots.png", lowshot, shots, list(main))
     figures.by_probe_bars(figures_dir / "by_probe.png", lowshot[f"k{shots[0]}"]["by_probe"], shots[0])
     figures.ablation_bars(figures_dir / "ablation_k1.png", lowshot[f"ablation_k{ABLATION_K}"])
 

@@ -17,12 +17,8 @@ from facegan.synthesis.plan import THERMAL
 
 
 def judged_value(kind: str, probs: dict[str, np.ndarray], yaw: np.ndarray) -> np.ndarray:
-    """What the attribute judge reads for this kind: a probability, degrees, or NaN (thermal)."""
-    if kind == "yaw":
-        return np.asarray(yaw, np.float64)
-    if kind == THERMAL:
-        return np.full(len(yaw), np.nan)
-    return np.asarray(probs[kind], np.float64)
+    """What the attribute judge reads for an edit of this kind: a probability, or degrees."""
+    return np.asarray(yaw if kind == "yaw" else probs[kind], np.float64)
 
 
 def target_reached(kind: str, target: np.ndarray, judged: np.ndarray) -> np.ndarray:

@@ -70,12 +70,9 @@ def generate_variants(jobs: pd.DataFrame, store_faces: np.ndarray, source_attrib
                 probs, yaw = judges.attributes_and_yaw(made)
                 judged[at] = judged_value(kind, probs, yaw)
             reached[at] = target_reached(kind, part["target"].to_numpy(), judged[at])
-            has_source = part["source_row"].to_numpy() >= 0
-            if has_source.any():
-                mine = judges.identity_embeddings(made[has_source])
-                theirs = identity(part["source_row"].to_numpy()[has_source])
-                similarity[at[has_source]] = np.sum(mine * theirs, axis=1)
+            similarity[at] = np.sum(judges.identity_embeddings(made) * identity(part["source_row"].to_numpy()),
+                                    axis=1)
             bar.update(len(part))
     bar.close()
-    kept = reached & (similarity >= judges.identity_threshold)  # NaN similarity -> not kept
+    kept = reached & (similarity >= judges.identity_threshold)
     return jobs.assign(judged=judged, target_reached=reached, identity_similarity=similarity, kept=kept)

@@ -13,7 +13,7 @@ import pandas as pd
 from facegan.config import Params
 from facegan.data.store import PreparedData, open_prepared
 from facegan.editor.conditioning import NAMES
-from facegan.editor.edit import judged_attributes, load_editor
+from facegan.editor.edit import load_editor, source_attributes
 from facegan.errors import FaceganError
 from facegan.io import atomic_dir, atomic_write_json
 from facegan.judges.judges import load_judges
@@ -22,15 +22,6 @@ from facegan.recognition.backbone import default_device
 from facegan.synthesis.generate import generate_variants
 from facegan.synthesis.plan import THERMAL, every_variant, sampled_variants
 from facegan.synthesis.store import FACES_FILE, REPORT_FILE, TABLE_FILE
-
-
-def source_attributes(data: PreparedData, rows: pd.DataFrame, judges) -> pd.DataFrame:
-    """Eyeglasses/smiling/young/yaw per row: the labels where the data has them, else the judges' reading."""
-    labelled = all(n in rows.columns for n in NAMES) and not rows[list(NAMES)].isna().to_numpy().any()
-    if labelled:
-        return rows[list(NAMES)].astype(np.float32)
-    judged = judged_attributes(judges, data.faces[rows.index.to_numpy()])
-    return pd.DataFrame(judged, index=rows.index)[list(NAMES)]
 
 
 def _load_translator(path: Path, device):
@@ -101,7 +92,7 @@ def synthesize_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
     translate = _load_translator(translator_path, device) if thermal else None
 
     visible = data.index[data.index["domain"] == "visible"]
-    attrs = source_attributes(data, visible, judges)
+    attrs = pd.DataFrame(source_attributes(data.faces, visible, judges), index=visible.index)
     jobs = _jobs(params, data, attrs, thermal)
     if not len(jobs):
         raise FaceganError(f"{prepared_dir}: nothing to synthesize (no novel or base training faces); "

@@ -2,7 +2,7 @@
 (one row per generated face, with the judges' verdict) and synthesis.json (the report).
 
 variants.csv columns: split (base|novel), identity, source_row (the visible store row whose
-identity the variant must keep, -1 when none), input_row (the store row fed to the model:
+identity the variant must keep), input_row (the store row fed to the model:
 the source, or its thermal twin for kind `thermal`), kind (eyeglasses|smiling|young|yaw|thermal),
 target (0/1, yaw degrees, NaN for thermal), judged (judge probability or yaw), target_reached,
 identity_similarity, kept.

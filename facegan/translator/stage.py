@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from facegan.config import Params
-from facegan.data.store import PreparedData, open_prepared
+from facegan.data.store import PreparedData, one_per_identity, open_prepared
 from facegan.editor.grid import save_grid
 from facegan.errors import FaceganError
 from facegan.io import atomic_write_json
@@ -38,10 +38,6 @@ def twin_rows(data: PreparedData, **where) -> pd.DataFrame:
 
 def _pairs(data: PreparedData, rows: pd.DataFrame) -> PairedFaces:
     return PairedFaces(data.faces, rows.index.to_numpy(), rows["pair"].to_numpy())
-
-
-def _one_per_identity(rows: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
-    return rows.sample(frac=1.0, random_state=seed).drop_duplicates("identity").head(n)
 
 
 def _grid_faces(data: PreparedData, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -95,7 +91,7 @@ def train_translator_stage(params: Params, prepared_dir: Path = Path("data/prepa
                            f"identities, found {len(train_rows)} base training pairs (thermal source: {source}); "
                            "set thermal.source (params.yaml) and rerun `dvc repro prep`")
     recognizer = load_recognizer(recognizer_path, device)
-    monitor_rows = _one_per_identity(twin_rows(data, split="base", role="val"), GRID_ROWS, params.seed)
+    monitor_rows = one_per_identity(twin_rows(data, split="base", role="val"), GRID_ROWS, params.seed)
     monitor_faces = _grid_faces(data, monitor_rows)
     live = live_factory(live_dir)
     result = train_translator(params.translator, _pairs(data, train_rows), recognizer, seed=params.seed,
@@ -106,7 +102,7 @@ def train_translator_stage(params: Params, prepared_dir: Path = Path("data/prepa
     save_translator(model_path, result.generator, data.image_size, source)
 
     metrics = evaluate_translator(params, data, result.generator, recognizer, device)
-    grid_rows = _one_per_identity(twin_rows(data, split="novel"), GRID_ROWS, params.seed)
+    grid_rows = one_per_identity(twin_rows(data, split="novel"), GRID_ROWS, params.seed)
     save_grid(grid_path, thermal_grid(result.generator, *_grid_faces(data, grid_rows), scale=2))
     report = metrics | {"thermal_source": source, "train_img_per_s": round(result.train_img_per_s, 1),
                         "steps": result.steps, "n_train_pairs": int(len(train_rows)),

@@ -106,3 +106,13 @@ def test_dlib_identity_judge_separates_real_identities(celeba_mini, tmp_path):
     sims = emb @ emb.T
     same = (ids[:, None] == ids[None]) & ~np.eye(len(ids), dtype=bool)
     assert sims[same].mean() > sims[ids[:, None] != ids[None]].mean() + 0.03
+
+
+def test_attribute_loss_weights_balance_skewed_labels():
+    from facegan.judges.train_attributes import MAX_POS_WEIGHT, balanced_pos_weight
+    labels = np.zeros((100, 3), np.float32)
+    labels[:25, 0] = 1      # 25% positive -> 3x weight on positives
+    labels[:50, 1] = 1      # balanced -> 1
+    labels[:1, 2] = 1       # 1% positive -> capped
+    weight = balanced_pos_weight(labels).tolist()
+    assert weight[0] == pytest.approx(3.0) and weight[1] == pytest.approx(1.0) and weight[2] == MAX_POS_WEIGHT

@@ -23,6 +23,17 @@ from facegan.recognition.dataset import TrainBatches, epoch_batches
 
 # Hflip mirrors yaw, so it is applied with the label fix below rather than by albumentations.
 ATTRIBUTE_AUGMENT = ["brightness_contrast", "affine", "blur_noise"]
+# Positive-class weights are capped: a handful of positives must not dominate the loss.
+MAX_POS_WEIGHT = 10.0
+
+
+def balanced_pos_weight(labels: np.ndarray) -> torch.Tensor:
+    """n_negative / n_positive per attribute (N x A 0/1 labels), capped both ways. CelebA's attributes
+    are skewed (6% eyeglasses, 78% young); unweighted BCE learns the majority answer, and a judge
+    biased that way would call every edit towards the minority a failure."""
+    positives = labels.mean(0).clip(1e-6, 1 - 1e-6)
+    return torch.as_tensor((1 - positives) / positives, dtype=torch.float32).clamp(1 / MAX_POS_WEIGHT,
+                                                                                   MAX_POS_WEIGHT)
 
 
 def train_attribute_judge(net: AttributeYawNet, data: TrainBatches, targets: np.ndarray, *, epochs: int,
@@ -32,7 +43,7 @@ def train_attribute_judge(net: AttributeYawNet, data: TrainBatches, targets: np.
     batch_size = min(batch_size, len(data))
     steps_per_epoch = len(data) // batch_size
     total = epochs * steps_per_epoch
-    run_id = fingerprint(kind="attribute_judge", epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+    run_id = fingerprint(kind="attribute_judge (balanced)", epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                          attributes=net.attributes, targets=targets, labels=data.labels)
     net.to(device)
     optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
@@ -52,6 +63,7 @@ def train_attribute_judge(net: AttributeYawNet, data: TrainBatches, targets: np.
                                          "rng": rng_states()})
 
     targets_t = torch.as_tensor(targets, dtype=torch.float32)
+    pos_weight = balanced_pos_weight(targets[np.asarray(data.labels), :-1]).to(device)
     stop = total if max_steps is None else min(total, max_steps)
     progress = tqdm(total=stop, initial=step, desc="train_judges/attributes", unit="step", leave=False)
     net.train()
@@ -66,7 +78,7 @@ def train_attribute_judge(net: AttributeYawNet, data: TrainBatches, targets: np.
             yaw_target = torch.where(flip.to(device), -y[:, -1], y[:, -1])
             with autocast(device):
                 logits, yaw = net(x)
-                loss = (F.binary_cross_entropy_with_logits(logits.float(), y[:, :-1])
+                loss = (F.binary_cross_entropy_with_logits(logits.float(), y[:, :-1], pos_weight=pos_weight)
                         + F.smooth_l1_loss(yaw.float() / YAW_SCALE, yaw_target / YAW_SCALE, beta=0.1))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

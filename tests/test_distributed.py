@@ -53,11 +53,21 @@ def test_a_batch_too_small_for_the_processes_is_named(monkeypatch):
     distributed.check_batch_size(8, "editor.batch_size")
 
 
-def test_gradients_are_averaged_and_gan_runs_resume_exactly_on_two_processes(tmp_path):
+def test_gradients_are_averaged_and_gan_runs_resume_exactly_on_two_processes(tmp_path, one_torch_thread):
+    from test_editor import train_tiny
+    from torchrun_checks import HEADS_ONLY
+
     run = subprocess.run([*TORCHRUN, str(REPO / "tests/torchrun_checks.py"), str(tmp_path)], capture_output=True,
                          text=True, env=ENV | {"PYTHONPATH": f"{REPO / 'tests'}{os.pathsep}{REPO}"},
                          timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
+    # Without BatchNorm, two processes that each take half of every batch (and its random draws)
+    # and average their gradients take the steps of one process, up to float rounding.
+    train_tiny(tmp_path, "one-process", max_steps=2, **HEADS_ONLY)
+    two, one = (torch.load(tmp_path / f"{name}/last.pt", weights_only=True)["d"]
+                for name in ("heads-only", "one-process"))
+    for key in one:
+        torch.testing.assert_close(two[key], one[key], rtol=0, atol=1e-6)
 
 
 def test_recognizer_stage_under_torchrun_with_two_processes(tiny_synthetic, workdir):
@@ -95,7 +105,8 @@ def test_training_stage_under_torchrun_with_two_processes(tiny_synthetic, workdi
     (workdir / f"models/{model}.pt").unlink(missing_ok=True)
     workdir.write_params(data={"image_size": 32},
                          recognizer={"width": 4, "embedding_dim": 16, "batch_size": 16},
-                         judges={"width": 4, "epochs": 1, "identity_epochs": 1, "batch_size": 16, "checkpoint_every": 2},
+                         judges={"width": 4, "epochs": 1, "identity_epochs": 1, "batch_size": 16,
+                                 "checkpoint_every": 2},
                          editor=TINY_GANS | {"res_blocks": 1, "warmup_steps": 1, "heads_pretrain_steps": 1,
                                              "penalty_every": 2},
                          translator=TINY_GANS | {"lambda_id": 0.5})

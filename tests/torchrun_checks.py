@@ -1,5 +1,6 @@
 """Run by test_distributed.py under `torchrun --nproc_per_node=2` (gloo on CPU): the gradient
-all-reduce, the initial broadcast, and exact resume of the GAN loops on 2 processes.
+all-reduce, the initial broadcast, and exact resume of the GAN loops on 2 processes; leaves the
+checkpoint of two editor steps (HEADS_ONLY) for the test to compare with one process.
 argv[1]: a folder shared by the processes (checkpoints). Exits non-zero on a failed check."""
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import torch.distributed as dist
 from facegan import distributed
 from test_editor import same_weights, train_tiny as train_editor_tiny
 from test_translator import train_tiny as train_translator_tiny
+
+HEADS_ONLY = dict(heads_pretrain_steps=2, batch_size=8, augment=["translation", "cutout"])  # D alone: no BatchNorm
 
 
 def gathered(t: torch.Tensor) -> list[torch.Tensor]:
@@ -32,7 +35,8 @@ def check_broadcast_and_gradient_average() -> None:
 
     def grads(rank: int) -> list[torch.Tensor]:  # net[-1] stays out of the graph: no gradient
         net.zero_grad(set_to_none=True)
-        net[:-1](torch.full((3, 3, 8, 8), rank + 1.0).contiguous(memory_format=torch.channels_last)).square().sum().backward()
+        x = torch.full((3, 3, 8, 8), rank + 1.0).contiguous(memory_format=torch.channels_last)
+        net[:-1](x).square().sum().backward()
         return [p.grad.clone() for p in net[:-1].parameters()]
 
     per_rank = [grads(r) for r in range(distributed.world_size())]
@@ -71,4 +75,5 @@ if __name__ == "__main__":
     assert distributed.world_size() == 2
     check_broadcast_and_gradient_average()
     check_exact_resume(Path(sys.argv[1]))
+    train_editor_tiny(Path(sys.argv[1]), "heads-only", max_steps=2, **HEADS_ONLY)
     distributed.cleanup()

@@ -59,21 +59,21 @@ def train_judges(params: Params) -> None:
     """Train the attribute/yaw judge and the independent identity judge."""
     from facegan.judges.stage import train_judges_stage
 
-    print(json.dumps(train_judges_stage(params)))
+    _print_report(train_judges_stage(params))
 
 
 def train_editor(params: Params) -> None:
     """Train the attribute editor GAN on base faces; judge its edits on novel faces."""
     from facegan.editor.stage import train_editor_stage
 
-    print(json.dumps(train_editor_stage(params)))
+    _print_report(train_editor_stage(params))
 
 
 def train_translator(params: Params) -> None:
     """Train the thermal->visible translator on base twins; score thermal probes of novel identities."""
     from facegan.translator.stage import train_translator_stage
 
-    print(json.dumps(train_translator_stage(params)))
+    _print_report(train_translator_stage(params))
 
 
 def synthesize(params: Params) -> None:
@@ -102,7 +102,7 @@ def evaluate(params: Params) -> None:
 
 
 # Stages that train with DDP under `torchrun --nproc_per_node=N`; the others run on rank 0 alone.
-DISTRIBUTED_STAGES = {"train_recognizer", "train_recognizer_aug"}
+DISTRIBUTED_STAGES = {"train_recognizer", "train_judges", "train_editor", "train_translator", "train_recognizer_aug"}
 
 STAGES = {"render": render, "prep": prep, "train_recognizer": train_recognizer, "train_judges": train_judges,
           "train_editor": train_editor, "train_translator": train_translator, "synthesize": synthesize,

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+from facegan.distributed import Shard
+
 BINARY = ("eyeglasses", "smiling", "young")
 YAW = "yaw"
 NAMES = (*BINARY, YAW)
@@ -47,17 +49,19 @@ def set_targets(source: np.ndarray, targets: Mapping[str, np.ndarray | float]) -
     return out
 
 
-def sample_targets(source: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random edit targets: mostly one attribute changed (binary flipped, yaw redrawn), else several."""
-    n = len(source)
-    flip_all = torch.rand(n, len(BINARY), generator=generator) < 0.5
-    change_yaw_all = torch.rand(n, generator=generator) < 0.5
-    single = torch.randint(0, len(NAMES), (n,), generator=generator)
-    is_single = torch.rand(n, generator=generator) < SINGLE_EDIT_SHARE
+def sample_targets(source: torch.Tensor, generator: torch.Generator, part: Shard | None = None) -> torch.Tensor:
+    """Random edit targets: mostly one attribute changed (binary flipped, yaw redrawn), else several.
+    `source` is `part`'s share of a global batch (all of it by default), drawn for as a whole."""
+    part = part or Shard(len(source))
+    n, take = part.size, part.take
+    flip_all = take(torch.rand(n, len(BINARY), generator=generator)) < 0.5
+    change_yaw_all = take(torch.rand(n, generator=generator)) < 0.5
+    single = take(torch.randint(0, len(NAMES), (n,), generator=generator))
+    is_single = take(torch.rand(n, generator=generator)) < SINGLE_EDIT_SHARE
     one_hot = torch.nn.functional.one_hot(single, len(NAMES)).bool()
     flip = torch.where(is_single[:, None], one_hot[:, :len(BINARY)], flip_all)
     change_yaw = torch.where(is_single, one_hot[:, -1], change_yaw_all)
-    new_yaw = (torch.rand(n, generator=generator) * 2 - 1) * (YAW_RANGE / YAW_SCALE)
+    new_yaw = (take(torch.rand(n, generator=generator)) * 2 - 1) * (YAW_RANGE / YAW_SCALE)
     target = source.clone()
     target[:, :len(BINARY)] = torch.where(flip, 1 - source[:, :len(BINARY)], source[:, :len(BINARY)])
     target[:, -1] = torch.where(change_yaw, new_yaw, source[:, -1])

@@ -62,8 +62,10 @@ def kid(real_features: np.ndarray, fake_features: np.ndarray, seed: int = 0) -> 
     with warnings.catch_warnings(), torch.random.fork_rng():
         warnings.filterwarnings("ignore", "Metric `Kernel Inception Distance`")
         torch.manual_seed(seed)  # KID draws random subsets
+        # No sync: under torchrun rank 0 alone scores, and a syncing metric would wait for the others.
         metric = KernelInceptionDistance(feature=torch.nn.Identity(), subsets=50,
-                                         subset_size=min(1000, len(real_features), len(fake_features)))
+                                         subset_size=min(1000, len(real_features), len(fake_features)),
+                                         sync_on_compute=False)
         metric.update(torch.from_numpy(real_features).double(), real=True)
         metric.update(torch.from_numpy(fake_features).double(), real=False)
         return float(metric.compute()[0])

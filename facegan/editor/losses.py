@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from facegan.distributed import Shard
+
 LOSSES = ("nonsaturating", "hinge", "wgan-gp", "lsgan")
 
 
@@ -44,9 +46,12 @@ def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return grad.pow(2).flatten(1).sum(1).mean()
 
 
-def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """WGAN-GP (Gulrajani et al. 2017): (||grad D|| - 1)^2 on random real/fake interpolates."""
-    alpha = torch.rand(len(real), 1, 1, 1, generator=generator).to(real.device)
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator,
+                     part: Shard | None = None) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): (||grad D|| - 1)^2 on random real/fake interpolates
+    (weights drawn for the whole global batch that `real` is `part`'s share of)."""
+    part = part or Shard(len(real))
+    alpha = part.take(torch.rand(part.size, 1, 1, 1, generator=generator)).to(real.device)
     mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
     return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()

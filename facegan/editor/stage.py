@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from facegan import distributed
 from facegan.config import Params
 from facegan.data.store import PreparedData, one_per_identity, open_prepared
 from facegan.editor.conditioning import attribute_vectors
@@ -58,6 +59,7 @@ def train_editor_stage(params: Params, prepared_dir: Path = Path("data/prepared"
                        live_dir: Path | None = Path("reports/plots/train_editor"),
                        checkpoint_dir: Path = Path("checkpoints/train_editor")) -> dict:
     started = time.perf_counter()
+    distributed.setup()  # before the device: under torchrun each process has a GPU of its own
     device = default_device()
     data = open_prepared(prepared_dir)
     train_rows = _select(data, prepared_dir, "base", "train", "base training")
@@ -75,6 +77,8 @@ def train_editor_stage(params: Params, prepared_dir: Path = Path("data/prepared"
                           monitor=_monitor(data, monitor_rows, judges), device=device)
     for opened in live.opened if live is not None else []:
         opened.end()
+    if not distributed.is_main():  # under torchrun, rank 0 saves and scores
+        return {}
     save_editor(model_path, result.generator, data.image_size)
 
     novel_faces = data.faces[novel_rows.index.to_numpy()]
@@ -84,7 +88,7 @@ def train_editor_stage(params: Params, prepared_dir: Path = Path("data/prepared"
     save_grid(grid_path, edit_grid(result.generator, data.faces[grid_rows.index.to_numpy()],
                                    source_attributes(data.faces, grid_rows, judges), scale=2))
     report = metrics | {"train_img_per_s": round(result.train_img_per_s, 1), "steps": result.steps,
-                        "n_train_images": int(len(train_rows)),
+                        "n_train_images": int(len(train_rows)), "processes": distributed.world_size(),
                         "seconds": round(time.perf_counter() - started, 1)}
     atomic_write_json(report_path, report)
     return report

@@ -14,6 +14,15 @@ Reproducible like the recognizer's loop: batch order from (seed, epoch),
 everything random within a step (flips, targets, augmentation, instance
 noise, interpolates) from a generator seeded by (seed, step), so a resumed
 run ends with the same weights as an uninterrupted one (CPU).
+
+Under torchrun each process takes its shard of every global batch; the step's
+random draws are made for the whole batch and cut the same way, and gradients
+are averaged over the processes before each optimizer step. The models are
+not wrapped in DistributedDataParallel: a step runs D three times (real, fake,
+fake for G) and R1 differentiates D's gradient, which its reducer does not
+follow. G's BatchNorm keeps per-process statistics (rank 0's are saved). No
+autocast on CUDA: R1's double backward under a GradScaler needs manual
+unscaling, and the models are small enough for fp32.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from facegan import distributed
 from facegan.config import EditorParams
 from facegan.editor.augment import diff_augment
 from facegan.editor.conditioning import BINARY, NAMES, sample_targets
@@ -63,10 +73,14 @@ def step_generator(seed: int, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, step]).generate_state(1)[0]))
 
 
-def read_batch(source: FaceSource, attributes: np.ndarray, indices: np.ndarray, rng: torch.Generator):
-    """Faces in [-1, 1] and their attribute vectors, half of them mirrored (which negates yaw)."""
+def read_batch(source: FaceSource, attributes: np.ndarray, indices: np.ndarray, rng: torch.Generator,
+               part: distributed.Shard | None = None):
+    """Faces in [-1, 1] and their attribute vectors, half of them mirrored (which negates yaw):
+    `part`'s share of the batch `indices` (all of it by default)."""
+    part = part or distributed.Shard(len(indices))
+    flip = part.take(torch.rand(part.size, generator=rng) < 0.5)
+    indices = part.take(indices)
     x, a = to_input(source.read(indices)), torch.from_numpy(attributes[indices])
-    flip = torch.rand(len(x), generator=rng) < 0.5
     x = torch.where(flip[:, None, None, None], x.flip(3), x)
     a[:, -1] = torch.where(flip, -a[:, -1], a[:, -1])
     return x, a
@@ -88,6 +102,7 @@ class EditorTrainer:
         g, d = build_models(p, image_size)
         # channels_last: oneDNN's convolutions (and their backward) run about twice as fast on CPU.
         self.g, self.d = g.to(device, memory_format=CHANNELS_LAST), d.to(device, memory_format=CHANNELS_LAST)
+        distributed.broadcast_modules(self.g, self.d)
         self.ema = make_ema(self.g)
         self.recognizer = recognizer.to(device, memory_format=CHANNELS_LAST).eval().requires_grad_(False)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=p.lr_g, betas=ADAM_BETAS)
@@ -108,34 +123,41 @@ class EditorTrainer:
         decay_steps = self.p.noise_decay * (self.p.steps - self.pretrain_steps)
         return self.p.instance_noise * max(0.0, 1.0 - gan_step / decay_steps) if decay_steps > 0 else 0.0
 
-    def _heads_step(self, x: torch.Tensor, source: torch.Tensor, rng: torch.Generator) -> dict[str, float]:
+    def _heads_step(self, x: torch.Tensor, source: torch.Tensor, rng: torch.Generator,
+                    part: distributed.Shard) -> dict[str, float]:
         """D's attribute and yaw heads alone, on (augmented) real faces: they know the attributes
         before G starts learning from them, so G's first edits chase attributes, not noise."""
-        _, attr, yaw = self.d(diff_augment(x, self.p.augment, rng))
+        _, attr, yaw = self.d(diff_augment(x, self.p.augment, rng, part))
         d_attr, d_yaw = _heads_loss(attr, yaw, source)
         self.opt_d.zero_grad(set_to_none=True)
         (d_attr + d_yaw).backward()
+        distributed.average_gradients(self.d.parameters())
         self.opt_d.step()
         self.step += 1
         return {"d/attributes": d_attr.item(), "d/yaw": d_yaw.item()}
 
-    def train_step(self, x: torch.Tensor, source: torch.Tensor, rng: torch.Generator) -> dict[str, float]:
+    def train_step(self, x: torch.Tensor, source: torch.Tensor, rng: torch.Generator,
+                   part: distributed.Shard | None = None) -> dict[str, float]:
+        """One step on faces `x` with attribute vectors `source`: `part`'s share of the global batch
+        (all of it by default); `rng` draws for the whole batch."""
         p, dev = self.p, self.device
+        part = part or distributed.Shard(len(x))
         x, source = x.to(dev, memory_format=CHANNELS_LAST), source.to(dev)
         gan_step = self.step - self.pretrain_steps
         if gan_step < 0:
-            return self._heads_step(x, source, rng)
-        target = sample_targets(source.cpu(), rng).to(dev)
+            return self._heads_step(x, source, rng, part)
+        target = sample_targets(source.cpu(), rng, part).to(dev)
         cond = target - source
         std = self._noise_std(gan_step)
-        real_noise, fake_noise = (std * torch.randn(2, *x.shape, generator=rng)).to(dev)
+        real_noise, fake_noise = (part.take(noise).to(dev)
+                                  for noise in std * torch.randn(2, part.size, *x.shape[1:], generator=rng))
         ramp = min(1.0, (gan_step + 1) / p.warmup_steps) if p.warmup_steps else 1.0
 
         # G's edit and reconstruction in one pass (one BatchNorm batch); D's step reuses the edit.
         fake, recon = self.g(torch.cat([x, x]), torch.cat([cond, torch.zeros_like(cond)])).chunk(2)
 
         def d_input(images: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-            return diff_augment(images, p.augment, rng) + noise
+            return diff_augment(images, p.augment, rng, part) + noise
 
         # Discriminator.
         self.d.requires_grad_(True)
@@ -151,10 +173,11 @@ class EditorTrainer:
             d_loss = d_loss + p.heads_on_edits * sum(_heads_loss(fake_attr, fake_yaw, source))
         if regularize:
             penalty = (r1_penalty(real_adv, real_in) / 2 if p.penalty == "r1" else
-                       gradient_penalty(lambda t: self.d(t)[0], real_in, fake_in, rng))
+                       gradient_penalty(lambda t: self.d(t)[0], real_in, fake_in, rng, part))
             d_loss = d_loss + p.penalty_weight * p.penalty_every * penalty
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
+        distributed.average_gradients(self.d.parameters())
         self.opt_d.step()
 
         # Generator: D's weights need no gradients here.
@@ -170,6 +193,7 @@ class EditorTrainer:
                   + p.lambda_rec * g_rec + p.lambda_id * g_id)
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
+        distributed.average_gradients(self.g.parameters())
         self.opt_g.step()
         update_ema(self.ema, self.g, p.ema_decay, gan_step)
         self.step += 1
@@ -186,10 +210,12 @@ def train_editor(p: EditorParams, source: FaceSource, attributes: np.ndarray, re
 
     `live` is a dvclive factory `live(resume: bool)`; `monitor(ema_generator, step)` returns
     (metrics, PIL image) logged every `monitor_every` steps. `max_steps` stops early (as if
-    killed) after checkpointing; tests use it to check resuming.
+    killed) after checkpointing; tests use it to check resuming. Under torchrun rank 0 logs
+    (losses averaged over the processes), monitors and checkpoints.
     """
     device = device or default_device()
     batch_size = min(p.batch_size, len(source))
+    distributed.check_batch_size(batch_size, "editor.batch_size")
     steps_per_epoch = len(source) // batch_size
     pixel_sample = source.read(np.linspace(0, len(source) - 1, min(64, len(source))).astype(np.int64))
     recognizer_sample = next(iter(recognizer.state_dict().values())).detach().cpu().numpy()
@@ -204,7 +230,7 @@ def train_editor(p: EditorParams, source: FaceSource, attributes: np.ndarray, re
         timing = state["timing"]
         set_rng_states(state["rng"])
     if callable(live):  # a factory: the curves continue only when training does
-        live = live(state is not None)
+        live = live(state is not None) if distributed.is_main() else None
 
     def checkpoint() -> None:
         save_checkpoint(checkpoint_dir, trainer.state() | {"fingerprint": run_id, "timing": dict(timing),
@@ -212,7 +238,7 @@ def train_editor(p: EditorParams, source: FaceSource, attributes: np.ndarray, re
 
     stop = p.steps if max_steps is None else min(p.steps, max_steps)
     progress = tqdm(total=stop * batch_size, initial=trainer.step * batch_size, unit="img", unit_scale=True,
-                    desc="train_editor", leave=False, mininterval=2.0)
+                    desc="train_editor", leave=False, mininterval=2.0, disable=not distributed.is_main())
     sums: dict[str, list[float]] = {}
     trained = trainer.step < stop
     trainer.g.train()
@@ -221,7 +247,9 @@ def train_editor(p: EditorParams, source: FaceSource, attributes: np.ndarray, re
         indices = epoch_batches(len(source), batch_size, seed, epoch)[position]
         started = time.perf_counter()
         rng = step_generator(seed, trainer.step)
-        losses = trainer.train_step(*read_batch(source, attributes, indices, rng), rng)
+        part = distributed.batch_shard(len(indices))
+        losses = trainer.train_step(*read_batch(source, attributes, indices, rng, part), rng, part)
+        losses = distributed.mean_over_processes(losses, device)
         timing["seconds"] += time.perf_counter() - started
         timing["images"] += batch_size
         progress.update(batch_size)

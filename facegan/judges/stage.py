@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score
 
+from facegan import distributed
 from facegan.config import Params
 from facegan.data.store import open_prepared
 from facegan.errors import FaceganError
@@ -43,6 +44,7 @@ def train_judges_stage(params: Params, prepared_dir: Path = Path("data/prepared"
                        report_path: Path = Path("reports/judges.json"),
                        checkpoint_dir: Path = Path("checkpoints/train_judges")) -> dict:
     started = time.perf_counter()
+    distributed.setup()  # before the device: under torchrun each process has a GPU of its own
     j, device = params.judges, default_device()
     data = open_prepared(prepared_dir)
     attributes = EDITED_ATTRIBUTES + [a for a in j.extra_attributes if a not in EDITED_ATTRIBUTES]
@@ -66,13 +68,6 @@ def train_judges_stage(params: Params, prepared_dir: Path = Path("data/prepared"
     net = train_attribute_judge(net, batches, targets, epochs=j.epochs, batch_size=j.batch_size, lr=j.lr,
                                 seed=seed, checkpoint_dir=Path(checkpoint_dir) / "attributes",
                                 checkpoint_every=j.checkpoint_every, device=device)
-    probs, yaw = predict(net, to_input(data.faces[val.index.to_numpy()]))
-    truth = {a: val[a].to_numpy() == 1 for a in attributes}
-    attr_acc = {a: float(((probs[:, i] >= 0.5) == truth[a]).mean()) for i, a in enumerate(attributes)}
-    # Rare attributes (eyeglasses on CelebA: ~6%) make plain accuracy flattering; report both.
-    attr_balanced = {a: float(balanced_accuracy_score(truth[a], probs[:, i] >= 0.5)) if 0 < truth[a].sum() < len(val)
-                     else float("nan") for i, a in enumerate(attributes)}
-    yaw_mae = float(np.abs(yaw - val["yaw"].to_numpy()).mean())
 
     rp = params.recognizer.model_copy(update={"arch": j.identity_arch, "epochs": j.identity_epochs,
                                               "checkpoint_every": j.checkpoint_every})
@@ -82,6 +77,16 @@ def train_judges_stage(params: Params, prepared_dir: Path = Path("data/prepared"
     else:
         identity_net = _train_identity_judge(rp, data, train, seed, Path(checkpoint_dir) / "identity")
         identity_name = f"{j.identity_arch} (trained here, seed {seed})"
+    if not distributed.is_main():  # under torchrun, rank 0 scores and saves
+        return {}
+
+    probs, yaw = predict(net, to_input(data.faces[val.index.to_numpy()]))
+    truth = {a: val[a].to_numpy() == 1 for a in attributes}
+    attr_acc = {a: float(((probs[:, i] >= 0.5) == truth[a]).mean()) for i, a in enumerate(attributes)}
+    # Rare attributes (eyeglasses on CelebA: ~6%) make plain accuracy flattering; report both.
+    attr_balanced = {a: float(balanced_accuracy_score(truth[a], probs[:, i] >= 0.5)) if 0 < truth[a].sum() < len(val)
+                     else float("nan") for i, a in enumerate(attributes)}
+    yaw_mae = float(np.abs(yaw - val["yaw"].to_numpy()).mean())
     judges = Judges(net, identity_net, float("nan"), j.identity_far, device)
     _, impostors = sample_pairs(val["identity"].to_numpy(), params.seed)
     threshold = threshold_at_far(pair_cosine(judges.identity_embeddings(data.faces[val.index]), impostors),
@@ -103,6 +108,7 @@ def train_judges_stage(params: Params, prepared_dir: Path = Path("data/prepared"
         "identity_judge": identity_name,
         "n_val_images": int(len(val)),
         "n_impostor_pairs_for_threshold": int(len(impostors)),
+        "processes": distributed.world_size(),
         "seconds": round(time.perf_counter() - started, 1),
     }
     atomic_write_json(report_path, report)

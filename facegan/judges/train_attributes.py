@@ -3,6 +3,12 @@
 Reuses the recognizer's reproducible batching (order from (seed, epoch),
 augmentation from (seed, epoch, step)) and its checkpoint format, so a killed
 run resumes to the same weights.
+
+Under torchrun each process takes its shard of every global batch and the
+gradients are averaged over the processes before each step (as in the GAN
+loops: one mechanism for every stage; the net is small, so DDP's overlap of
+communication with backward would gain little). BatchNorm statistics stay
+per process (rank 0's are saved).
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from facegan import distributed
 from facegan.judges.attribute_net import YAW_SCALE, AttributeYawNet
-from facegan.recognition.backbone import autocast
+from facegan.recognition.backbone import amp_dtype, autocast
 from facegan.recognition.checkpoint import fingerprint, load_checkpoint, rng_states, save_checkpoint, set_rng_states
 from facegan.recognition.dataset import TrainBatches, epoch_batches
 
@@ -41,12 +48,17 @@ def train_attribute_judge(net: AttributeYawNet, data: TrainBatches, targets: np.
                           device: torch.device, max_steps: int | None = None) -> AttributeYawNet:
     """`data`'s labels index rows of `targets` (N x (A + 1): attributes 0/1, then yaw degrees)."""
     batch_size = min(batch_size, len(data))
+    distributed.check_batch_size(batch_size, "judges.batch_size")
     steps_per_epoch = len(data) // batch_size
     total = epochs * steps_per_epoch
     run_id = fingerprint(kind="attribute_judge (balanced)", epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                          attributes=net.attributes, targets=targets, labels=data.labels)
     net.to(device)
+    if device.type == "cuda":
+        net.to(memory_format=torch.channels_last)
+    distributed.broadcast_modules(net)
     optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    scaler = torch.amp.GradScaler(enabled=amp_dtype(device) == torch.float16)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
     step = 0
     state = load_checkpoint(checkpoint_dir, run_id)
@@ -65,24 +77,31 @@ def train_attribute_judge(net: AttributeYawNet, data: TrainBatches, targets: np.
     targets_t = torch.as_tensor(targets, dtype=torch.float32)
     pos_weight = balanced_pos_weight(targets[np.asarray(data.labels), :-1]).to(device)
     stop = total if max_steps is None else min(total, max_steps)
-    progress = tqdm(total=stop, initial=step, desc="train_judges/attributes", unit="step", leave=False)
+    progress = tqdm(total=stop, initial=step, desc="train_judges/attributes", unit="step", leave=False,
+                    disable=not distributed.is_main())
     net.train()
     while step < stop:
         epoch, first = divmod(step, steps_per_epoch)
-        keys = [(epoch, first + i, b) for i, b in
+        keys = [(epoch, first + i, distributed.shard(b)) for i, b in
                 enumerate(epoch_batches(len(data), batch_size, seed, epoch)[first:][: stop - step])]
         for (_, key_step, _), (x, rows) in zip(keys, DataLoader(data, sampler=keys, batch_size=None)):
             y = targets_t[rows].to(device)
-            flip = torch.from_numpy(np.random.default_rng([seed, epoch, key_step, 7]).random(len(rows)) < 0.5)
+            # Flips for the whole global batch, cut like its faces: as in a one-process run.
+            flip = torch.from_numpy(np.random.default_rng([seed, epoch, key_step, 7]).random(batch_size) < 0.5)
+            flip = distributed.shard(flip)
             x = torch.where(flip[:, None, None, None], x.flip(3), x).to(device)
+            if device.type == "cuda":
+                x = x.contiguous(memory_format=torch.channels_last)
             yaw_target = torch.where(flip.to(device), -y[:, -1], y[:, -1])
             with autocast(device):
                 logits, yaw = net(x)
                 loss = (F.binary_cross_entropy_with_logits(logits.float(), y[:, :-1], pos_weight=pos_weight)
                         + F.smooth_l1_loss(yaw.float() / YAW_SCALE, yaw_target / YAW_SCALE, beta=0.1))
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            scaler.scale(loss).backward()
+            distributed.average_gradients(net.parameters())
+            scaler.step(optimizer)
+            scaler.update()
             scheduler.step()
             step += 1
             progress.update(1)

@@ -64,14 +64,15 @@ def set_rng_states(states: dict) -> None:
 
 
 def save_checkpoint(directory: Path, state: dict) -> None:
-    """Written by rank 0 only (every rank holds the same state under DDP)."""
-    from facegan.distributed import is_main
+    """Written by rank 0 only (every rank holds the same state under DDP); every rank returns
+    once it is on disk, so whatever runs next on any rank may read it."""
+    from facegan.distributed import barrier, is_main
 
-    if not is_main():
-        return
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    atomic_write_bytes(Path(directory) / CHECKPOINT_FILE, buf.getvalue())
+    if is_main():
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        atomic_write_bytes(Path(directory) / CHECKPOINT_FILE, buf.getvalue())
+    barrier()
 
 
 def load_checkpoint(directory: Path, expected_fingerprint: str) -> dict | None:

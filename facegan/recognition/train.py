@@ -74,6 +74,7 @@ def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, 
     distributed.setup()
     device = default_device()
     batch_size = min(p.batch_size, len(data))
+    distributed.check_batch_size(batch_size, "recognizer.batch_size")
     steps_per_epoch = len(data) // batch_size
     total_steps = p.epochs * steps_per_epoch
     # Labels plus a pixel sample: re-prepared data with the same identities must not resume.

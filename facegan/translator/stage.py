@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from facegan import distributed
 from facegan.config import Params
 from facegan.data.store import PreparedData, one_per_identity, open_prepared
 from facegan.editor.grid import save_grid
@@ -82,6 +83,7 @@ def train_translator_stage(params: Params, prepared_dir: Path = Path("data/prepa
                            live_dir: Path | None = Path("reports/plots/train_translator"),
                            checkpoint_dir: Path = Path("checkpoints/train_translator")) -> dict:
     started = time.perf_counter()
+    distributed.setup()  # before the device: under torchrun each process has a GPU of its own
     device = default_device()
     data = open_prepared(prepared_dir)
     source = thermal_source(data)
@@ -99,6 +101,8 @@ def train_translator_stage(params: Params, prepared_dir: Path = Path("data/prepa
                               monitor=lambda g: thermal_grid(g, *monitor_faces, scale=2), device=device)
     for opened in live.opened if live is not None else []:
         opened.end()
+    if not distributed.is_main():  # under torchrun, rank 0 saves and scores
+        return {}
     save_translator(model_path, result.generator, data.image_size, source)
 
     metrics = evaluate_translator(params, data, result.generator, recognizer, device)
@@ -106,6 +110,7 @@ def train_translator_stage(params: Params, prepared_dir: Path = Path("data/prepa
     save_grid(grid_path, thermal_grid(result.generator, *_grid_faces(data, grid_rows), scale=2))
     report = metrics | {"thermal_source": source, "train_img_per_s": round(result.train_img_per_s, 1),
                         "steps": result.steps, "n_train_pairs": int(len(train_rows)),
+                        "processes": distributed.world_size(),
                         "seconds": round(time.perf_counter() - started, 1)}
     atomic_write_json(report_path, report)
     return report

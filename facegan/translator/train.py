@@ -15,6 +15,11 @@ visible. For truly unpaired data set lambda_l1 and lambda_id to 0.
 Reproducible like the editor's loop: batch order from (seed, epoch), flips
 from a generator seeded by (seed, step), so a resumed run ends with the same
 weights as an uninterrupted one (CPU).
+
+Under torchrun it shards every global batch and averages gradients like the
+editor's loop (BatchNorm statistics stay per process). On CUDA it runs under
+autocast in channels_last; on CPU in fp32 and the default layout, which keeps
+CPU runs' numbers.
 """
 
 from __future__ import annotations
@@ -29,10 +34,11 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from facegan import distributed
 from facegan.config import TranslatorParams
 from facegan.editor.losses import d_adversarial, g_adversarial
 from facegan.editor.train import step_generator
-from facegan.recognition.backbone import default_device, to_input
+from facegan.recognition.backbone import amp_dtype, autocast, default_device, to_input
 from facegan.recognition.checkpoint import fingerprint, load_checkpoint, rng_states, save_checkpoint, set_rng_states
 from facegan.recognition.dataset import epoch_batches
 from facegan.translator.models import PatchDiscriminator, UNet
@@ -75,10 +81,9 @@ def check_levels(levels: int, image_size: int) -> None:
         raise ValueError(f"translator.levels {levels} leaves less than 2 px of a {image_size} px face; lower it")
 
 
-def _mirror(rng: torch.Generator, *batches: torch.Tensor) -> list[torch.Tensor]:
-    """The same random horizontal flips applied to every batch (twins stay aligned)."""
-    flip = (torch.rand(len(batches[0]), generator=rng) < 0.5)[:, None, None, None]
-    return [torch.where(flip, b.flip(3), b) for b in batches]
+def _mirror(flip: torch.Tensor, *batches: torch.Tensor) -> list[torch.Tensor]:
+    """The same horizontal flips applied to every batch (twins stay aligned)."""
+    return [torch.where(flip[:, None, None, None], b.flip(3), b) for b in batches]
 
 
 class TranslatorTrainer:
@@ -89,19 +94,27 @@ class TranslatorTrainer:
         check_levels(p.levels, image_size)
         self.p, self.device, self.cycle = p, device, p.lambda_cycle > 0
         torch.manual_seed(seed)
-        self.g = UNet(p.channels, p.levels).to(device)
+        self.g = self._place(UNet(p.channels, p.levels))
         # pix2pix judges (thermal, visible) pairs; CycleGAN judges each domain alone (no pairs).
-        self.d = PatchDiscriminator(p.d_channels, 3 if self.cycle else 6).to(device)
+        self.d = self._place(PatchDiscriminator(p.d_channels, 3 if self.cycle else 6))
         self.nets = {"g": self.g, "d": self.d}
         if self.cycle:
-            self.nets["g_back"] = UNet(p.channels, p.levels).to(device)  # visible -> thermal
-            self.nets["d_back"] = PatchDiscriminator(p.d_channels, 3).to(device)
-        self.recognizer = recognizer.to(device).eval().requires_grad_(False)
-        g_params = [w for k, n in self.nets.items() if k.startswith("g") for w in n.parameters()]
-        d_params = [w for k, n in self.nets.items() if k.startswith("d") for w in n.parameters()]
-        self.opt_g = torch.optim.Adam(g_params, lr=p.lr_g, betas=ADAM_BETAS)
-        self.opt_d = torch.optim.Adam(d_params, lr=p.lr_d, betas=ADAM_BETAS)
+            self.nets["g_back"] = self._place(UNet(p.channels, p.levels))  # visible -> thermal
+            self.nets["d_back"] = self._place(PatchDiscriminator(p.d_channels, 3))
+        distributed.broadcast_modules(*self.nets.values())
+        self.recognizer = self._place(recognizer).eval().requires_grad_(False)
+        self.g_params = [w for k, n in self.nets.items() if k.startswith("g") for w in n.parameters()]
+        self.d_params = [w for k, n in self.nets.items() if k.startswith("d") for w in n.parameters()]
+        self.opt_g = torch.optim.Adam(self.g_params, lr=p.lr_g, betas=ADAM_BETAS)
+        self.opt_d = torch.optim.Adam(self.d_params, lr=p.lr_d, betas=ADAM_BETAS)
+        # Loss scaling only for fp16 autocast (CUDA without bf16); otherwise it passes through.
+        self.scaler = torch.amp.GradScaler(enabled=amp_dtype(device) == torch.float16)
         self.step = 0
+
+    def _place(self, x):
+        """A module or batch on the device; channels_last on CUDA only (tensor cores want it; on CPU
+        it would change the numbers of the committed runs)."""
+        return x.to(self.device, memory_format=torch.channels_last) if self.device.type == "cuda" else x.to(self.device)
 
     def state(self) -> dict:
         return ({"step": self.step, "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
@@ -130,15 +143,29 @@ class TranslatorTrainer:
             for group in opt.param_groups:
                 group["lr"] = lr * factor
 
+    def _update(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, params: list[torch.nn.Parameter]) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        distributed.average_gradients(params)
+        self.scaler.step(optimizer)
+
     def train_step(self, thermal: torch.Tensor, visible: torch.Tensor,
                    other_visible: torch.Tensor | None = None) -> dict[str, float]:
         """One D and one G update; `other_visible` (cycle mode) is an unpaired visible batch."""
-        p = self.p
         self._set_learning_rates()
-        thermal, visible = thermal.to(self.device), visible.to(self.device)
-        real_visible = other_visible.to(self.device) if self.cycle else visible
+        thermal, visible = self._place(thermal), self._place(visible)
+        real_visible = self._place(other_visible) if self.cycle else visible
+        with autocast(self.device):
+            d_loss = self._d_loss(thermal, real_visible)
+        self._update(d_loss, self.opt_d, self.d_params)
+        with autocast(self.device):
+            g_loss, losses = self._g_loss(thermal, visible, real_visible)
+        self._update(g_loss, self.opt_g, self.g_params)
+        self.scaler.update()
+        self.step += 1
+        return losses | {"d/adversarial": d_loss.item()}
 
-        # Discriminators.
+    def _d_loss(self, thermal: torch.Tensor, real_visible: torch.Tensor) -> torch.Tensor:
         for k in ("d", "d_back"):
             if k in self.nets:
                 self.nets[k].requires_grad_(True)
@@ -150,11 +177,12 @@ class TranslatorTrainer:
         if self.cycle:
             d_loss = d_loss + d_adversarial(ADVERSARIAL, self.nets["d_back"](thermal),
                                             self.nets["d_back"](fake_thermal))
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
+        return d_loss
 
-        # Generators: the discriminators' weights need no gradients here.
+    def _g_loss(self, thermal: torch.Tensor, visible: torch.Tensor,
+                real_visible: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """The generators' loss and its terms; the discriminators' weights need no gradients here."""
+        p = self.p
         for k in ("d", "d_back"):
             if k in self.nets:
                 self.nets[k].requires_grad_(False)
@@ -175,23 +203,21 @@ class TranslatorTrainer:
             g_cycle = F.l1_loss(back(fake), thermal) + F.l1_loss(self.g(fake_thermal), real_visible)
             g_loss = g_loss + g_adv_back + p.lambda_cycle * g_cycle
             losses |= {"g/adversarial_back": g_adv_back.item(), "g/cycle": g_cycle.item()}
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
-        self.step += 1
-        return losses | {"d/adversarial": d_loss.item()}
+        return g_loss, losses
 
 
 def read_step(pairs: PairedFaces, batch_size: int, seed: int, step: int, cycle: bool) -> list[torch.Tensor]:
-    """The step's (thermal, visible[, unpaired visible]) batches in [-1, 1], mirrored at random."""
+    """The step's (thermal, visible[, unpaired visible]) batches in [-1, 1], mirrored at random:
+    this process's shard of the global batches, flipped as in a one-process run."""
     steps_per_epoch = len(pairs) // batch_size
     epoch, position = divmod(step, steps_per_epoch)
-    indices = epoch_batches(len(pairs), batch_size, seed, epoch)[position]
+    part = distributed.batch_shard(batch_size)
+    indices = part.take(epoch_batches(len(pairs), batch_size, seed, epoch)[position])
     batches = [to_input(pairs.read(indices, "thermal")), to_input(pairs.read(indices, "visible"))]
     if cycle:
-        other = epoch_batches(len(pairs), batch_size, seed + UNPAIRED_SEED_OFFSET, epoch)[position]
+        other = part.take(epoch_batches(len(pairs), batch_size, seed + UNPAIRED_SEED_OFFSET, epoch)[position])
         batches.append(to_input(pairs.read(other, "visible")))
-    return _mirror(step_generator(seed, step), *batches)
+    return _mirror(part.take(torch.rand(batch_size, generator=step_generator(seed, step)) < 0.5), *batches)
 
 
 def _run_id(p: TranslatorParams, pairs: PairedFaces, recognizer: torch.nn.Module, seed: int,
@@ -233,23 +259,26 @@ def train_translator(p: TranslatorParams, pairs: PairedFaces, recognizer: torch.
 
     `live` is a dvclive factory `live(resume: bool)`; `monitor(generator)` returns a PIL
     sample grid logged every `monitor_every` steps. `max_steps` stops early (as if killed)
-    after checkpointing; tests use it to check resuming.
+    after checkpointing; tests use it to check resuming. Under torchrun rank 0 logs (losses
+    averaged over the processes), monitors and checkpoints.
     """
     device = device or default_device()
     batch_size = min(p.batch_size, len(pairs))
+    distributed.check_batch_size(batch_size, "translator.batch_size")
     trainer = TranslatorTrainer(p, image_size, recognizer, seed, device)
     saved = _Checkpoints(checkpoint_dir, _run_id(p, pairs, recognizer, seed, image_size))
     timing = saved.resume(trainer)
     if callable(live):  # a factory: the curves continue only when training does
-        live = live(saved.resumed)
+        live = live(saved.resumed) if distributed.is_main() else None
     stop = p.steps if max_steps is None else min(p.steps, max_steps)
     progress = tqdm(total=stop * batch_size, initial=trainer.step * batch_size, unit="img", unit_scale=True,
-                    desc="train_translator", leave=False, mininterval=2.0)
+                    desc="train_translator", leave=False, mininterval=2.0, disable=not distributed.is_main())
     sums: dict[str, float] = {}
     trainer.train()
     while trainer.step < stop:
         started = time.perf_counter()
         losses = trainer.train_step(*read_step(pairs, batch_size, seed, trainer.step, trainer.cycle))
+        losses = distributed.mean_over_processes(losses, device)
         timing["seconds"] += time.perf_counter() - started
         timing["images"] += batch_size
         progress.update(batch_size)

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from facegan.config import EditorParams, parse_params
+from facegan.data.store import open_prepared
 from facegan.editor.conditioning import NAMES, attribute_vectors, sample_targets, set_targets
 from facegan.editor.edit import edit_faces, edit_image, load_editor, save_editor
 from facegan.editor.evaluate import edit_plan, evaluate_editor, reconstruction_quality
@@ -18,6 +19,7 @@ from facegan.editor.generator import Blur, Generator
 from facegan.editor.losses import LOSSES, d_adversarial, g_adversarial, gradient_penalty, r1_penalty
 from facegan.editor.stage import train_editor_stage
 from facegan.editor.train import build_models, train_editor
+from facegan.editor.yaw_truth import synthetic_root, yaw_truth_quality
 from facegan.errors import FaceganError
 from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.judges import Judges
@@ -259,6 +261,32 @@ def test_evaluation_scores_every_planned_edit():
     assert report["n_edits"] == 7 * 6 and "identity-judge" in report["kid_features"]
 
 
+class CopyEditor(torch.nn.Module):
+    """An editor that changes nothing."""
+
+    def __init__(self):
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x, cond):
+        return x
+
+
+def test_yaw_edits_are_scored_against_the_face_rendered_at_the_target(tiny_synthetic):
+    data = open_prepared(tiny_synthetic / "data/prepared")
+    rows = data.rows(domain="visible").iloc[[0, 1]]
+    source = {n: rows[n].to_numpy(np.float32) for n in NAMES}
+    root = synthetic_root(data.report)
+    own = float(rows["yaw"].iat[0])  # the first face at its own yaw: its true rendering is itself
+    one = yaw_truth_quality(CopyEditor(), data.faces[rows.index[:1]], rows[:1], {n: v[:1] for n, v in source.items()},
+                            root, (own, own + 40))
+    assert one["ssim_by_target"][f"{own:+.0f}"] > 0.98 and one["l1_by_target"][f"{own:+.0f}"] < 0.01
+    assert one["ssim_by_target"][f"{own + 40:+.0f}"] < 0.9
+    both = yaw_truth_quality(CopyEditor(), data.faces[rows.index], rows, source, root, (-40.0, 40.0))
+    assert both["ssim"] == pytest.approx(both["unedited_ssim"]) and both["n_sources"] == 2
+    assert synthetic_root({"source": "celeba", "root": "data/raw/celeba"}) is None
+
+
 def write_untrained_models(tmp_path):
     """A recognizer and judges in their saved formats: the stage's wiring does not need them trained."""
     torch.manual_seed(0)
@@ -282,6 +310,8 @@ def test_stage_writes_model_report_grid_and_curves(tiny_synthetic, tmp_path):
     for key in ("recon_psnr", "recon_ssim", "kid", "train_img_per_s", "steps", "seconds"):
         assert np.isfinite(report[key])
     assert report["steps"] == 3 and report["identity"]["preserved_rate"] <= 1
+    assert 0 < report["yaw_truth"]["ssim"] <= 1 and set(report["yaw_truth"]["ssim_by_target"]) == {
+        "-40", "-20", "+20", "+40"}  # a synthetic set: scored against re-rendered turns
     grid = Image.open(paths["grid_path"])
     assert grid.width == 2 * SIZE * 9  # source, recon, 3 flips, 4 yaws; doubled
     assert load_editor(paths["model_path"]).image_size == SIZE

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from facegan.render.dataset import LANDMARK_NAMES, render_dataset
+from facegan.render.dataset import LANDMARK_NAMES, render_dataset, rerender_at_yaw
 from facegan.render.face import identity_assets
 from facegan.render.grid import save_render_grid
 from facegan.render.identity import sample_identity
@@ -94,6 +94,17 @@ def test_same_seed_is_byte_identical_and_independent_of_workers(small_set, tmp_p
     assert len(files) > 20
     for rel in files:
         assert (out / rel).read_bytes() == (again / rel).read_bytes(), rel
+
+
+def test_photos_render_again_with_only_the_yaw_changed(small_set):
+    out, _ = small_set
+    truth = pd.read_csv(out / "synthetic_truth.csv").iloc[[0, 3, -1]]  # neutral and posed photos
+    for image_id, yaw in zip(truth["image_id"], truth["yaw_deg"]):
+        written = cv2.imread(str(out / "img_align_celeba" / image_id)).astype(int)
+        same, turned = (cv2.imdecode(np.frombuffer(rerender_at_yaw(out, [image_id], y)[0], np.uint8),
+                                     cv2.IMREAD_COLOR) for y in (yaw, yaw + 30))
+        assert np.abs(same - written).mean() < 0.2  # only the 0.001 degree rounding of the recorded yaw
+        assert np.abs(turned - written).mean() > 5
 
 
 def test_rerender_replaces_folder_atomically(tmp_path):

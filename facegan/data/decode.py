@@ -21,7 +21,7 @@ def _crop_resize(img: Image.Image, image_size: int) -> np.ndarray:
 
 
 def load_face(path: str, image_size: int) -> np.ndarray:
-    """Decode a CelebA-frame image file to the (S, S, 3) uint8 face crop.
+    """Decode a CelebA-frame image file (a path or a file object) to the (S, S, 3) uint8 face crop.
 
     Grayscale (thermal) files come back replicated on three channels so every
     row of the store has one shape. Raises one of DECODE_ERRORS when the file

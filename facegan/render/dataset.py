@@ -9,6 +9,7 @@ number of worker processes.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 
 from facegan.render.face import identity_assets
 from facegan.render.identity import sample_identity
@@ -47,6 +49,23 @@ def _plan(n_identities: int, per_identity: tuple[int, int], fractions: tuple[flo
     return jobs, partition
 
 
+def _photo(seed: int, ident, assets, number: int, k: int, difficulty: float, jpeg_quality, thermal: bool,
+           yaw_deg: float | None = None):
+    """Photo number `number`, the identity's k-th: its state and rendering (at `yaw_deg` if given; the
+    image's generator is consumed the same way at any yaw, so nothing else changes)."""
+    rng = np.random.default_rng([seed, 1, number])
+    st = sample_image_state(ident, rng, difficulty=difficulty, jpeg_quality=tuple(jpeg_quality),
+                            neutral=k < NEUTRAL_PER_IDENTITY)
+    if yaw_deg is not None:
+        st = dataclasses.replace(st, yaw_deg=float(yaw_deg))
+    return st, render(ident, assets, st, rng, thermal=thermal)
+
+
+def _jpeg(rgb: np.ndarray, quality: int) -> bytes:
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return buf.tobytes()
+
+
 def _render_identity(job) -> list[dict]:
     """Render and write all photos of one identity; returns their rows."""
     out, seed, ident_id, numbers, thermal, difficulty, jpeg_quality = job
@@ -55,19 +74,33 @@ def _render_identity(job) -> list[dict]:
     assets = identity_assets(ident)
     rows = []
     for k, num in enumerate(numbers):
-        rng = np.random.default_rng([seed, 1, num])
-        st = sample_image_state(ident, rng, difficulty=difficulty, jpeg_quality=jpeg_quality,
-                                neutral=k < NEUTRAL_PER_IDENTITY)
-        r = render(ident, assets, st, rng, thermal=thermal)
+        st, r = _photo(seed, ident, assets, num, k, difficulty, jpeg_quality, thermal)
         name = f"{num:06d}"
-        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(r.rgb, cv2.COLOR_RGB2BGR),
-                               [cv2.IMWRITE_JPEG_QUALITY, st.jpeg_quality])
-        (out / "img_align_celeba" / f"{name}.jpg").write_bytes(buf.tobytes())
+        (out / "img_align_celeba" / f"{name}.jpg").write_bytes(_jpeg(r.rgb, st.jpeg_quality))
         if thermal:
             ok, buf = cv2.imencode(".png", r.thermal)
             (out / "thermal_align_celeba" / f"{name}.png").write_bytes(buf.tobytes())
         rows.append(_row(name, ident, st, r.landmarks))
     return rows
+
+
+def rerender_at_yaw(root: Path, image_ids: list[str], yaw_deg: float) -> list[bytes]:
+    """The JPEG files of photos `image_ids` of the set in `root` rendered again with only the yaw
+    changed (ground truth for yaw edits)."""
+    args = json.loads((Path(root) / "render.json").read_text())["arguments"]
+    ids = pd.read_csv(Path(root) / "identity_CelebA.txt", sep=" ", header=None, names=["image_id", "identity"])
+    # An image's rank among its identity's photos decides whether it was an enrollment-style one.
+    ids["k"] = ids.assign(number=ids["image_id"].str[:-4].astype(int)).groupby("identity")["number"].rank() - 1
+    ids = ids.set_index("image_id").loc[list(image_ids)]
+    files, assets = [], {}
+    for image_id, (identity, k) in zip(ids.index, ids[["identity", "k"]].to_numpy(int)):
+        if identity not in assets:
+            ident = sample_identity(args["seed"], int(identity))
+            assets[identity] = ident, identity_assets(ident)
+        st, r = _photo(args["seed"], *assets[identity], int(image_id[:-4]), int(k), args["difficulty"],
+                       args["jpeg_quality"], thermal=False, yaw_deg=yaw_deg)
+        files.append(_jpeg(r.rgb, st.jpeg_quality))
+    return files
 
 
 def _row(name: str, ident, st, lm) -> dict:

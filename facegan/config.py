@@ -152,6 +152,9 @@ class EditorParams(Section):
     augment: list[Literal["translation", "cutout"]] = ["cutout"]
     log_every: PositiveInt = 25  # steps between logged losses
     monitor_every: PositiveInt = 200  # steps between judged edit success and a sample grid
+    # Keep the EMA generator of the monitor step (or the last step) whose edits the judges would
+    # most often keep on held-out base faces; GAN training on a small set can drift past its best.
+    select_best: bool = True
     checkpoint_every: PositiveInt = 200
 
     @model_validator(mode="after")

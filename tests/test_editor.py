@@ -205,6 +205,25 @@ def test_heads_pretraining_trains_only_the_discriminator(tmp_path):
     assert "g/attributes" in trainer.train_step(x, source, torch.Generator().manual_seed(2))  # step 3: the GAN
 
 
+def test_select_best_keeps_the_monitored_generator_with_the_most_usable_edits(tmp_path):
+    scores = {2: 0.3, 4: 0.9, 6: 0.5}  # step 4's generator is the one to keep
+
+    def monitor(generator, step):
+        return {"usable": scores[step]}, None
+
+    best = train_tiny(tmp_path, "select", monitor=monitor, monitor_every=2)
+    assert best.selected_step == 4 and best.selection == scores
+    at_step_4 = train_tiny(tmp_path, "reference", max_steps=4, monitor_every=2)
+    assert same_weights(best.generator, at_step_4.generator)
+    last = train_tiny(tmp_path, "last", monitor=monitor, monitor_every=2, select_best=False)
+    assert last.selected_step == 6 and last.selection == {} and not same_weights(last.generator, best.generator)
+
+    # Killed after step 4's verdict: the resumed run still knows it.
+    train_tiny(tmp_path, "killed", monitor=monitor, monitor_every=2, max_steps=5)
+    resumed = train_tiny(tmp_path, "killed", monitor=monitor, monitor_every=2)
+    assert resumed.selected_step == 4 and same_weights(resumed.generator, best.generator)
+
+
 def test_a_checkpoint_of_other_params_is_set_aside(tmp_path):
     train_tiny(tmp_path, "run", max_steps=2)
     result = train_tiny(tmp_path, "run", max_steps=2, lr_g=1e-3)

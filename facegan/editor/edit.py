@@ -16,7 +16,7 @@ from facegan.editor.generator import Generator
 from facegan.errors import FaceganError
 from facegan.io import atomic_write_bytes
 from facegan.model_file import load_model, save_model
-from facegan.recognition.backbone import autocast, to_input
+from facegan.recognition.backbone import autocast, inference_batch, to_input
 
 
 def save_editor(path: Path, generator: Generator, image_size: int) -> None:
@@ -32,7 +32,7 @@ def load_editor(path: Path, device: torch.device | str = "cpu") -> Generator:
 
 @torch.no_grad()
 def edit_faces(editor: Generator, faces: np.ndarray, targets: Mapping[str, np.ndarray | float],
-               source_attributes: Mapping[str, np.ndarray], batch_size: int = 256) -> np.ndarray:
+               source_attributes: Mapping[str, np.ndarray], batch_size: int | None = None) -> np.ndarray:
     """Edited N x S x S x 3 uint8 faces.
 
     `targets` sets any of eyeglasses/smiling/young (0/1) and yaw (degrees), each a scalar or one
@@ -45,6 +45,7 @@ def edit_faces(editor: Generator, faces: np.ndarray, targets: Mapping[str, np.nd
         raise ValueError(f"{len(faces)} faces but {len(source)} source attribute vectors")
     cond = torch.from_numpy(set_targets(source, targets) - source)
     device = next(editor.parameters()).device
+    batch_size = batch_size or inference_batch(device)
     out = np.empty((len(faces), *faces.shape[1:]), np.uint8)
     for start in range(0, len(faces), batch_size):
         x = to_input(faces[start:start + batch_size]).to(device, memory_format=torch.channels_last)

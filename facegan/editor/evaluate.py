@@ -43,18 +43,33 @@ def _success(targets: dict, judged: tuple[dict, np.ndarray]) -> np.ndarray:
 
 
 def _run_plan(editor, faces: np.ndarray, source: Mapping[str, np.ndarray], judges):
-    """Every planned edit of `faces`, and the share of successes per attribute (yaw pooled over targets)."""
-    edits, hits = [], {}
+    """Every planned edit of `faces`, its attribute, and per face whether the attribute judge reads the target."""
+    edits, attributes, hits = [], [], []
     for _, targets in edit_plan(source):
         edited = edit_faces(editor, faces, targets, source)
         edits.append(edited)
-        hits.setdefault(next(iter(targets)), []).append(_success(targets, judges.attributes_and_yaw(edited)))
-    return edits, {k: float(np.concatenate(v).mean()) for k, v in hits.items()}
+        attributes.append(next(iter(targets)))
+        hits.append(_success(targets, judges.attributes_and_yaw(edited)))
+    return edits, attributes, hits
+
+
+def _per_attribute(attributes: list[str], values: list[np.ndarray]) -> dict[str, float]:
+    """Mean per attribute (yaw pooled over its targets)."""
+    pooled: dict[str, list[np.ndarray]] = {}
+    for name, v in zip(attributes, values):
+        pooled.setdefault(name, []).append(v)
+    return {k: float(np.concatenate(v).mean()) for k, v in pooled.items()}
 
 
 def edit_success(editor, faces: np.ndarray, source: Mapping[str, np.ndarray], judges) -> dict[str, float]:
-    """Judged success per attribute; cheap enough to monitor training."""
-    return _run_plan(editor, faces, source, judges)[1]
+    """Judged success per attribute and `usable`: per attribute, the share of edits synthesis would keep
+    (target read and identity preserved), averaged over attributes. Cheap enough to monitor training;
+    `usable` is what checkpoint selection (`editor.select_best`) maximizes."""
+    edits, attributes, hits = _run_plan(editor, faces, source, judges)
+    source_emb = judges.identity_embeddings(faces)
+    kept = [hit & (np.sum(source_emb * judges.identity_embeddings(e), 1) >= judges.identity_threshold)
+            for hit, e in zip(hits, edits)]
+    return _per_attribute(attributes, hits) | {"usable": float(np.mean(list(_per_attribute(attributes, kept).values())))}
 
 
 def kid(real_features: np.ndarray, fake_features: np.ndarray, seed: int = 0) -> float:
@@ -81,7 +96,8 @@ def reconstruction_quality(faces: np.ndarray, recon: np.ndarray) -> tuple[float,
 def evaluate_editor(editor, faces: np.ndarray, source: Mapping[str, np.ndarray], judges,
                     seed: int = 0) -> dict:
     """All editor metrics on these (novel-identity) faces."""
-    edits, success = _run_plan(editor, faces, source, judges)
+    edits, attributes, hits = _run_plan(editor, faces, source, judges)
+    success = _per_attribute(attributes, hits)
     # Each face embedded once: the same features give identity similarity and KID.
     source_emb = judges.identity_embeddings(faces)
     edit_emb = np.concatenate([judges.identity_embeddings(e) for e in edits])

@@ -95,6 +95,10 @@ def train_editor_stage(params: Params, prepared_dir: Path = Path("data/prepared"
     save_grid(grid_path, edit_grid(result.generator, data.faces[grid_rows.index.to_numpy()],
                                    source_attributes(data.faces, grid_rows, judges), scale=2))
     report = metrics | {"train_img_per_s": round(result.train_img_per_s, 1), "steps": result.steps,
+                        "selected_step": result.selected_step,
+                        "selection": {"metric": "usable edits (attribute read and identity kept) on "
+                                                f"{len(monitor_rows)} held-out base faces",
+                                      "by_step": {str(k): round(v, 4) for k, v in result.selection.items()}},
                         "n_train_images": int(len(train_rows)), "processes": distributed.world_size(),
                         "seconds": round(time.perf_counter() - started, 1)}
     atomic_write_json(report_path, report)

@@ -50,16 +50,19 @@ from facegan.recognition.checkpoint import fingerprint, load_checkpoint, rng_sta
 from facegan.recognition.dataset import FaceSource, epoch_batches
 
 # Params that change how a run is executed or observed, not what it computes.
-_EXECUTION_ONLY = {"checkpoint_every", "log_every", "monitor_every"}
+_EXECUTION_ONLY = {"checkpoint_every", "log_every"}
+SELECTION_METRIC = "usable"  # the monitor's share of edits the judges would keep (select_best)
 CHANNELS_LAST = torch.channels_last
 ADAM_BETAS = (0.5, 0.99)  # the usual GAN setting: little momentum, so G and D can react to each other
 
 
 @dataclass
 class TrainResult:
-    generator: Generator  # the EMA copy, in eval mode
+    generator: Generator  # the EMA copy, in eval mode (the selected step's with select_best)
     steps: int
     train_img_per_s: float  # over training steps only (not monitoring), across resumes
+    selected_step: int  # the step whose EMA generator this is
+    selection: dict[int, float]  # monitor step -> SELECTION_METRIC (empty without select_best)
 
 
 def build_models(p: EditorParams, image_size: int) -> tuple[Generator, Discriminator]:
@@ -108,16 +111,34 @@ class EditorTrainer:
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=p.lr_g, betas=ADAM_BETAS)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=p.lr_d, betas=ADAM_BETAS)
         self.step = 0
+        # select_best: the best monitored EMA so far {"step", "score", "ema"}, and every step's score.
+        self.best: dict | None = None
+        self.scores: dict[int, float] = {}
         self.pretrain_steps = min(p.heads_pretrain_steps, p.steps // 2)  # D's heads alone, first
 
     def state(self) -> dict:
         return {"step": self.step, "g": self.g.state_dict(), "d": self.d.state_dict(), "ema": self.ema.state_dict(),
-                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "best": self.best,
+                "scores": dict(self.scores)}
 
     def load(self, state: dict) -> None:
-        self.step = state["step"]
+        self.step, self.best, self.scores = state["step"], state["best"], dict(state["scores"])
         for name in ("g", "d", "ema", "opt_g", "opt_d"):
             getattr(self, name).load_state_dict(state[name])
+
+    def consider(self, score: float) -> None:
+        """Remember the current EMA generator if its monitored score is the best so far (ties: the earlier)."""
+        self.scores[self.step] = score
+        if self.best is None or score > self.best["score"]:
+            self.best = {"step": self.step, "score": score,
+                         "ema": {k: v.detach().clone() for k, v in self.ema.state_dict().items()}}
+
+    def selected(self) -> tuple[Generator, int]:
+        """The best remembered EMA generator and its step, else the current one."""
+        if self.best is None:
+            return self.ema.eval(), self.step
+        self.ema.load_state_dict(self.best["ema"])
+        return self.ema.eval(), self.best["step"]
 
     def _noise_std(self, gan_step: int) -> float:
         decay_steps = self.p.noise_decay * (self.p.steps - self.pretrain_steps)
@@ -257,20 +278,29 @@ def train_editor(p: EditorParams, source: FaceSource, attributes: np.ndarray, re
                               if k in ("g/reconstruction", "d/attributes")}, refresh=False)
         for key, value in losses.items():
             sums.setdefault(key, []).append(value)
-        _log(live, trainer, sums, monitor)
+        _log(live, trainer, sums, monitor, final=trainer.step == p.steps)
         if trainer.step % p.checkpoint_every == 0 and trainer.step < stop:
             checkpoint()
     if trained:  # the end state, so a rerun after a crash later in the stage skips training
         checkpoint()
     progress.close()
-    return TrainResult(trainer.ema.eval(), trainer.step, timing["images"] / max(timing["seconds"], 1e-9))
+    generator, selected_step = trainer.selected() if trainer.step == p.steps else (trainer.ema.eval(), trainer.step)
+    return TrainResult(generator, trainer.step, timing["images"] / max(timing["seconds"], 1e-9), selected_step,
+                       dict(trainer.scores))
 
 
-def _log(live, trainer: EditorTrainer, sums: dict[str, list[float]], monitor) -> None:
+def _log(live, trainer: EditorTrainer, sums: dict[str, list[float]], monitor, final: bool) -> None:
     """Mean losses since the last log every `log_every` steps; judged success and a grid every
-    `monitor_every` steps. `sums` is reset after logging."""
+    `monitor_every` steps (and at the last step when selecting), scored for select_best. `sums`
+    is reset after logging. Under torchrun rank 0 alone monitors (it alone selects and saves)."""
     p, step = trainer.p, trainer.step
-    log_losses, run_monitor = step % p.log_every == 0, monitor is not None and step % p.monitor_every == 0
+    log_losses = live is not None and step % p.log_every == 0
+    run_monitor = (monitor is not None and distributed.is_main()
+                   and (step % p.monitor_every == 0 or (final and p.select_best)))
+    if run_monitor:
+        metrics, image = monitor(trainer.ema, step)
+        if p.select_best:
+            trainer.consider(metrics[SELECTION_METRIC])
     if live is None or not (log_losses or run_monitor):
         return
     live.step = step
@@ -279,7 +309,6 @@ def _log(live, trainer: EditorTrainer, sums: dict[str, list[float]], monitor) ->
             live.log_metric(f"train/{key}", sum(values) / len(values))
         sums.clear()
     if run_monitor:
-        metrics, image = monitor(trainer.ema, step)
         for key, value in metrics.items():
             live.log_metric(f"monitor/{key}", value)
         live.log_image(f"samples/step_{step:06d}.png", image)

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from facegan import distributed
 from facegan.judges.attribute_net import YAW_SCALE, AttributeYawNet
-from facegan.recognition.backbone import amp_dtype, autocast
+from facegan.recognition.backbone import amp_dtype, autocast, inference_batch
 from facegan.recognition.checkpoint import fingerprint, load_checkpoint, rng_states, save_checkpoint, set_rng_states
 from facegan.recognition.dataset import TrainBatches, epoch_batches
 
@@ -114,9 +114,10 @@ def train_attribute_judge(net: AttributeYawNet, data: TrainBatches, targets: np.
 
 
 @torch.no_grad()
-def predict(net: AttributeYawNet, x: torch.Tensor, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def predict(net: AttributeYawNet, x: torch.Tensor, batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Attribute probabilities (N x A) and yaw degrees (N) for N x 3 x S x S inputs in [-1, 1]."""
     device = next(net.parameters()).device
+    batch_size = batch_size or inference_batch(device)
     net.eval()
     probs, yaws = [], []
     for start in range(0, len(x), batch_size):

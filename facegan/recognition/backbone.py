@@ -37,6 +37,12 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def inference_batch(device: torch.device) -> int:
+    """Faces per forward pass when only scoring: on CPU, 64 keeps a batch's activations in cache
+    (about 1.5x the throughput of 256 for the 64-px models here); a GPU wants larger batches."""
+    return 256 if device.type == "cuda" else 64
+
+
 def amp_dtype(device: torch.device) -> torch.dtype | None:
     """The autocast dtype on CUDA (bf16 where supported, else fp16); None = plain fp32 (CPU)."""
     if device.type != "cuda":

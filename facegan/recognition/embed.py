@@ -10,7 +10,7 @@ import torch
 
 from facegan.errors import FaceganError
 from facegan.io import atomic_write_bytes
-from facegan.recognition.backbone import autocast, build_backbone, to_input
+from facegan.recognition.backbone import autocast, build_backbone, inference_batch, to_input
 
 
 def save_recognizer(path: Path, model: torch.nn.Module, *, arch: str, image_size: int, embedding_dim: int,
@@ -37,12 +37,13 @@ def load_recognizer(path: Path, device: torch.device | str = "cpu") -> torch.nn.
 
 
 @torch.no_grad()
-def embed_faces(model: torch.nn.Module, faces_uint8: np.ndarray, batch_size: int = 256,
+def embed_faces(model: torch.nn.Module, faces_uint8: np.ndarray, batch_size: int | None = None,
                 device: torch.device | str = "cpu", flip: bool = True) -> np.ndarray:
     """L2-normalized embeddings (N x D float32) of N x S x S x 3 uint8 faces, in batches
     (a memmap is read one batch at a time). `flip` adds the embedding of the mirrored
     face before normalizing, the usual test-time augmentation for faces."""
     device = torch.device(device)
+    batch_size = batch_size or inference_batch(device)
     was_training = model.training
     model.eval()
     out = []

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from facegan.model_file import load_model, save_model
-from facegan.recognition.backbone import autocast, to_input
+from facegan.recognition.backbone import autocast, inference_batch, to_input
 from facegan.translator.models import UNet
 
 
@@ -38,12 +38,13 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def translate_faces(translator: torch.nn.Module, faces: np.ndarray, batch_size: int = 256) -> np.ndarray:
+def translate_faces(translator: torch.nn.Module, faces: np.ndarray, batch_size: int | None = None) -> np.ndarray:
     """Visible N x S x S x 3 uint8 faces translated from thermal ones (same shape), in batches
     (a memmap is read one batch at a time)."""
     if faces.ndim != 4 or faces.shape[-1] != 3 or faces.dtype != np.uint8:
         raise ValueError(f"expected N x S x S x 3 uint8 thermal faces, got {faces.dtype} {faces.shape}")
     device = next(translator.parameters()).device
+    batch_size = batch_size or inference_batch(device)
     was_training = translator.training
     translator.eval()
     out = np.empty(faces.shape, np.uint8)

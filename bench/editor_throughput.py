@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
 import torch
 
-from report import emit  # bench/report.py (scripts run from bench/)
+from report import emit, steady_rate  # bench/report.py (scripts run from bench/)
 
 from facegan.config import EditorParams, RecognizerParams
 from facegan.editor.conditioning import attribute_vectors
@@ -30,7 +29,6 @@ from facegan.recognition.dataset import FaceSource
 # The default run gets ~2-3 minutes of a 2-core CPU for its training steps.
 TARGET_TRAIN_IMG_PER_S = 100.0
 TARGET_EDIT_IMG_PER_S = 1000.0
-WARMUP_STEPS = 2
 
 
 def random_attributes(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -46,12 +44,17 @@ def train_rate(p: EditorParams, image_size: int, batch_size: int, steps: int) ->
     r = RecognizerParams()
     recognizer = build_backbone(r.arch, image_size, r.embedding_dim, r.width)
     trainer = EditorTrainer(p, image_size, recognizer, seed=0, device=torch.device("cpu"))
-    for step in range(WARMUP_STEPS + steps):
-        if step == WARMUP_STEPS:
-            started = time.perf_counter()
-        g = step_generator(0, step)
-        trainer.train_step(*read_batch(source, attributes, np.arange(step, step + batch_size) % len(faces), g), g)
-    return steps * batch_size / (time.perf_counter() - started)
+    done = [0]
+
+    def run() -> int:  # `steps` training steps
+        for _ in range(steps):
+            g = step_generator(0, done[0])
+            trainer.train_step(*read_batch(source, attributes, np.arange(done[0], done[0] + batch_size) % len(faces),
+                                           g), g)
+            done[0] += 1
+        return steps * batch_size
+
+    return steady_rate(run)
 
 
 def edit_rate(p: EditorParams, image_size: int, n: int = 1024) -> float:
@@ -59,10 +62,7 @@ def edit_rate(p: EditorParams, image_size: int, n: int = 1024) -> float:
     faces = rng.integers(0, 256, size=(n, image_size, image_size, 3), dtype=np.uint8)
     trainer = EditorTrainer(p, image_size, build_backbone("iresnet", image_size, 16, 4), 0, torch.device("cpu"))
     source = random_attributes(n, rng)
-    edit_faces(trainer.ema, faces[:256], {"yaw": 20.0}, {k: v[:256] for k, v in source.items()})
-    started = time.perf_counter()
-    edit_faces(trainer.ema, faces, {"yaw": 20.0}, source)
-    return n / (time.perf_counter() - started)
+    return steady_rate(lambda: len(edit_faces(trainer.ema, faces, {"yaw": 20.0}, source)))
 
 
 def main() -> None:

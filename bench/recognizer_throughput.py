@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
 import torch
 
-from report import emit  # bench/report.py (scripts run from bench/)
+from report import emit, steady_rate  # bench/report.py (scripts run from bench/)
 
 from facegan.config import RecognizerParams
 from facegan.recognition.backbone import build_backbone
@@ -28,7 +27,6 @@ from facegan.recognition.margin import build_head
 # ~1,700 faces x default epochs in about 90 s on 2 cores needs about this rate.
 TARGET_TRAIN_IMG_PER_S = 300.0
 TARGET_EMBED_IMG_PER_S = 1000.0
-WARMUP_STEPS = 2
 
 
 def train_rate(p: RecognizerParams, image_size: int, batch_size: int, steps: int, classes: int = 85) -> float:
@@ -40,24 +38,26 @@ def train_rate(p: RecognizerParams, image_size: int, batch_size: int, steps: int
     model = build_backbone(p.arch, image_size, p.embedding_dim, p.width, p.dropout).train()
     head = build_head(p.head, p.embedding_dim, classes, p.scale, p.margin)
     opt = torch.optim.SGD([*model.parameters(), *head.parameters()], lr=0.01, momentum=0.9)
-    for step in range(WARMUP_STEPS + steps):
-        if step == WARMUP_STEPS:
-            started = time.perf_counter()
-        x, y = data[(0, step, np.arange(step, step + batch_size) % len(faces))]
-        loss = torch.nn.functional.cross_entropy(head(model(x), y), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return steps * batch_size / (time.perf_counter() - started)
+    done = [0]
+
+    def run() -> int:  # `steps` training steps
+        for _ in range(steps):
+            step = done[0]
+            x, y = data[(0, step, np.arange(step, step + batch_size) % len(faces))]
+            loss = torch.nn.functional.cross_entropy(head(model(x), y), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            done[0] += 1
+        return steps * batch_size
+
+    return steady_rate(run)
 
 
 def embed_rate(p: RecognizerParams, image_size: int, n: int = 1024) -> float:
     model = build_backbone(p.arch, image_size, p.embedding_dim, p.width)
     faces = np.random.default_rng(0).integers(0, 256, size=(n, image_size, image_size, 3), dtype=np.uint8)
-    embed_faces(model, faces[:256])
-    started = time.perf_counter()
-    embed_faces(model, faces, flip=True)
-    return n / (time.perf_counter() - started)
+    return steady_rate(lambda: len(embed_faces(model, faces, flip=True)))
 
 
 def main() -> None:

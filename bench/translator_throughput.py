@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
 import torch
 
-from report import emit  # bench/report.py (scripts run from bench/)
+from report import emit, steady_rate  # bench/report.py (scripts run from bench/)
 
 from facegan.config import RecognizerParams, TranslatorParams
 from facegan.recognition.backbone import build_backbone
@@ -28,7 +27,6 @@ from facegan.translator.translate import translate_faces
 # train_translator's default steps must fit ~70 s of an idle 2-core CPU (the stage's budget is ~90 s).
 TARGET_TRAIN_IMG_PER_S = TranslatorParams().steps * TranslatorParams().batch_size / 70
 TARGET_TRANSLATE_IMG_PER_S = 500.0  # synthesis translates every thermal twin it uses (~2,400) in ~5 s
-WARMUP_STEPS = 2
 
 
 def random_pairs(n: int, image_size: int) -> PairedFaces:
@@ -42,20 +40,21 @@ def train_rate(p: TranslatorParams, image_size: int, steps: int) -> float:
     trainer = TranslatorTrainer(p, image_size, build_backbone(r.arch, image_size, r.embedding_dim, r.width),
                                 seed=0, device=torch.device("cpu"))
     trainer.train()
-    for step in range(WARMUP_STEPS + steps):
-        if step == WARMUP_STEPS:
-            started = time.perf_counter()
-        trainer.train_step(*read_step(pairs, p.batch_size, 0, step, trainer.cycle))
-    return steps * p.batch_size / (time.perf_counter() - started)
+    done = [0]
+
+    def run() -> int:  # `steps` training steps
+        for _ in range(steps):
+            trainer.train_step(*read_step(pairs, p.batch_size, 0, done[0], trainer.cycle))
+            done[0] += 1
+        return steps * p.batch_size
+
+    return steady_rate(run)
 
 
 def translate_rate(p: TranslatorParams, image_size: int, n: int = 1024) -> float:
     trainer = TranslatorTrainer(p, image_size, build_backbone("iresnet", image_size, 16, 4), 0, torch.device("cpu"))
     faces = random_pairs(n, image_size).faces[:n]
-    translate_faces(trainer.g, faces[:256])
-    started = time.perf_counter()
-    translate_faces(trainer.g, faces)
-    return n / (time.perf_counter() - started)
+    return steady_rate(lambda: len(translate_faces(trainer.g, faces)))
 
 
 def main() -> None:

@@ -111,7 +111,7 @@ class EditorTrainer:
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=p.lr_g, betas=ADAM_BETAS)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=p.lr_d, betas=ADAM_BETAS)
         self.step = 0
-        # select_best: the best monitored EMA so far {"step", "score", "ema"}, and every step's score.
+        # select_best: every monitored step's score, and the best step's EMA weights {"step", "ema"}.
         self.best: dict | None = None
         self.scores: dict[int, float] = {}
         self.pretrain_steps = min(p.heads_pretrain_steps, p.steps // 2)  # D's heads alone, first
@@ -128,10 +128,10 @@ class EditorTrainer:
 
     def consider(self, score: float) -> None:
         """Remember the current EMA generator if its monitored score is the best so far (ties: the earlier)."""
+        best_so_far = max(self.scores.values(), default=None)
         self.scores[self.step] = score
-        if self.best is None or score > self.best["score"]:
-            self.best = {"step": self.step, "score": score,
-                         "ema": {k: v.detach().clone() for k, v in self.ema.state_dict().items()}}
+        if best_so_far is None or score > best_so_far:
+            self.best = {"step": self.step, "ema": {k: v.detach().clone() for k, v in self.ema.state_dict().items()}}
 
     def selected(self) -> tuple[Generator, int]:
         """The best remembered EMA generator and its step, else the current one."""

@@ -132,12 +132,15 @@ class EditorParams(Section):
     channels: Annotated[int, Field(ge=4, le=256)] = 16  # generator's first level; doubled per level
     levels: Annotated[int, Field(ge=2, le=5)] = 3  # generator down/up levels (image_size / 2**levels >= 4)
     res_blocks: Annotated[int, Field(ge=0, le=8)] = 1  # residual blocks in the generator's bottleneck
-    blur: bool = True  # low-pass after each transposed convolution in G (no checkerboards)
-    d_channels: Annotated[int, Field(ge=4, le=256)] = 32
+    blur: bool = True  # low-pass after each of G's upsamplings (no checkerboards)
+    d_channels: Annotated[int, Field(ge=4, le=256)] = 24
     lambda_rec: Annotated[float, Field(ge=0.0)] = 10.0
+    # Share of each batch that G also reconstructs (target = source) per step. The copy path makes
+    # reconstruction easy to learn, and half the batch keeps its loss while G runs on 1.5x, not 2x.
+    recon_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
     lambda_attr: Annotated[float, Field(ge=0.0)] = 10.0
     lambda_yaw: Annotated[float, Field(ge=0.0)] = 10.0
-    lambda_id: Annotated[float, Field(ge=0.0)] = 1.0
+    lambda_id: Annotated[float, Field(ge=0.0)] = 2.0
     # The first steps (of `steps`, at most half of them) train only D's attribute and yaw heads, on real
     # faces (cheap steps): G's first edits then chase attributes D already knows.
     heads_pretrain_steps: Annotated[int, Field(ge=0)] = 100

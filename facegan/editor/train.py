@@ -174,8 +174,11 @@ class EditorTrainer:
                                   for noise in std * torch.randn(2, part.size, *x.shape[1:], generator=rng))
         ramp = min(1.0, (gan_step + 1) / p.warmup_steps) if p.warmup_steps else 1.0
 
-        # G's edit and reconstruction in one pass (one BatchNorm batch); D's step reuses the edit.
-        fake, recon = self.g(torch.cat([x, x]), torch.cat([cond, torch.zeros_like(cond)])).chunk(2)
+        # G's edit and (the first `recon_share` of the batch) reconstruction in one pass (one BatchNorm
+        # batch); D's step reuses the edit.
+        n_recon = max(1, round(p.recon_share * len(x)))
+        out = self.g(torch.cat([x, x[:n_recon]]), torch.cat([cond, torch.zeros_like(cond[:n_recon])]))
+        fake, recon = out[:len(x)], out[len(x):]
 
         def d_input(images: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
             return diff_augment(images, p.augment, rng, part) + noise
@@ -206,7 +209,7 @@ class EditorTrainer:
         fake_adv, fake_attr, fake_yaw = self.d(d_input(fake, fake_noise))
         g_adv = g_adversarial(p.adversarial_loss, fake_adv)
         g_attr, g_yaw = _heads_loss(fake_attr, fake_yaw, target)
-        g_rec = F.l1_loss(recon, x)
+        g_rec = F.l1_loss(recon, x[:n_recon])
         with torch.no_grad():
             anchor = F.normalize(self.recognizer(x))
         g_id = (1 - (F.normalize(self.recognizer(fake)) * anchor).sum(1)).mean()

@@ -24,16 +24,18 @@ import pandas as pd
 
 from facegan.config import Params
 from facegan.data.alignment import CELEBA_SIZE, FACE_CROP_BOX
-from facegan.data.decode import crop_aligned
 from facegan.data.folder import scan_identity_folders
 from facegan.errors import FaceganError
 from facegan.render.shapes import coverage, ellipse_sdf
-from facegan.render.thermal import face_coords, lens_mask, sample_physiology, simulate_thermal
+from facegan.render.thermal import View, face_coords, lens_mask, sample_physiology, simulate_thermal
 
 SOURCES = ("synthetic", "simulated", "paired", "none")
 # Classic YCrCb skin rule (Chai & Ngan 1999): wide enough for most skin tones under studio light.
 SKIN_CR, SKIN_CB = (133, 173), (77, 127)
 MIN_SKIN_SHARE = 0.1  # of the face crop; below it (grey photos, odd light) the template oval is used
+SKIN_BLUR = 1.5  # frame pixels: skin edges in the photo are soft, not pixel steps
+# The frame-sized skin map was the crop's, linearly resized: a triangle kernel of variance 1/6 crop px^2.
+CROP_TO_FRAME_BLUR = np.sqrt(1 / 6)
 
 
 def resolve_source(params: Params) -> str:
@@ -92,8 +94,13 @@ def read_thermal_like(path: str, shape: tuple[int, int]) -> np.ndarray:
 # --- the simulator for real photos ---------------------------------------------------------------
 
 
+def crop_view(size: int) -> View:
+    """The prepared face crop as a view of the CelebA frame: FACE_CROP_BOX at size x size."""
+    return View((CELEBA_SIZE[1], CELEBA_SIZE[0]), FACE_CROP_BOX, (size, size))
+
+
 def skin_mask(face_crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """Skin coverage (218 x 178 float32, CelebA frame) of a photo from its prepared face crop.
+    """Skin coverage (float32, on the face crop's pixels) of a photo from its prepared face crop.
 
     Inside the inner face (eyes to chin, cheeks) everything counts as skin: eyes, brows and
     lips are near skin temperature. Around it, out to a generous head oval, the photo's
@@ -101,18 +108,17 @@ def skin_mask(face_crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     (skin-coloured backgrounds stay ambient). Grey or oddly lit photos, where too little
     reads as skin, get the template oval.
     """
-    shape = (CELEBA_SIZE[1], CELEBA_SIZE[0])
-    u, v = face_coords(np.asarray(landmarks, np.float32).reshape(5, 2), shape)
+    view = crop_view(face_crop.shape[0])
+    u, v = face_coords(np.asarray(landmarks, np.float32).reshape(5, 2), view.frame, view)
     inner = coverage(ellipse_sdf(u, v - 18, 30, 34), 1.5)
     ycrcb = cv2.cvtColor(np.ascontiguousarray(face_crop), cv2.COLOR_RGB2YCrCb)
     skin = ((ycrcb[..., 1] >= SKIN_CR[0]) & (ycrcb[..., 1] <= SKIN_CR[1])
             & (ycrcb[..., 2] >= SKIN_CB[0]) & (ycrcb[..., 2] <= SKIN_CB[1])).astype(np.float32)
     if skin.mean() < MIN_SKIN_SHARE:
         return np.maximum(inner, coverage(ellipse_sdf(u, v - 14, 44, 58), 1.5))
-    left, top, right, bottom = FACE_CROP_BOX
-    photo = np.zeros(shape, np.float32)
-    photo[top:bottom, left:right] = cv2.resize(skin, (right - left, bottom - top), interpolation=cv2.INTER_LINEAR)
-    photo = cv2.GaussianBlur(photo, (0, 0), 1.5)
+    # Nothing is skin beyond the crop, as in the frame outside it.
+    sigma = np.hypot(SKIN_BLUR * view.scale[0], CROP_TO_FRAME_BLUR)
+    photo = cv2.GaussianBlur(skin, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
     return np.maximum(inner, photo * coverage(ellipse_sdf(u, v - 14, 50, 66), 1.5))
 
 
@@ -122,12 +128,13 @@ def simulated_twin(face_crop: np.ndarray, landmarks: np.ndarray, *, eyeglasses: 
 
     `landmarks`: the photo's 10 CelebA-frame coordinates. The person's physiology is seeded by
     (seed, identity), the exposure by (seed, image name): independent of row order and workers.
+    The simulator draws the crop's view of the frame directly, at the crop's resolution.
     """
-    shape = (CELEBA_SIZE[1], CELEBA_SIZE[0])
+    view = crop_view(face_crop.shape[0])
     points = np.asarray(landmarks, np.float32).reshape(5, 2)
     phys = sample_physiology(np.random.default_rng([seed, 17, int(identity)]))
-    lenses = lens_mask(points, shape) if eyeglasses else None
-    frame = simulate_thermal(points, shape, seed=int(np.random.SeedSequence([seed, 18, zlib.crc32(name.encode())])
-                                                   .generate_state(1)[0]),
-                             phys=phys, skin_mask=skin_mask(face_crop, points), glasses_mask=lenses)
-    return crop_aligned(np.repeat(frame[..., None], 3, axis=2), face_crop.shape[0])
+    lenses = lens_mask(points, view.frame, view) if eyeglasses else None
+    twin = simulate_thermal(points, view.frame, seed=int(np.random.SeedSequence([seed, 18, zlib.crc32(name.encode())])
+                                                         .generate_state(1)[0]),
+                            phys=phys, skin_mask=skin_mask(face_crop, points), glasses_mask=lenses, view=view)
+    return np.repeat(twin[..., None], 3, axis=2)

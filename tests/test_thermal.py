@@ -11,9 +11,9 @@ from facegan.config import parse_params
 from facegan.data.alignment import CELEBA_TEMPLATE
 from facegan.data.decode import crop_aligned
 from facegan.data.store import open_prepared
-from facegan.data.thermal import resolve_source, simulated_twin
+from facegan.data.thermal import crop_view, resolve_source, simulated_twin
 from facegan.errors import FaceganError
-from facegan.render.thermal import lens_mask, simulate_thermal
+from facegan.render.thermal import Capture, lens_mask, lwir_image, simulate_thermal
 
 TEMPLATE = CELEBA_TEMPLATE.reshape(5, 2)
 
@@ -50,6 +50,58 @@ def test_simulator_is_deterministic_and_glasses_are_cold():
     glasses = simulate_thermal(TEMPLATE, (218, 178), seed=4, glasses_mask=lenses)
     eyes = lenses > 0.9
     assert glasses[eyes].mean() < a[eyes].mean() - 15
+
+
+def frame_crop(frame: np.ndarray, size: int) -> np.ndarray:
+    """A full-frame simulation cut to the face crop as prep did before views: the reference."""
+    return crop_aligned(np.repeat(frame[..., None], 3, axis=2), size)[..., 0].astype(float)
+
+
+@pytest.mark.parametrize("size", [64, 128])
+def test_a_crop_view_draws_what_the_frame_cropped_and_resized_shows(size):
+    view, quiet = crop_view(size), Capture(noise=0.0)
+    for seed in range(4):
+        points = (TEMPLATE + np.random.default_rng(seed).normal(0, 2, TEMPLATE.shape)).astype(np.float32)
+        glasses = seed % 2 == 1
+        frame = simulate_thermal(points, view.frame, capture=quiet,
+                                 glasses_mask=lens_mask(points, view.frame) if glasses else None)
+        got = simulate_thermal(points, view.frame, capture=quiet, view=view,
+                               glasses_mask=lens_mask(points, view.frame, view) if glasses else None)
+        assert got.shape == (size, size) and got.dtype == np.uint8
+        diff = np.abs(got - frame_crop(frame, size))
+        # Sub-pixel differences along edges only (measured: mean 0.11-0.27, max 6 here; mean <= 0.33
+        # over 200 celeba-mini photos at 64 px, where the crop's own skin map is used).
+        assert diff.mean() < 0.5 and diff.max() < 12
+
+
+@pytest.mark.parametrize("size", [64, 128])
+def test_a_crop_view_samples_the_frame_where_the_crop_does(size):
+    view = crop_view(size)
+    frame_y, frame_x = np.mgrid[0:218, 0:178].astype(np.float32)
+    for frame_ramp, view_ramp in zip((frame_x, frame_y), view.frame_xy()):
+        # ~0.5 grey per frame pixel: a tenth of a frame pixel off would shift the mean by 0.05
+        frame = lwir_image(22 + frame_ramp / 20, np.random.default_rng(0), noise=0.0)
+        drawn = lwir_image(22 + view_ramp / 20, np.random.default_rng(0), noise=0.0, view=view)
+        assert abs((drawn - frame_crop(frame, size))[2:-2, 2:-2].mean()) < 0.05  # measured < 0.01
+
+
+@pytest.mark.parametrize("size", [64, 128])
+def test_a_crop_view_keeps_the_frame_noise_level(size):
+    view, warm = crop_view(size), 30.0
+    frame_noise, view_noise = [], []
+    for k in range(20):
+        rng = np.random.default_rng(k)
+        frame = [lwir_image(np.full(view.frame, warm), rng, noise=n) for n in (10.0, 0.0)]
+        frame_noise.append(frame_crop(frame[0], size) - frame_crop(frame[1], size))
+        drawn = [lwir_image(np.full(view.size, warm), rng, noise=n, view=view).astype(float) for n in (10.0, 0.0)]
+        view_noise.append(drawn[0] - drawn[1])
+    stds = []
+    for noise in (np.stack(frame_noise), np.stack(view_noise)):
+        columns = noise.mean(axis=1, keepdims=True)
+        stds.append(((noise - columns).std(), columns.std()))  # per-pixel, column pattern
+    (pixel_ref, column_ref), (pixel, column) = stds
+    assert pixel == pytest.approx(pixel_ref, rel=0.05)  # measured within 1%
+    assert column == pytest.approx(column_ref, rel=0.1)  # 1,280 columns: ~2% sampling error
 
 
 def test_simulated_twins_are_prepared_like_rendered_ones(workdir, celeba_layout):

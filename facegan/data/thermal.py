@@ -5,7 +5,10 @@
   temperature field placed by the photo's 5 landmarks, the skin region read from the
   photo's colours (hair, background and clothes take their material temperatures), cold
   lenses where CelebA's Eyeglasses label says so, a physiology per identity and exposure
-  nuisances per image, all seeded, so the same params give the same twins;
+  nuisances per image, all seeded, so the same params give the same twins. Each twin is drawn
+  directly at the prepared crop's resolution (the crop's box of the CelebA frame, `crop_view`)
+  with the sensor's blur and noise scaled to match drawing the whole frame and reducing it,
+  several times cheaper than that;
 - paired: the user's own pairs, `thermal.root/visible/<id>/<n>.*` and
   `thermal.root/thermal/<id>/<n>.*` (same identity folders, same file stems). Each visible
   photo is aligned with MTCNN as identity folders are; its thermal twin gets the same
@@ -33,8 +36,9 @@ SOURCES = ("synthetic", "simulated", "paired", "none")
 # Classic YCrCb skin rule (Chai & Ngan 1999): wide enough for most skin tones under studio light.
 SKIN_CR, SKIN_CB = (133, 173), (77, 127)
 MIN_SKIN_SHARE = 0.1  # of the face crop; below it (grey photos, odd light) the template oval is used
-SKIN_BLUR = 1.5  # frame pixels: skin edges in the photo are soft, not pixel steps
-# The frame-sized skin map was the crop's, linearly resized: a triangle kernel of variance 1/6 crop px^2.
+SKIN_BLUR = 1.5  # frame pixels: the skin map's edges are soft, not pixel steps
+# The skin map is the crop's own; a frame-sized one would be it linearly resized, a triangle
+# kernel of variance 1/6 crop px^2 that the blur adds back so edges stay as soft.
 CROP_TO_FRAME_BLUR = np.sqrt(1 / 6)
 
 

@@ -7,7 +7,9 @@ vessels) and forehead, cooler nose tip, cheeks and face edges. Hair, glasses,
 clothes and background are materials that sit between skin and ambient
 temperature (glass is opaque to LWIR, so lenses show their own cold surface).
 The sensor model maps degrees to 8-bit grey with low contrast, optical blur,
-temporal and fixed-pattern (column) noise.
+temporal and fixed-pattern (column) noise. The simulator can draw a `View`
+(a box of the frame at its own resolution, e.g. a face crop) instead of the
+whole frame.
 """
 
 from __future__ import annotations

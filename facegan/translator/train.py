@@ -17,9 +17,8 @@ from a generator seeded by (seed, step), so a resumed run ends with the same
 weights as an uninterrupted one (CPU).
 
 Under torchrun it shards every global batch and averages gradients like the
-editor's loop (BatchNorm statistics stay per process). On CUDA it runs under
-autocast in channels_last; on CPU in fp32 and the default layout, which keeps
-CPU runs' numbers.
+editor's loop (BatchNorm statistics stay per process). It runs in
+channels_last, under autocast on CUDA and in fp32 on CPU.
 """
 
 from __future__ import annotations
@@ -112,9 +111,9 @@ class TranslatorTrainer:
         self.step = 0
 
     def _place(self, x):
-        """A module or batch on the device; channels_last on CUDA only (tensor cores want it; on CPU
-        it would change the numbers of the committed runs)."""
-        return x.to(self.device, memory_format=torch.channels_last) if self.device.type == "cuda" else x.to(self.device)
+        """A module or batch on the device, channels_last: oneDNN's convolutions on CPU and tensor
+        cores on CUDA are fastest in it."""
+        return x.to(self.device, memory_format=torch.channels_last)
 
     def state(self) -> dict:
         return ({"step": self.step, "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
@@ -155,23 +154,26 @@ class TranslatorTrainer:
         self._set_learning_rates()
         thermal, visible = self._place(thermal), self._place(visible)
         real_visible = self._place(other_visible) if self.cycle else visible
+        # The generators run once per step (pix2pix's order): D learns from their detached outputs,
+        # then G from the same outputs through the updated D.
         with autocast(self.device):
-            d_loss = self._d_loss(thermal, real_visible)
+            fake = self.g(thermal)
+            fake_thermal = self.nets["g_back"](real_visible) if self.cycle else None
+            d_loss = self._d_loss(thermal, real_visible, fake.detach(),
+                                  fake_thermal.detach() if self.cycle else None)
         self._update(d_loss, self.opt_d, self.d_params)
         with autocast(self.device):
-            g_loss, losses = self._g_loss(thermal, visible, real_visible)
+            g_loss, losses = self._g_loss(thermal, visible, real_visible, fake, fake_thermal)
         self._update(g_loss, self.opt_g, self.g_params)
         self.scaler.update()
         self.step += 1
         return losses | {"d/adversarial": d_loss.item()}
 
-    def _d_loss(self, thermal: torch.Tensor, real_visible: torch.Tensor) -> torch.Tensor:
+    def _d_loss(self, thermal: torch.Tensor, real_visible: torch.Tensor, fake: torch.Tensor,
+                fake_thermal: torch.Tensor | None) -> torch.Tensor:
         for k in ("d", "d_back"):
             if k in self.nets:
                 self.nets[k].requires_grad_(True)
-        with torch.no_grad():
-            fake = self.g(thermal)
-            fake_thermal = self.nets["g_back"](real_visible) if self.cycle else None
         d_loss = d_adversarial(ADVERSARIAL, self._judge(self.d, thermal, real_visible),
                                self._judge(self.d, thermal, fake))
         if self.cycle:
@@ -179,14 +181,13 @@ class TranslatorTrainer:
                                             self.nets["d_back"](fake_thermal))
         return d_loss
 
-    def _g_loss(self, thermal: torch.Tensor, visible: torch.Tensor,
-                real_visible: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def _g_loss(self, thermal: torch.Tensor, visible: torch.Tensor, real_visible: torch.Tensor, fake: torch.Tensor,
+                fake_thermal: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, float]]:
         """The generators' loss and its terms; the discriminators' weights need no gradients here."""
         p = self.p
         for k in ("d", "d_back"):
             if k in self.nets:
                 self.nets[k].requires_grad_(False)
-        fake = self.g(thermal)
         g_adv = g_adversarial(ADVERSARIAL, self._judge(self.d, thermal, fake))
         g_l1 = F.l1_loss(fake, visible)
         g_id = torch.zeros((), device=self.device)
@@ -198,7 +199,6 @@ class TranslatorTrainer:
         losses = {"g/adversarial": g_adv.item(), "g/l1": g_l1.item(), "g/identity": g_id.item()}
         if self.cycle:
             back = self.nets["g_back"]
-            fake_thermal = back(real_visible)
             g_adv_back = g_adversarial(ADVERSARIAL, self.nets["d_back"](fake_thermal))
             g_cycle = F.l1_loss(back(fake), thermal) + F.l1_loss(self.g(fake_thermal), real_visible)
             g_loss = g_loss + g_adv_back + p.lambda_cycle * g_cycle

@@ -15,6 +15,7 @@ from facegan.errors import FaceganError
 from facegan.recognition.backbone import build_backbone
 from facegan.recognition.embed import save_recognizer
 from facegan.translator.evaluate import episode_top1, image_quality
+from facegan.translator import models as models_module
 from facegan.translator.models import PatchDiscriminator, UNet
 from facegan.translator.stage import train_translator_stage
 from facegan.translator.train import PairedFaces, TranslatorTrainer, check_levels, train_translator
@@ -77,6 +78,16 @@ def test_resume_after_a_kill_gives_bit_identical_weights(tmp_path, cycle):
 def test_a_checkpoint_of_other_params_is_set_aside(tmp_path):
     train_tiny(tmp_path, "run", max_steps=2)
     result = train_tiny(tmp_path, "run", max_steps=2, lambda_id=1.0)
+    assert result.steps == 2 and (tmp_path / "run/stale.pt").is_file()
+
+
+@pytest.mark.bad_input
+def test_a_checkpoint_of_a_network_built_differently_is_set_aside(tmp_path, monkeypatch):
+    """Same params, other code (an upgrade changed a layer): the old checkpoint must not be loaded."""
+    train_tiny(tmp_path, "run", max_steps=2)
+    monkeypatch.setattr(models_module, "_subpixel_out", lambda cin, cout: torch.nn.Sequential(
+        torch.nn.Upsample(scale_factor=2), torch.nn.Conv2d(cin, cout, 3, 1, 1), torch.nn.Tanh()))
+    result = train_tiny(tmp_path, "run", max_steps=2)
     assert result.steps == 2 and (tmp_path / "run/stale.pt").is_file()
 
 

@@ -46,7 +46,7 @@ from facegan.editor.ema import make_ema, update_ema
 from facegan.editor.generator import Generator
 from facegan.editor.losses import d_adversarial, g_adversarial, gradient_penalty, r1_penalty
 from facegan.recognition.backbone import default_device, to_input
-from facegan.recognition.checkpoint import fingerprint, load_checkpoint, rng_states, save_checkpoint, set_rng_states
+from facegan.recognition.checkpoint import architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint, set_rng_states
 from facegan.recognition.dataset import FaceSource, epoch_batches
 
 # Params that change how a run is executed or observed, not what it computes.
@@ -243,10 +243,10 @@ def train_editor(p: EditorParams, source: FaceSource, attributes: np.ndarray, re
     steps_per_epoch = len(source) // batch_size
     pixel_sample = source.read(np.linspace(0, len(source) - 1, min(64, len(source))).astype(np.int64))
     recognizer_sample = next(iter(recognizer.state_dict().values())).detach().cpu().numpy()
+    trainer = EditorTrainer(p, image_size, recognizer, seed, device)
     run_id = fingerprint(params={k: v for k, v in p.model_dump().items() if k not in _EXECUTION_ONLY},
                          seed=seed, image_size=image_size, attributes=attributes, pixels=pixel_sample,
-                         recognizer=recognizer_sample)
-    trainer = EditorTrainer(p, image_size, recognizer, seed, device)
+                         recognizer=recognizer_sample, architecture=architecture(trainer.g, trainer.d))
     timing = {"images": 0, "seconds": 0.0}
     state = load_checkpoint(checkpoint_dir, run_id)
     if state is not None:

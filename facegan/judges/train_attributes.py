@@ -25,7 +25,8 @@ from tqdm import tqdm
 from facegan import distributed
 from facegan.judges.attribute_net import YAW_SCALE, AttributeYawNet
 from facegan.recognition.backbone import amp_dtype, autocast, inference_batch
-from facegan.recognition.checkpoint import fingerprint, load_checkpoint, rng_states, save_checkpoint, set_rng_states
+from facegan.recognition.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
+                                             set_rng_states)
 from facegan.recognition.dataset import TrainBatches, epoch_batches
 
 # Hflip mirrors yaw, so it is applied with the label fix below rather than by albumentations.
@@ -52,7 +53,8 @@ def train_attribute_judge(net: AttributeYawNet, data: TrainBatches, targets: np.
     steps_per_epoch = len(data) // batch_size
     total = epochs * steps_per_epoch
     run_id = fingerprint(kind="attribute_judge (balanced)", epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                         attributes=net.attributes, targets=targets, labels=data.labels)
+                         attributes=net.attributes, targets=targets, labels=data.labels,
+                         architecture=architecture(net))
     net.to(device)
     if device.type == "cuda":
         net.to(memory_format=torch.channels_last)

@@ -38,6 +38,12 @@ def fingerprint(**inputs) -> str:
     return digest.hexdigest()
 
 
+def architecture(*modules: torch.nn.Module) -> list:
+    """Every weight's and buffer's name and shape: for fingerprints, so a checkpoint of a network
+    that today's code builds differently from the same params is set aside, not loaded."""
+    return [[name, list(t.shape)] for m in modules for name, t in m.state_dict().items()]
+
+
 def rng_states() -> dict:
     """Python, numpy and torch global RNG states as tensors and plain types."""
     np_state = np.random.get_state()

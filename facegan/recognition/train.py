@@ -23,7 +23,8 @@ from tqdm import tqdm
 from facegan import distributed
 from facegan.config import RecognizerParams
 from facegan.recognition.backbone import amp_dtype, autocast, build_backbone, default_device
-from facegan.recognition.checkpoint import fingerprint, load_checkpoint, rng_states, save_checkpoint, set_rng_states
+from facegan.recognition.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
+                                             set_rng_states)
 from facegan.recognition.dataset import TrainBatches, epoch_batches
 from facegan.recognition.embed import embed_faces
 from facegan.recognition.margin import build_head
@@ -79,13 +80,13 @@ def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, 
     total_steps = p.epochs * steps_per_epoch
     # Labels plus a pixel sample: re-prepared data with the same identities must not resume.
     pixel_sample = data.read(np.linspace(0, len(data) - 1, min(64, len(data))).astype(np.int64))
-    run_id = fingerprint(params={k: v for k, v in p.model_dump().items() if k not in _EXECUTION_ONLY},
-                         seed=seed, image_size=image_size, labels=data.labels, num_classes=num_classes,
-                         pixels=pixel_sample)
 
     torch.manual_seed(seed)
     model = build_backbone(p.arch, image_size, p.embedding_dim, p.width, p.dropout).to(device)
     head = build_head(p.head, p.embedding_dim, num_classes, p.scale, p.margin).to(device)
+    run_id = fingerprint(params={k: v for k, v in p.model_dump().items() if k not in _EXECUTION_ONLY},
+                         seed=seed, image_size=image_size, labels=data.labels, num_classes=num_classes,
+                         pixels=pixel_sample, architecture=architecture(model, head))
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimizer = _optimizer(p, [model, head])

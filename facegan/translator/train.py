@@ -38,7 +38,8 @@ from facegan.config import TranslatorParams
 from facegan.editor.losses import d_adversarial, g_adversarial
 from facegan.editor.train import step_generator
 from facegan.recognition.backbone import amp_dtype, autocast, default_device, to_input
-from facegan.recognition.checkpoint import fingerprint, load_checkpoint, rng_states, save_checkpoint, set_rng_states
+from facegan.recognition.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
+                                             set_rng_states)
 from facegan.recognition.dataset import epoch_batches
 from facegan.translator.models import PatchDiscriminator, UNet
 
@@ -221,13 +222,15 @@ def read_step(pairs: PairedFaces, batch_size: int, seed: int, step: int, cycle: 
 
 
 def _run_id(p: TranslatorParams, pairs: PairedFaces, recognizer: torch.nn.Module, seed: int,
-            image_size: int) -> str:
-    """What a checkpoint must match to be resumed: computing params, seed, size, data and recognizer samples."""
+            image_size: int, trainer: TranslatorTrainer) -> str:
+    """What a checkpoint must match to be resumed: computing params, seed, size, data and recognizer
+    samples, and the networks' layout."""
     sample = np.linspace(0, len(pairs) - 1, min(64, len(pairs))).astype(np.int64)
     return fingerprint(params={k: v for k, v in p.model_dump().items() if k not in _EXECUTION_ONLY},
                        seed=seed, image_size=image_size, thermal=pairs.read(sample, "thermal"),
                        visible=pairs.read(sample, "visible"),
-                       recognizer=next(iter(recognizer.state_dict().values())).detach().cpu().numpy())
+                       recognizer=next(iter(recognizer.state_dict().values())).detach().cpu().numpy(),
+                       architecture=architecture(*trainer.nets.values()))
 
 
 class _Checkpoints:
@@ -266,7 +269,7 @@ def train_translator(p: TranslatorParams, pairs: PairedFaces, recognizer: torch.
     batch_size = min(p.batch_size, len(pairs))
     distributed.check_batch_size(batch_size, "translator.batch_size")
     trainer = TranslatorTrainer(p, image_size, recognizer, seed, device)
-    saved = _Checkpoints(checkpoint_dir, _run_id(p, pairs, recognizer, seed, image_size))
+    saved = _Checkpoints(checkpoint_dir, _run_id(p, pairs, recognizer, seed, image_size, trainer))
     timing = saved.resume(trainer)
     if callable(live):  # a factory: the curves continue only when training does
         live = live(saved.resumed) if distributed.is_main() else None

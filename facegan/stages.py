@@ -3,41 +3,46 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from facegan.config import Params
+from facegan.io import atomic_write_json
 
 RAW_SYNTHETIC = Path("data/raw/synthetic")
+TIMING = Path("reports/timing")  # render's and prep's seconds: kept out of their data folders
 PREPARED = Path("data/prepared")
 FIGURES = Path("reports/figures")
 
 
 def render(params: Params) -> None:
-    """Render the built-in synthetic face set (CelebA layout + thermal twins)."""
-    from facegan.render.dataset import render_dataset
+    """Render the built-in synthetic face set (CelebA layout + thermal twins); with another
+    data.source nothing reads it, so only a note is written (a minute and ~60 MB saved)."""
+    from facegan.render.dataset import render_dataset, write_not_rendered
     from facegan.render.grid import save_render_grid
 
-    p = params.synthetic
-    summary = render_dataset(
-        RAW_SYNTHETIC,
-        n_identities=p.n_identities,
-        images_per_identity=tuple(p.images_per_identity),
-        partition_fractions=tuple(p.partition_fractions),
-        jpeg_quality=tuple(p.jpeg_quality),
-        thermal=p.thermal,
-        difficulty=p.difficulty,
-        seed=params.seed,
-        workers=p.workers,
-    )
+    started = time.perf_counter()
+    if params.data.source == "synthetic":
+        p = params.synthetic
+        summary = render_dataset(RAW_SYNTHETIC, n_identities=p.n_identities,
+                                 images_per_identity=tuple(p.images_per_identity),
+                                 partition_fractions=tuple(p.partition_fractions), jpeg_quality=tuple(p.jpeg_quality),
+                                 thermal=p.thermal, difficulty=p.difficulty, seed=params.seed, workers=p.workers)
+        printed = {k: summary[k] for k in ("images", "identities")}
+    else:
+        write_not_rendered(RAW_SYNTHETIC, params.data.source)
+        printed = {"images": 0, "rendered": False, "data_source": params.data.source}
     save_render_grid(FIGURES / "synthetic_grid.png", seed=params.seed)
-    print(json.dumps({k: summary[k] for k in ("images", "identities") if k in summary}))
+    atomic_write_json(TIMING / "render.json", {"seconds": round(time.perf_counter() - started, 2)})
+    print(json.dumps(printed))
 
 
 def prep(params: Params) -> None:
     """Decode, align, split and index the configured source into data/prepared/."""
-    from facegan.data.prep import prepare
+    from facegan.data.prep import TIMING_KEYS, prepare
 
     report = prepare(params, PREPARED)
+    atomic_write_json(TIMING / "prep.json", {k: report[k] for k in TIMING_KEYS})
     summary = {k: report[k] for k in ("source", "n_images", "n_thermal", "n_identities", "n_base_identities",
                                       "n_novel_identities", "n_skipped", "images_per_second")}
     print(json.dumps(summary))

@@ -222,3 +222,26 @@ def test_prep_celeba_subset_with_missing_partition_file(workdir, celeba_mini, tm
     workdir.write_params(data={"source": "celeba", "root": str(sub), "image_size": 48}, split={"min_images": 4})
     assert main(["prep"]) == 0
     assert open_prepared(workdir / "data/prepared").report["n_images"] == len(names)
+
+
+def test_prepared_folder_is_byte_identical_when_rerun(workdir, celeba_layout):
+    """DVC hashes the folder: a rerun that prepares the same data (here with other workers) must
+    not look changed, or every stage downstream reruns. Timing goes to reports/timing/."""
+    assert run_prep(workdir, celeba_layout) == 0
+    prepared = workdir / "data/prepared"
+    first = {p.name: p.read_bytes() for p in prepared.iterdir()}
+    assert run_prep(workdir, celeba_layout, workers=2) == 0
+    assert {p.name: p.read_bytes() for p in prepared.iterdir()} == first
+    assert json.loads((workdir / "reports/timing/prep.json").read_text())["seconds"] > 0
+
+
+def test_render_writes_only_a_note_for_other_sources(workdir, celeba_layout):
+    """A CelebA run does not render the synthetic set nobody reads; DVC still gets its output."""
+    old = workdir / "data/raw/synthetic"
+    old.mkdir(parents=True)
+    (old / "render.json").write_text("{}")
+    workdir.write_params(data={"source": "celeba", "root": str(celeba_layout), "image_size": 32})
+    assert main(["render"]) == 0
+    assert [p.name for p in old.iterdir()] == ["NOT_RENDERED.txt"]
+    assert "data.source is celeba" in (old / "NOT_RENDERED.txt").read_text()
+    assert (workdir / "reports/figures/synthetic_grid.png").is_file()

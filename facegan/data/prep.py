@@ -25,6 +25,7 @@ from facegan.errors import FaceganError
 from facegan.io import atomic_dir, atomic_write_json
 
 CHUNK = 256
+TIMING_KEYS = ("seconds", "images_per_second")  # in the returned report only, not in prep.json
 MAX_LISTED_SKIPS = 1000  # prep.json lists at most this many skipped files (all are counted)
 TWIN_LOST = "no_visible_twin"  # a thermal twin dropped with its skipped visible photo
 SIMULATED = "simulated:"  # source_path prefix of a simulated thermal twin (then the photo it is simulated from)
@@ -269,7 +270,9 @@ def prepare(params: Params, out_dir: Path) -> dict:
         index = _finish_index(items, params, novel)
         index.to_csv(tmp / INDEX_FILE, index=False)
         report = _report(params, index, skipped, time.perf_counter() - started) | {"thermal_source": thermal_source}
-        atomic_write_json(tmp / REPORT_FILE, report)
+        # No timing in the data folder: identical data must hash the same, or DVC reruns every stage
+        # downstream (the stage writes the seconds to reports/timing/).
+        atomic_write_json(tmp / REPORT_FILE, {k: v for k, v in report.items() if k not in TIMING_KEYS})
     return report
 
 

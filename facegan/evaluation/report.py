@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 STAGE_REPORTS = {  # stage -> the report it writes (its `seconds` is that stage's last run)
-    "prep": Path("data/prepared/prep.json"),
+    "prep": Path("reports/timing/prep.json"),
     "train_recognizer": Path("reports/recognizer.json"),
     "train_judges": Path("reports/judges.json"),
     "train_editor": Path("reports/editor.json"),
@@ -15,7 +15,7 @@ STAGE_REPORTS = {  # stage -> the report it writes (its `seconds` is that stage'
     "synthesize": Path("reports/synthesis.json"),
     "train_recognizer_aug": Path("reports/recognizer_aug.json"),
 }
-RENDER_REPORT = Path("data/raw/synthetic/render.json")
+RENDER_REPORT = Path("reports/timing/render.json")
 
 
 def read_report(path: Path) -> dict | None:

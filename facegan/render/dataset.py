@@ -30,6 +30,7 @@ from facegan.render.renderer import render
 LANDMARK_NAMES = ("lefteye_x lefteye_y righteye_x righteye_y nose_x nose_y "
                   "leftmouth_x leftmouth_y rightmouth_x rightmouth_y").split()
 NEUTRAL_PER_IDENTITY = 2   # enrollment-style photos every identity gets (like an ID photo)
+NOT_RENDERED = "NOT_RENDERED.txt"  # the only file of the output when another data source is used
 
 
 def _plan(n_identities: int, per_identity: tuple[int, int], fractions: tuple[float, float], seed: int):
@@ -165,11 +166,30 @@ def render_dataset(out_dir: Path, *, n_identities: int, images_per_identity: tup
         rows.sort(key=lambda r: r["image_id"])
         _write_annotations(tmp, rows, partition)
         summary = _summary(rows, partition, args, time.perf_counter() - t0)
-        (tmp / "render.json").write_text(json.dumps(summary, indent=2) + "\n")
+        # No timing in the data folder: an identical re-render must hash the same, or DVC reruns
+        # every stage downstream (the stage writes the seconds to reports/timing/).
+        record = {k: v for k, v in summary.items() if k != "seconds"}
+        record["arguments"] = {k: v for k, v in args.items() if k != "workers"}  # how, not what
+        (tmp / "render.json").write_text(json.dumps(record, indent=2) + "\n")
         _swap_in(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return summary
+
+
+def write_not_rendered(out_dir: Path, data_source: str) -> None:
+    """Replace out_dir by a folder that only says why nothing was rendered (DVC needs the output)."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir()
+        (tmp / NOT_RENDERED).write_text(f"Not rendered: data.source is {data_source}. The synthetic face set is "
+                                        "rendered only for data.source synthetic.\n")
+        _swap_in(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _run(tasks, workers: int):

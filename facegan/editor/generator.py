@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from facegan.subpixel import icnr_
+
 
 def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
     layers = [nn.Conv2d(cin, cout, 4, 2, 1, bias=not norm)]
@@ -97,13 +99,9 @@ class Generator(nn.Module):
         nn.init.zeros_(self.flow.bias)
         # RGB + mask for each of the 2 x 2 output pixels a feature pixel covers (pixel shuffle order:
         # channel c * 4 + sub-pixel), then a low-pass across the sub-pixel seams.
-        self.to_rgb_mask = nn.Sequential(nn.Conv2d(channels, 4 * 4, 3, 1, 1), nn.PixelShuffle(2),
-                                         *([Blur(4)] if blur else []))
-        head = self.to_rgb_mask[0]
-        with torch.no_grad():  # ICNR: the 4 sub-pixels start equal, so G starts without a checkerboard
-            head.weight.copy_(head.weight[::4].repeat_interleave(4, 0))
-            head.bias.copy_(head.bias[::4].repeat_interleave(4, 0))
+        head = icnr_(nn.Conv2d(channels, 4 * 4, 3, 1, 1))  # G starts without a checkerboard
         nn.init.constant_(head.bias[12:], 1.0)  # mask channel: start closer to copying the input
+        self.to_rgb_mask = nn.Sequential(head, nn.PixelShuffle(2), *([Blur(4)] if blur else []))
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         skips = []

@@ -3,9 +3,9 @@
 U-Net (Isola et al. 2017) at CPU scale: `levels` stride-2 4x4 convolutions
 down (BatchNorm + LeakyReLU), nearest upsampling + 3x3 convolutions up
 (BatchNorm + ReLU) with skip connections at every level, tanh output in
-[-1, 1]. The last upsampling is a sub-pixel convolution (ESPCN) instead:
-the same weights per output pixel, without a wide full-resolution map (G
-trains ~1.5x faster on CPU); ICNR initialization starts it checkerboard-free. Paired thermal/visible faces are pixel-aligned, so the skips carry
+[-1, 1]. The last upsampling is a sub-pixel convolution instead
+(`facegan.subpixel`): no wide full-resolution map, so G trains ~1.5x faster
+on CPU. Paired thermal/visible faces are pixel-aligned, so the skips carry
 the geometry and the bottleneck only has to learn appearance (skin, hair,
 eye colour).
 
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+from facegan.subpixel import icnr_
 
 
 def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
@@ -34,11 +36,7 @@ def _up(cin: int, cout: int) -> nn.Sequential:
 
 def _subpixel_out(cin: int, cout: int) -> nn.Sequential:
     """3x3 convolution to 4 * cout channels at half resolution, pixel shuffle to full, tanh."""
-    conv = nn.Conv2d(cin, 4 * cout, 3, 1, 1)
-    with torch.no_grad():  # ICNR: the 2 x 2 sub-pixels of each output channel start equal
-        conv.weight.copy_(conv.weight[::4].repeat_interleave(4, 0))
-        conv.bias.copy_(conv.bias[::4].repeat_interleave(4, 0))
-    return nn.Sequential(conv, nn.PixelShuffle(2), nn.Tanh())
+    return nn.Sequential(icnr_(nn.Conv2d(cin, 4 * cout, 3, 1, 1)), nn.PixelShuffle(2), nn.Tanh())
 
 
 class UNet(nn.Module):

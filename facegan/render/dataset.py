@@ -12,8 +12,6 @@ import csv
 import dataclasses
 import json
 import multiprocessing
-import os
-import shutil
 import time
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from facegan.io import atomic_dir
 from facegan.render.face import identity_assets
 from facegan.render.identity import sample_identity
 from facegan.render.image_state import sample_image_state
@@ -149,16 +148,12 @@ def render_dataset(out_dir: Path, *, n_identities: int, images_per_identity: tup
                    difficulty: float = 1.0, seed: int = 0, workers: int = 2) -> dict:
     """Render the synthetic CelebA-layout set into out_dir (replacing it only when complete)."""
     t0 = time.perf_counter()
-    out_dir = Path(out_dir)
     args = dict(n_identities=n_identities, images_per_identity=list(images_per_identity),
                 partition_fractions=list(partition_fractions), jpeg_quality=list(jpeg_quality),
                 thermal=thermal, difficulty=difficulty, seed=seed, workers=workers)
     jobs, partition = _plan(n_identities, images_per_identity, partition_fractions, seed)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        (tmp / "img_align_celeba").mkdir(parents=True)
+    with atomic_dir(out_dir) as tmp:
+        (tmp / "img_align_celeba").mkdir()
         if thermal:
             (tmp / "thermal_align_celeba").mkdir()
         tasks = [(tmp, seed, ident, numbers, thermal, difficulty, tuple(jpeg_quality)) for ident, numbers in jobs]
@@ -171,25 +166,14 @@ def render_dataset(out_dir: Path, *, n_identities: int, images_per_identity: tup
         record = {k: v for k, v in summary.items() if k != "seconds"}
         record["arguments"] = {k: v for k, v in args.items() if k != "workers"}  # how, not what
         (tmp / "render.json").write_text(json.dumps(record, indent=2) + "\n")
-        _swap_in(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return summary
 
 
 def write_not_rendered(out_dir: Path, data_source: str) -> None:
     """Replace out_dir by a folder that only says why nothing was rendered (DVC needs the output)."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        tmp.mkdir()
+    with atomic_dir(out_dir) as tmp:
         (tmp / NOT_RENDERED).write_text(f"Not rendered: data.source is {data_source}. The synthetic face set is "
                                         "rendered only for data.source synthetic.\n")
-        _swap_in(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _run(tasks, workers: int):
@@ -198,14 +182,3 @@ def _run(tasks, workers: int):
     # spawn: safe even when the caller has torch/OpenMP threads running
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         return list(pool.imap(_render_identity, tasks, chunksize=1))
-
-
-def _swap_in(tmp: Path, out_dir: Path):
-    """Replace out_dir by the finished tmp folder with renames only."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-        os.replace(out_dir, old)
-    os.replace(tmp, out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

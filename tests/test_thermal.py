@@ -100,7 +100,8 @@ def test_a_crop_view_keeps_the_frame_noise_level(size):
         rng = np.random.default_rng(k)
         frame = [lwir_image(np.full(view.frame, warm), rng, noise=n) for n in (10.0, 0.0)]
         frame_noise.append(frame_crop(frame[0], size) - frame_crop(frame[1], size))
-        drawn = [lwir_image(np.full(view.fine().size, warm), rng, noise=n, view=view).astype(float) for n in (10.0, 0.0)]
+        drawn = [lwir_image(np.full(view.fine().size, warm), rng, noise=n, view=view).astype(float)
+                 for n in (10.0, 0.0)]
         view_noise.append(drawn[0] - drawn[1])
     stds = []
     for noise in (np.stack(frame_noise), np.stack(view_noise)):

@@ -69,7 +69,8 @@ def edit_success(editor, faces: np.ndarray, source: Mapping[str, np.ndarray], ju
     source_emb = judges.identity_embeddings(faces)
     kept = [hit & (np.sum(source_emb * judges.identity_embeddings(e), 1) >= judges.identity_threshold)
             for hit, e in zip(hits, edits)]
-    return _per_attribute(attributes, hits) | {"usable": float(np.mean(list(_per_attribute(attributes, kept).values())))}
+    usable = float(np.mean(list(_per_attribute(attributes, kept).values())))
+    return _per_attribute(attributes, hits) | {"usable": usable}
 
 
 def kid(real_features: np.ndarray, fake_features: np.ndarray, seed: int = 0) -> float:

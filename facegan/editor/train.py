@@ -46,7 +46,8 @@ from facegan.editor.ema import make_ema, update_ema
 from facegan.editor.generator import Generator
 from facegan.editor.losses import d_adversarial, g_adversarial, gradient_penalty, r1_penalty
 from facegan.recognition.backbone import default_device, to_input
-from facegan.recognition.checkpoint import architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint, set_rng_states
+from facegan.recognition.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
+                                             set_rng_states)
 from facegan.recognition.dataset import FaceSource, epoch_batches
 
 # Params that change how a run is executed or observed, not what it computes.

@@ -40,6 +40,9 @@ class SplitParams(Section):
     min_images: Annotated[int, Field(ge=2)] = 8
     # Share of each base identity's images held out to score judges/recognizer.
     val_fraction: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.1
+    # Share of identities held out from all training to choose evaluation settings on
+    # (split.by partition: CelebA's val partition instead); 0 = none.
+    val_identities: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.1
 
 
 class LowshotParams(Section):

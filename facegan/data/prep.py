@@ -18,7 +18,7 @@ from facegan.data.alignment import MTCNNAligner, to_crop_frame, warp_to_celeba, 
 from facegan.data.celeba import LANDMARK_COLUMNS, read_celeba
 from facegan.data.decode import DECODE_ERRORS, crop_aligned, load_face, read_rgb
 from facegan.data.folder import scan_identity_folders
-from facegan.data.split import assign_roles, novel_identities
+from facegan.data.split import assign_roles, novel_identities, val_identities
 from facegan.data.store import FACES_FILE, INDEX_FILE, REPORT_FILE
 from facegan.data.thermal import paired_table, read_thermal_like, resolve_source, simulated_twin
 from facegan.errors import FaceganError
@@ -201,9 +201,9 @@ def _compact(faces_path: Path, keep: np.ndarray) -> None:
     os.replace(kept_path, faces_path)
 
 
-def _finish_index(items: pd.DataFrame, params: Params, novel: set[int]) -> pd.DataFrame:
+def _finish_index(items: pd.DataFrame, params: Params, novel: set[int], val_ids: set[int]) -> pd.DataFrame:
     visible = items[items["domain"] == "visible"]
-    roles = assign_roles(visible[["identity"]], novel, params.split.val_fraction, params.seed)
+    roles = assign_roles(visible[["identity"]], novel, params.split.val_fraction, params.seed, val_ids)
     items = items.copy()
     items.loc[visible.index, ["split", "role"]] = roles[["split", "role"]].to_numpy()
     # Thermal twins share their visible image's split and role.
@@ -266,8 +266,9 @@ def prepare(params: Params, out_dir: Path) -> dict:
             raise FaceganError(f"{params.data.root}: no usable face images (see the warnings above)")
         _compact(faces_path, keep)
         items = items[keep]
-        novel = novel_identities(items[items["domain"] == "visible"], params.split, params.seed)
-        index = _finish_index(items, params, novel)
+        visible = items[items["domain"] == "visible"]
+        novel = novel_identities(visible, params.split, params.seed)
+        index = _finish_index(items, params, novel, val_identities(visible, params.split, novel, params.seed))
         index.to_csv(tmp / INDEX_FILE, index=False)
         report = _report(params, index, skipped, time.perf_counter() - started) | {"thermal_source": thermal_source}
         # No timing in the data folder: identical data must hash the same, or DVC reruns every stage
@@ -289,6 +290,7 @@ def _report(params: Params, index: pd.DataFrame, skipped: list[tuple[str, str]],
         "n_identities": int(visible["identity"].nunique()),
         "n_base_identities": int(split_ids.get("base", 0)),
         "n_novel_identities": int(split_ids.get("novel", 0)),
+        "n_val_identities": int(split_ids.get("val", 0)),
         "n_images_by_role": {k: int(v) for k, v in visible["role"].value_counts().sort_index().items()},
         "split_by": params.split.by,
         "n_skipped": len(skipped),

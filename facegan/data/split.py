@@ -1,7 +1,9 @@
-"""Identity-disjoint base/novel split and per-image roles.
+"""Identity-disjoint base/val/novel split and per-image roles.
 
 Every model trains on base identities only; novel identities exist solely
-for low-shot evaluation.
+for the final low-shot report. Val identities (`split.val_identities`) are
+held out from every model too: evaluation choices (the matcher) are made on
+them, so that no choice is made by looking at novel identities.
 """
 
 from __future__ import annotations
@@ -51,18 +53,43 @@ def novel_identities(table: pd.DataFrame, params: SplitParams, seed: int) -> set
     return novel
 
 
-def assign_roles(table: pd.DataFrame, novel: set[int], val_fraction: float, seed: int) -> pd.DataFrame:
-    """Adds `split` (base|novel) and `role` (train|val|novel) to visible rows.
+def val_identities(table: pd.DataFrame, params: SplitParams, novel: set[int], seed: int) -> set[int]:
+    """Identities held out from all training for evaluation choices: CelebA's val partition
+    (split.by partition), else `split.val_identities` of the eligible non-novel identities.
+    Fewer than two would choose nothing: then there are none."""
+    if params.val_identities == 0:
+        return set()
+    counts = table.groupby("identity").size()
+    if params.by == "partition":
+        per_id = table.groupby("identity")["partition"].max()
+        chosen = set(per_id.index[per_id == 1].tolist()) - novel
+    else:
+        eligible = np.array(sorted(set(counts.index[counts >= params.min_images]) - novel))
+        n_val = int(round(params.val_identities * (len(eligible) + len(novel))))
+        # Its own generator: the novel draw stays what it was without val identities.
+        rng = np.random.default_rng([seed, 11])
+        chosen = set(rng.choice(eligible, size=min(n_val, len(eligible)), replace=False).tolist())
+    if len(chosen) < MIN_IDENTITIES or len(counts) - len(novel) - len(chosen) < MIN_IDENTITIES:
+        return set()
+    return chosen
 
-    `val` holds out a share of each base identity's images (never its last
-    train image) to score the judges and recognizer on unseen photos.
+
+def assign_roles(table: pd.DataFrame, novel: set[int], val_fraction: float, seed: int,
+                 val_ids: set[int] = frozenset()) -> pd.DataFrame:
+    """Adds `split` (base|val|novel) and `role` (train|val|novel) to visible rows.
+
+    Role `val` holds out a share of each base identity's images (never its last
+    train image) to score the judges and recognizer on unseen photos; every
+    photo of a val identity has role `val` too.
     """
     out = table.copy()
     is_novel = out["identity"].isin(novel).to_numpy()
-    out["split"] = np.where(is_novel, "novel", "base")
-    role = np.where(is_novel, "novel", "train").astype(object)
+    is_val = out["identity"].isin(val_ids).to_numpy() & ~is_novel
+    out["split"] = np.where(is_novel, "novel", np.where(is_val, "val", "base"))
+    role = np.where(is_novel, "novel", np.where(is_val, "val", "train")).astype(object)
     rng = np.random.default_rng(seed + 1)
-    for _, rows in out.index[~is_novel].to_series().groupby(out["identity"][~is_novel]):
+    base = ~is_novel & ~is_val
+    for _, rows in out.index[base].to_series().groupby(out["identity"][base]):
         n_val = min(int(round(val_fraction * len(rows))), len(rows) - 1)
         if n_val > 0:
             role[out.index.get_indexer(rng.choice(rows.to_numpy(), size=n_val, replace=False))] = "val"

@@ -43,7 +43,8 @@ def data_section(prep: dict) -> dict:
                                              else "none")
     return {"source": prep["source"], "image_size": prep["image_size"], "n_images": prep["n_images"],
             "n_thermal_images": prep.get("n_thermal", 0),
-            "n_identities": {"base": prep["n_base_identities"], "novel": prep["n_novel_identities"]},
+            "n_identities": {"base": prep["n_base_identities"], "val": prep.get("n_val_identities", 0),
+                             "novel": prep["n_novel_identities"]},
             "split_by": prep.get("split_by"), "thermal_source": thermal}
 
 

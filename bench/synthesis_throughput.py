@@ -25,8 +25,8 @@ from report import emit  # bench/report.py (scripts run from bench/)
 
 from facegan.config import EditorParams, JudgesParams
 from facegan.editor.train import build_models
-from facegan.evaluation.enrollment import NovelVariants, main_conditions
-from facegan.evaluation.lowshot_run import EpisodeScorer
+from facegan.evaluation.enrollment import VariantLookup, visible_conditions
+from facegan.evaluation.lowshot_run import Embedded, EpisodeScorer
 from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.judges import Judges
 from facegan.lowshot.episodes import draw_episodes
@@ -75,15 +75,18 @@ def scoring_rate(identities: int = 36, per_identity: int = 19, dim: int = 512, e
                              "input_row": np.repeat(np.arange(n_visible), len(kinds))})
     thermal = (variants["kind"] == "thermal").to_numpy()
     variants.loc[thermal, "input_row"] += n_visible
-    nv = NovelVariants(variants)
-    scorer = EpisodeScorer(index, store, rng.normal(size=(len(variants), dim)).astype(np.float32), nv, None, 10.0)
+    nv = VariantLookup(variants)
+    attributes = index[["eyeglasses", "smiling", "young", "yaw"]].to_numpy(np.float64)
+    embedded = Embedded(store=store, attributes=attributes,
+                        variant=rng.normal(size=(len(variants), dim)).astype(np.float32),
+                        variant_attributes=attributes[variants["source_row"].to_numpy()])
+    scorer = EpisodeScorer(index, embedded, nv, None, 10.0)
     drawn = draw_episodes(index, 5, episodes, "random", 10.0, seed=0)
-    conditions = [c for name, c in main_conditions(nv.edit_kinds, True).items() if name != "classical"
-                  and not c.classical]
+    conditions = [c for c in visible_conditions(nv.edit_kinds, False).values() if not c.classical]
     started = time.perf_counter()
     for episode in drawn:
         for cond in conditions:
-            scorer.score(episode, cond)
+            scorer.score(episode, cond, "visible", "ncm")
     return len(drawn) * len(conditions) / (time.perf_counter() - started)
 
 

@@ -50,6 +50,10 @@ class LowshotParams(Section):
     episodes: Annotated[int, Field(ge=1, le=1000)] = 10
     gallery: Literal["neutral", "random"] = "neutral"
     neutral_max_yaw: Annotated[float, Field(gt=0, le=45)] = 10.0
+    # Matching rule; auto = chosen on val identities (never on novel ones).
+    matcher: Literal["auto", "ncm", "nn", "matched"] = "auto"
+    # Bootstrap resamples (identities and episodes) behind every interval.
+    resamples: Annotated[int, Field(ge=200, le=100_000)] = 2000
 
     @model_validator(mode="after")
     def _shots_sorted_unique(self):

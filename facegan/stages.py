@@ -13,6 +13,7 @@ RAW_SYNTHETIC = Path("data/raw/synthetic")
 TIMING = Path("reports/timing")  # render's and prep's seconds: kept out of their data folders
 PREPARED = Path("data/prepared")
 FIGURES = Path("reports/figures")
+ORACLE = Path("data/oracle_variants")
 
 
 def render(params: Params) -> None:
@@ -81,6 +82,14 @@ def train_translator(params: Params) -> None:
     _print_report(train_translator_stage(params))
 
 
+def render_oracle(params: Params) -> None:
+    """The renderer's true variants of the enrolled novel photos (synthetic data; only evaluate reads them)."""
+    from facegan.render.truth import write_oracle
+
+    report = write_oracle(params, PREPARED, ORACLE)
+    print(json.dumps(report))
+
+
 def synthesize(params: Params) -> None:
     """Variants of novel and base faces by the editor and translator, kept where the judges agree."""
     from facegan.synthesis.stage import synthesize_stage
@@ -101,14 +110,15 @@ def evaluate(params: Params) -> None:
     from facegan.evaluation.stage import evaluate_stage
 
     metrics = evaluate_stage(params)
-    print(json.dumps({k: {c: metrics["lowshot"][k][c]["top1"]["mean"] for c in ("real", "classical", "gan")}
-                      | {"gain_gan_vs_real": metrics["lowshot"][k]["gain_gan_vs_real"]}
-                      for k in metrics["lowshot"] if k.startswith("k")}))
+    visible = metrics["lowshot"]["visible"]
+    print(json.dumps({k: {key: visible[k][key] for key in ("gain_gan_vs_real", "gain_oracle_vs_real",
+                                                           "gain_gan_probe_vs_real") if key in visible[k]}
+                      for k in visible if k[1:].isdigit()}))
 
 
 # Stages that train with DDP under `torchrun --nproc_per_node=N`; the others run on rank 0 alone.
 DISTRIBUTED_STAGES = {"train_recognizer", "train_judges", "train_editor", "train_translator", "train_recognizer_aug"}
 
-STAGES = {"render": render, "prep": prep, "train_recognizer": train_recognizer, "train_judges": train_judges,
+STAGES = {"render": render, "prep": prep, "render_oracle": render_oracle, "train_recognizer": train_recognizer, "train_judges": train_judges,
           "train_editor": train_editor, "train_translator": train_translator, "synthesize": synthesize,
           "train_recognizer_aug": train_recognizer_aug, "evaluate": evaluate}

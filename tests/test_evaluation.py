@@ -1,4 +1,5 @@
-"""Evaluation: enrollment conditions, paired gains, the evaluate stage and metrics.json's paths."""
+"""Evaluation: the arms of both tasks, matching rules, symmetric baselines, planted gains, and the
+evaluate stage's metrics.json paths."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from facegan.evaluation.enrollment import Condition, NovelVariants, ablation_conditions, main_conditions
-from facegan.evaluation.lowshot_run import EpisodeScorer, paired_gain, summarize_condition
-from facegan.evaluation.schema import missing_paths, required_paths
-from facegan.lowshot.episodes import Episode
+from facegan.evaluation.enrollment import (Condition, VariantLookup, ablation_conditions, claimed_attributes,
+                                           missing_probe_baselines, thermal_conditions, visible_conditions)
+from facegan.evaluation.lowshot_run import Embedded, EpisodeScorer, TaskResults
+from facegan.evaluation.schema import lowshot_paths, missing_paths, required_paths
+from facegan.lowshot.episodes import Episode, draw_episodes
+from facegan.lowshot.scoring import match_scores
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
+ATTRS = ["eyeglasses", "smiling", "young", "yaw"]
 
 
 def unit(*v):
@@ -22,64 +26,113 @@ def unit(*v):
 
 
 def toy_world():
-    """Two identities. Each enrolls from a neutral photo; its smiling probes look like its smiling
-    variant, and both identities' neutral photos look alike, so only the variant separates them.
-    A thermal probe of identity 0 looks like identity 1 unless translated."""
+    """Two identities, each enrolled from a neutral photo (rows 0, 1). Smiling probes (2, 3) look
+    like their identity's smiling variant, but 0's is nearer 1's photo; neutral probes (4, 5);
+    a thermal probe of 0 (6, twin of 4) looks like 1's photo unless translated."""
     index = pd.DataFrame({
-        "identity": [0, 1, 0, 1, 0, 1, 0],
-        "domain": ["visible"] * 6 + ["thermal"],
-        "eyeglasses": [0] * 7, "smiling": [0, 0, 1, 1, 0, 0, 0], "young": [1] * 7,
-        "yaw": [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-    })
-    store = np.stack([unit(1, 0.10, 0), unit(1, -0.10, 0),  # gallery photos: nearly the same
-                      unit(0.5, -0.2, 1), unit(0.5, -1, 0),  # smiling probes; 0's is nearer 1's photo
-                      unit(1, 0.12, 0), unit(1, -0.12, 0),  # neutral probes
-                      unit(0.5, -1, 0.1)])  # thermal probe of 0, nearer 1's photo
-    variants = pd.DataFrame({"split": ["novel"] * 3, "kind": ["smiling", "smiling", "thermal"],
-                             "kept": [True, True, False], "source_row": [0, 1, 0], "input_row": [0, 1, 6]})
-    variant_emb = np.stack([unit(0, 0, 1), unit(0, -1, 0), unit(1, 0.5, 0.3)])
-    return index, store, variants, variant_emb
+        "identity": [0, 1, 0, 1, 0, 1, 0], "domain": ["visible"] * 6 + ["thermal"],
+        "pair": [-1, -1, -1, -1, 6, -1, 4], "eyeglasses": [0] * 7, "smiling": [0, 0, 1, 1, 0, 0, 0],
+        "young": [1] * 7, "yaw": [0.0] * 7})
+    store = np.stack([unit(1, 0.10, 0), unit(1, -0.10, 0), unit(0.5, -0.2, 1), unit(0.5, -1, 0),
+                      unit(1, 0.12, 0), unit(1, -0.12, 0), unit(0.5, -1, 0.1)])
+    variants = pd.DataFrame({"split": ["novel"] * 4, "kind": ["smiling", "smiling", "thermal", "normalize"],
+                             "kept": [True, True, False, True], "source_row": [0, 1, 4, 2],
+                             "input_row": [0, 1, 6, 2], "target": [1.0, 1.0, np.nan, np.nan],
+                             "targets": [np.nan, np.nan, np.nan, "smiling=0"]})
+    variant_emb = np.stack([unit(0, 0, 1), unit(0, -1, 0), unit(1, 0.5, 0.3), unit(1, 0.2, 0)])
+    judged = pd.DataFrame(index[ATTRS].to_numpy(float), columns=ATTRS)
+    embedded = Embedded(store=store, attributes=judged.to_numpy(), variant=variant_emb,
+                        variant_attributes=claimed_attributes(variants, judged), clahe=store[::-1].copy())
+    return index, embedded, VariantLookup(variants)
 
 
-def test_gan_variants_and_probe_translation_change_the_answer_and_classical_matches_their_count():
-    index, store, variants, variant_emb = toy_world()
-    nv = NovelVariants(variants)
-    assert nv.edit_kinds == ("smiling",) and nv.translation_of == {6: 2}
-    assert list(nv.kept(0, ("smiling",))) == [0] and len(nv.kept(0, ("eyeglasses",))) == 0
-
-    class Classical:  # a stand-in: each classical variant is the photo itself
-        def embeddings(self, wanted):
-            return np.stack([store[row] for row, _ in wanted])
-
-    scorer = EpisodeScorer(index, store, variant_emb, nv, Classical(), max_yaw=10)
-    episode = Episode(gallery={0: np.array([0]), 1: np.array([1])}, probes=np.array([2, 3, 4, 5, 6]))
-    conds = main_conditions(nv.edit_kinds, translate=True)
-    real, classical, gan = (scorer.score(episode, conds[c]) for c in ("real", "classical", "gan"))
-    assert real.by_probe["smiling"] == 0.5 and gan.by_probe["smiling"] == 1.0
-    assert real.by_probe["thermal"] == 0.0 and gan.by_probe["thermal"] == 1.0
-    assert gan.top1 > real.top1 and gan.visible_top1 == 1.0
-    assert classical.enrolled_per_identity == gan.enrolled_per_identity == 2
-    only_thermal = scorer.score(episode, ablation_conditions(nv.edit_kinds, True)["thermal"])
-    assert only_thermal.by_probe["thermal"] == 1.0 and only_thermal.enrolled_per_identity == 1
-    assert scorer.score(episode, Condition()).top1 == real.top1
+EPISODE = Episode(gallery={0: np.array([0]), 1: np.array([1])}, probes=np.array([2, 3, 4, 5, 6]))
 
 
-def test_paired_gain_is_over_the_same_episodes():
-    index, store, variants, variant_emb = toy_world()
-    scorer = EpisodeScorer(index, store, variant_emb, NovelVariants(variants), None, max_yaw=10)
-    episode = Episode(gallery={0: np.array([0]), 1: np.array([1])}, probes=np.array([2, 3, 4, 5, 6]))
-    same = [scorer.score(episode, Condition())] * 3
-    gain = paired_gain(same, same)
-    assert gain["mean"] == 0 and gain["ci95"] == [0, 0]
-    summary = summarize_condition(same)
-    assert summary["top1"]["ci95"][0] <= summary["top1"]["mean"] <= summary["top1"]["ci95"][1]
+def test_gan_arms_change_the_answer_and_each_task_sees_only_its_probes():
+    index, embedded, lookup = toy_world()
+    assert lookup.edit_kinds == ("smiling",) and lookup.translation_of == {6: 2} and lookup.normalized_of == {2: 3}
+    scorer = EpisodeScorer(index, embedded, lookup, None, max_yaw=10)
+    vis = visible_conditions(lookup.edit_kinds, oracle=False)
+    real, gan, probe = (scorer.score(EPISODE, vis[c], "visible", "ncm") for c in ("real", "gan", "gan_probe"))
+    assert list(real.probe_rows) == [2, 3, 4, 5]  # no thermal probe in the visible task
+    assert real.correct.tolist() == [False, True, True, True] and gan.correct.all()
+    assert probe.correct.all() and probe.enrolled_per_identity == 1  # the normalized smiling probe of 0
+    assert gan.enrolled_per_identity == 2
+    th = thermal_conditions(translate=True)
+    raw, translated, twin = (scorer.score(EPISODE, th[c], "thermal", "ncm") for c in ("raw", "translated", "oracle"))
+    assert list(raw.probe_rows) == [6] and not raw.correct[0] and translated.correct[0] and twin.correct[0]
 
 
-def test_missing_paths_names_what_is_absent():
+def test_matchers_compare_a_smiling_probe_with_the_smiling_variant():
+    # Identity 0: a neutral photo and a smiling variant; identity 1: a neutral photo nearer the probe.
+    gallery = [np.stack([unit(1, 0, 0), unit(0, 1, 0)]), np.stack([unit(0.3, 1, 0.5)])]
+    attrs = [np.array([[0, 0, 1, 0], [0, 1, 1, 0]], float), np.array([[0, 0, 1, 0]], float)]
+    probe, probe_attrs = unit(0.05, 1, 0)[None], np.array([[0, 1, 1, 0]], float)
+    ncm, nn, matched = (match_scores(rule, gallery, probe, attrs, probe_attrs)[0] for rule in ("ncm", "nn", "matched"))
+    assert ncm.argmax() == 1 and nn.argmax() == 0 and matched.argmax() == 0
+    neutral_probe = np.array([[0, 0, 1, 0]], float)  # the same probe read as neutral: matched weighs the photo
+    assert match_scores("matched", gallery, probe, attrs, neutral_probe)[0, 0] < 0.2
+    one = [g[:1] for g in gallery]  # with one enrolled image per identity every rule agrees
+    assert np.allclose(match_scores("nn", one, probe), match_scores("ncm", one, probe))
+
+
+def test_every_probe_transform_of_a_gan_arm_is_measured_alone():
+    arms = visible_conditions(("smiling", "yaw"), oracle=True) | thermal_conditions(translate=True)
+    assert missing_probe_baselines(arms) == []
+    # The plant: a GAN arm with normalized probes and no plain-gallery arm with them.
+    unfair = {"real": Condition(), "gan_both": Condition(("smiling",), probes="normalized")}
+    assert missing_probe_baselines(unfair) == ["gan_both"]
+
+
+def planted_world(seed: int, n_ids: int = 30, per_id: int = 12, dim: int = 24):
+    """Identities whose eyeglasses probes move along a shared direction; variants that add that
+    direction to the gallery photo help, variants along a random direction do not."""
+    rng = np.random.default_rng(seed)
+    centre = rng.normal(size=(n_ids, dim))
+    glasses = rng.normal(size=dim) * 1.6
+    rows = []
+    for i in range(n_ids):
+        for j in range(per_id):
+            rows.append({"identity": i, "domain": "visible", "pair": -1, "eyeglasses": int(j >= 4), "smiling": 0,
+                         "young": 1, "yaw": 0.0})
+    index = pd.DataFrame(rows)
+    store = centre[index["identity"]] + glasses * index["eyeglasses"].to_numpy()[:, None] + rng.normal(
+        0, 1.3, (len(index), dim))
+    sources = index.index[index["eyeglasses"] == 0].to_numpy()
+    helpful = store[sources] + glasses
+    useless = store[sources] + rng.normal(size=(len(sources), dim)) * 1.6 / np.sqrt(dim) * np.linalg.norm(glasses)
+    variants = pd.DataFrame({"split": "novel", "kind": ["eyeglasses"] * len(sources) + ["smiling"] * len(sources),
+                             "kept": True, "source_row": np.tile(sources, 2), "input_row": np.tile(sources, 2),
+                             "target": 1.0, "targets": np.nan})
+    judged = pd.DataFrame(index[ATTRS].to_numpy(float), columns=ATTRS)
+    embedded = Embedded(store=store.astype(np.float32), attributes=judged.to_numpy(),
+                        variant=np.concatenate([helpful, useless]).astype(np.float32),
+                        variant_attributes=claimed_attributes(variants, judged))
+    return index, embedded, VariantLookup(variants)
+
+
+def test_a_planted_gain_is_found_and_a_useless_variant_is_not_called_one():
+    index, embedded, lookup = planted_world(seed=0)
+    scorer = EpisodeScorer(index, embedded, lookup, None, max_yaw=10)
+    episodes = draw_episodes(index, 1, 6, "neutral", 10, seed=0)
+    arms = {"real": Condition()} | ablation_conditions(("eyeglasses", "smiling"))
+    results = TaskResults({name: [scorer.score(e, c, "visible", "ncm") for e in episodes] for name, c in arms.items()},
+                          len(episodes[0].gallery), 2000, seed=0)
+    helps, null = results.gain("eyeglasses", "real"), results.gain("smiling", "real")
+    assert helps["ci95"][0] > 0, helps
+    assert null["ci95"][0] <= 0 < helps["ci95"][0], null  # random-direction variants are no gain
+
+
+def test_lowshot_paths_name_both_tasks_and_the_oracle():
+    paths = required_paths([1, 5])
+    for p in ("lowshot.visible.k1.oracle.top1.ci95", "lowshot.visible.k5.gan_share_of_oracle",
+              "lowshot.thermal.k1.translated.top1.mean", "lowshot.matchers.matched.visible_k1.gan.mean",
+              "lowshot.interval_method", "lowshot.visible.ablation_k1.yaw.ci95"):
+        assert p in paths, p
+    assert not [p for p in lowshot_paths([1], oracle=False) if "oracle" in p]
     metrics = {"data": {"source": "synthetic", "thermal_source": None}}
-    missing = missing_paths(metrics, ["data.source", "data.thermal_source", "data.image_size", "lowshot.k1.gan"])
-    assert missing == ["data.image_size", "lowshot.k1.gan"]
-    assert "lowshot.k5.gain_gan_vs_classical.ci95" in required_paths([1, 5])
+    assert missing_paths(metrics, ["data.source", "data.thermal_source", "data.image_size"]) == ["data.image_size"]
 
 
 def without_timing(metrics: dict) -> dict:
@@ -89,6 +142,7 @@ def without_timing(metrics: dict) -> dict:
 def test_evaluate_stage_writes_every_lowshot_path_and_the_figures(synthesized, tmp_path):
     from facegan.evaluation.stage import evaluate_stage
     from facegan.recognition.stage import train_recognizer_aug_stage
+    from facegan.render.truth import write_oracle
 
     params, paths, _ = synthesized
     models = tmp_path / "models"
@@ -96,28 +150,30 @@ def test_evaluate_stage_writes_every_lowshot_path_and_the_figures(synthesized, t
         update={"width": 4, "embedding_dim": 16, "epochs": 1, "batch_size": 32})})
     train_recognizer_aug_stage(tiny, paths["prepared_dir"], paths["out_dir"], models / "recognizer_aug.pt",
                                tmp_path / "reports/recognizer_aug.json", None, tmp_path / "ckpt")
-    lowshot = tiny.lowshot.model_copy(update={"episodes": 3})
-    tiny = tiny.model_copy(update={"lowshot": lowshot})
+    tiny = tiny.model_copy(update={"lowshot": tiny.lowshot.model_copy(update={"episodes": 3, "resamples": 300})})
+    oracle = write_oracle(tiny, paths["prepared_dir"], tmp_path / "oracle")
+    assert oracle["rendered"] and oracle["variants"] > 0
     reports = {"synthesize": paths["report_path"], "train_recognizer_aug": tmp_path / "reports/recognizer_aug.json"}
+
     def evaluate():
         return evaluate_stage(tiny, paths["prepared_dir"], paths["out_dir"], models / "recognizer.pt",
                               models / "recognizer_aug.pt", tmp_path / "reports/metrics.json", tmp_path / "fig",
                               stage_reports={k: reports.get(k, tmp_path / "absent.json") for k in (
                                   "prep", "train_recognizer", "train_judges", "train_editor", "train_translator",
-                                  "synthesize", "train_recognizer_aug")})
+                                  "synthesize", "train_recognizer_aug")}, oracle_dir=tmp_path / "oracle")
 
     metrics = evaluate()
     assert json.loads((tmp_path / "reports/metrics.json").read_text()) == metrics
     assert without_timing(evaluate()) == without_timing(metrics)  # deterministic on CPU
-    wanted = [p for p in required_paths([1, 5]) if p.split(".")[0] in ("data", "lowshot", "synthesis")]
-    wanted = [p for p in wanted if not p.startswith("backbone.") or "lowshot_top1" in p]
-    assert missing_paths(metrics, wanted) == []
-    k1 = metrics["lowshot"]["k1"]
-    assert k1["n_episodes"] == 3
-    for cond in ("real", "classical", "gan", "gan_classical"):
-        lo, hi = k1[cond]["top1"]["ci95"]
-        assert lo <= k1[cond]["top1"]["mean"] <= hi and 0 <= k1[cond]["coverage_at_p99"] <= 1
-    assert metrics["backbone"]["recognizer_aug"]["lowshot_top1"]["k5"]["real"] is not None
+    assert missing_paths(metrics, lowshot_paths([1, 5])) == []
+    lowshot = metrics["lowshot"]
+    assert lowshot["interval_method"].startswith("paired percentile bootstrap over novel identities")
+    assert lowshot["matcher"] in ("ncm", "nn", "matched") and "val identities" in lowshot["matcher_chosen_on"]
+    k1 = lowshot["visible"]["k1"]
+    assert k1["n_episodes"] == 3 and k1["n_identities"] == lowshot["n_novel_identities"]
+    # The oracle enrolls the true variants of the same photos: as many per photo as were planned.
+    assert k1["oracle"]["enrolled_per_identity"] == 1 + 5
+    assert metrics["backbone"]["recognizer_aug"]["lowshot_top1"]["k5"]["real"]["ci95"] is not None
     assert metrics["data"]["thermal_source"] == "synthetic" and "evaluate" in metrics["timing_s"]
     for name in ("accuracy_vs_shots", "by_probe", "ablation_k1"):
         assert (tmp_path / "fig" / f"{name}.png").stat().st_size > 1000

@@ -65,8 +65,9 @@ def repro(root: Path, kill_when: Path | None = None) -> int:
 
 def top1(root: Path) -> dict[str, float]:
     lowshot = json.loads((root / "reports/metrics.json").read_text())["lowshot"]
-    return {f"{k}/{cond}": block[cond]["top1"]["mean"] for k, block in lowshot.items() if k.startswith("k")
-            for cond in ("real", "classical", "gan", "gan_classical")}
+    return {f"{task}/{k}/{cond}": block[cond]["top1"]["mean"] for task in ("visible", "thermal")
+            for k, block in lowshot[task].items() if k[1:].isdigit() for cond in block
+            if isinstance(block[cond], dict) and "top1" in block[cond]}
 
 
 @pytest.mark.slow

@@ -59,4 +59,4 @@ def test_every_stage_runs_with_the_network_blocked(tmp_path):
         assert run.returncode == 0, f"{name}: {run.stderr[-2000:]}"
         assert "network access attempted" not in run.stderr, name
     metrics = json.loads((work / "reports/metrics.json").read_text())
-    assert metrics["data"]["source"] == "synthetic" and "k1" in metrics["lowshot"]
+    assert metrics["data"]["source"] == "synthetic" and "k1" in metrics["lowshot"]["visible"]

@@ -37,11 +37,12 @@ def test_default_pipeline_reproduces_and_reports_every_metric_path(tmp_path):
     metrics = json.loads((work / "reports/metrics.json").read_text())
     params = load_params(work / "params.yaml")
     assert missing_paths(metrics, required_paths(params.lowshot.shots)) == []
+    lowshot = metrics["lowshot"]
     for k in params.lowshot.shots:
-        block = metrics["lowshot"][f"k{k}"]
-        for cond in ("real", "classical", "gan", "gan_classical"):
-            lo, hi = block[cond]["top1"]["ci95"]
-            assert lo <= block[cond]["top1"]["mean"] <= hi
+        visible, thermal = lowshot["visible"][f"k{k}"], lowshot["thermal"][f"k{k}"]
+        assert visible["n_identities"] == thermal["n_identities"] == lowshot["n_novel_identities"]
+        # The two tasks split the probes: visible ones only in one, thermal ones only in the other.
+        assert visible["n_probes"] > 0 and thermal["n_probes"] > 0 and "thermal" not in visible["real"]["by_probe"]
     for name in ("editor_grid", "thermal_grid", "accuracy_vs_shots", "by_probe", "ablation_k1"):
         assert (work / "reports/figures" / f"{name}.png").is_file()
     status = subprocess.run(["dvc", "status"], cwd=work, capture_output=True, text=True,

@@ -228,3 +228,26 @@ def test_render_grid_figure(tmp_path):
     save_render_grid(path, n_identities=2, seed=0)
     img = Image.open(path)
     assert img.size == (178 * 7, 16 + 218 * 2)
+
+
+def test_true_variants_change_the_planned_attribute_and_nothing_else(small_set):
+    from facegan.data.decode import load_face
+    from facegan.render.labels import attributes
+    from facegan.render.truth import TrueEdit, true_variants
+
+    out, _ = small_set
+    truth = pd.read_csv(out / "synthetic_truth.csv")
+    row = truth.iloc[0]  # a neutral photo: no glasses, no smile, young
+    ident = sample_identity(SMALL["seed"], int(row["identity"]))
+    st = sample_image_state(ident, np.random.default_rng([SMALL["seed"], 1, 1]), neutral=True)
+    for kind, target, label in (("eyeglasses", 1, "Eyeglasses"), ("smiling", 1, "Smiling"), ("young", 0, "Young")):
+        assert attributes(ident, TrueEdit(kind, target)(ident, st))[label] == bool(target), kind
+    names = [row["image_id"]] * 4
+    made = true_variants(out, names, ["eyeglasses", "yaw", "eyeglasses", "smiling"], [0, row["yaw_deg"], 1, 1], 64,
+                         workers=2)
+    written = load_face(out / "img_align_celeba" / row["image_id"], 64).astype(int)
+    # "Edits" to what the photo already is reproduce it: same identity, nuisances and noise.
+    assert np.abs(made[0] - written).mean() < 0.2 and np.abs(made[1] - written).mean() < 0.2
+    for edited in made[2:]:
+        changed = np.abs(edited.astype(int) - written).max(-1) > 30
+        assert 0.005 < changed.mean() < 0.25  # a local change, not a new photo

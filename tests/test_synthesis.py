@@ -16,7 +16,7 @@ from facegan.judges.judges import load_judges
 from facegan.synthesis import stage as synthesis_stage
 from facegan.lowshot.episodes import draw_protocol, gallery_rows
 from facegan.synthesis.acceptance import target_reached
-from facegan.synthesis.plan import THERMAL, every_variant, sampled_variants
+from facegan.synthesis.plan import NORMALIZE, THERMAL, every_variant, parse_targets, sampled_variants
 from facegan.synthesis.store import open_variants
 
 
@@ -65,9 +65,17 @@ def test_synthesize_keeps_only_what_the_judges_agree_on(synthesized):
     lp = params.lowshot
     enrolled = gallery_rows(draw_protocol(data.rows(split="novel"), lp.shots, lp.episodes, lp.gallery,
                                           lp.neutral_max_yaw, params.seed))
-    edited = novel[novel["kind"] != THERMAL]
+    edited = novel[~novel["kind"].isin([THERMAL, NORMALIZE])]
     assert 0 < len(enrolled) < len(novel_visible) and set(edited["source_row"]) == set(enrolled)
     assert len(edited) == 5 * len(enrolled)
+    # Probes the judges read as not neutral are edited back, each once, from the judges' reading.
+    normalized = table[table["kind"] == NORMALIZE]
+    assert set(normalized["split"]) <= {"novel", "val"} and not normalized["source_row"].duplicated().any()
+    judged = variants.judged.loc[normalized["source_row"]]
+    for (_, job), (_, read) in zip(normalized.iterrows(), judged.iterrows()):
+        wanted = parse_targets(job["targets"])
+        assert ("eyeglasses" in wanted) == (read["eyeglasses"] >= 0.5)
+        assert ("yaw" in wanted) == (abs(read["yaw"]) > lp.neutral_max_yaw)
     base = table[table["split"] == "base"]
     assert base.groupby("source_row").size().eq(2).all()
     assert set(base["source_row"]) == set(data.rows(split="base", role="train", domain="visible").index)
@@ -89,8 +97,8 @@ def test_synthesize_keeps_only_what_the_judges_agree_on(synthesized):
 
     assert report["generated"] == len(table) and report["kept"] == int(table["kept"].sum())
     assert json.loads(paths["report_path"].read_text()) == report
-    assert set(report["kept_rate"]) == {"eyeglasses", "smiling", "young", "yaw", THERMAL}
-    assert report["by_split"]["novel"]["generated"] + report["by_split"]["base"]["generated"] == len(table)
+    assert set(report["kept_rate"]) == {"eyeglasses", "smiling", "young", "yaw", THERMAL, NORMALIZE}
+    assert sum(block["generated"] for block in report["by_split"].values()) == len(table)
 
 
 def test_augmented_recognizer_trains_on_the_kept_base_variants(synthesized, tmp_path):

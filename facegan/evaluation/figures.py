@@ -24,41 +24,55 @@ def _yerr(entries: list[dict]) -> list[list[float]]:
     return [[e["mean"] - e["ci95"][0] for e in entries], [e["ci95"][1] - e["mean"] for e in entries]]
 
 
-def accuracy_vs_shots(path: Path, lowshot: dict, shots: list[int], conditions: list[str]) -> None:
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    for offset, name in enumerate(conditions):
-        entries = [lowshot[f"k{k}"][name]["top1"] for k in shots]
-        ax.errorbar([k + 0.06 * (offset - 1.5) for k in shots], [e["mean"] for e in entries], yerr=_yerr(entries),
-                    marker="o", capsize=3, label=name)
-    ax.set(xlabel="enrollment photos per identity (k)", ylabel="top-1 accuracy (novel identities)",
-           xticks=shots, title="Low-shot top-1, mean and 95% CI over episodes")
-    ax.grid(alpha=0.3)
-    ax.legend()
+def accuracy_vs_shots(path: Path, lowshot: dict, shots: list[int]) -> None:
+    """Top-1 against k for every arm of each task (visible left, thermal right)."""
+    tasks = [(name, lowshot[name]) for name in ("visible", "thermal") if lowshot.get(name)]
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4), squeeze=False)
+    for ax, (task, blocks) in zip(axes[0], tasks):
+        arms = [c for c, v in blocks[f"k{shots[0]}"].items() if isinstance(v, dict) and "top1" in v]
+        for offset, name in enumerate(arms):
+            entries = [blocks[f"k{k}"][name]["top1"] for k in shots]
+            ax.errorbar([k + 0.05 * (offset - len(arms) / 2) for k in shots], [e["mean"] for e in entries],
+                        yerr=_yerr(entries), marker="o", capsize=3, label=name)
+        ax.set(xlabel="enrollment photos per identity (k)", ylabel="top-1 accuracy (novel identities)",
+               xticks=shots, title=f"{task} probes: top-1 with 95% bootstrap interval")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
     _save(fig, path)
 
 
-def by_probe_bars(path: Path, by_probe: dict[str, dict[str, float | None]], k: int) -> None:
+def by_probe_bars(path: Path, block: dict, k: int) -> None:
+    """Visible top-1 of each arm split by probe condition."""
+    by_probe = {c: v["by_probe"] for c, v in block.items() if isinstance(v, dict) and "by_probe" in v}
     conditions = list(by_probe)
     probes = list(next(iter(by_probe.values())))
     width = 0.8 / len(conditions)
-    fig, ax = plt.subplots(figsize=(7.5, 4))
+    fig, ax = plt.subplots(figsize=(8, 4))
     for i, name in enumerate(conditions):
         values = [by_probe[name][p] if by_probe[name][p] is not None else 0.0 for p in probes]
         ax.bar([j + (i - (len(conditions) - 1) / 2) * width for j in range(len(probes))], values, width, label=name)
     ax.set(xticks=range(len(probes)), xticklabels=probes, ylabel="top-1 accuracy", ylim=(0, 1),
-           title=f"Top-1 by probe condition, k = {k}")
+           title=f"Visible probes: top-1 by probe condition, k = {k}")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, ncols=len(conditions), loc="upper center", bbox_to_anchor=(0.5, -0.1))
+    ax.legend(fontsize=8, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.1))
     _save(fig, path)
 
 
-def ablation_bars(path: Path, ablation: dict[str, dict]) -> None:
-    names = list(ablation)
-    entries = [ablation[n] for n in names]
-    labels = [f"{n}\n(probes translated)" if n == "thermal" else n for n in names]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.bar(labels, [e["mean"] for e in entries], yerr=_yerr(entries), capsize=4, color="tab:green")
+def ablation_bars(path: Path, visible: dict) -> None:
+    """Gain over `real` of one kind of variant alone: the GAN's, and the oracle's true ones."""
+    sets = [(label, visible[key]) for key, label in (("ablation_k1", "GAN variants"),
+                                                       ("oracle_ablation_k1", "true variants (oracle)"))
+            if visible.get(key)]
+    names = list(sets[0][1])
+    width = 0.8 / len(sets)
+    fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    for i, (label, ablation) in enumerate(sets):
+        entries = [ablation[n] for n in names]
+        ax.bar([j + (i - (len(sets) - 1) / 2) * width for j in range(len(names))], [e["mean"] for e in entries],
+               width, yerr=_yerr(entries), capsize=4, label=label)
     ax.axhline(0, color="black", lw=0.8)
-    ax.set(ylabel="top-1 gain vs real (k = 1)", title="Enrolling with one kind of variant alone")
+    ax.set(xticks=range(len(names)), xticklabels=names, ylabel="visible top-1 gain vs real (k = 1)",
+           title="Enrolling with one kind of variant alone")
     ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
     _save(fig, path)

@@ -1,4 +1,4 @@
-"""Scoring episodes under enrollment conditions, and summarizing them with paired CIs."""
+"""Scoring episodes of the two tasks under each arm, and summarizing them with bootstrap intervals."""
 
 from __future__ import annotations
 
@@ -8,92 +8,143 @@ import numpy as np
 import pandas as pd
 
 from facegan.evaluation.classical import ClassicalVariants
-from facegan.evaluation.enrollment import Condition, NovelVariants
-from facegan.lowshot.episodes import PROBE_CONDITIONS, Episode, probe_conditions
-from facegan.lowshot.scoring import coverage_at_precision, mean_ci95, nearest_class_mean
+from facegan.evaluation.enrollment import Condition, VariantLookup
+from facegan.lowshot.bootstrap import IdentityBootstrap
+from facegan.lowshot.episodes import Episode, probe_conditions
+from facegan.lowshot.scoring import coverage_at_precision, match_scores
+
+VISIBLE_PROBES = ("eyeglasses", "smiling", "old", "posed", "neutral")  # by_probe of the visible task
+
+
+@dataclass
+class Embedded:
+    """Everything one backbone embedded for the evaluation, with the attributes `matched` compares."""
+    store: np.ndarray  # (store rows, d); rows outside the evaluated identities are zero
+    attributes: np.ndarray  # (store rows, 4) judged eyeglasses/smiling/young/yaw; NaN when unknown
+    variant: np.ndarray  # (variant rows, d)
+    variant_attributes: np.ndarray  # (variant rows, 4) what each variant claims
+    clahe: np.ndarray | None = None  # (store rows, d) grey + CLAHE of gallery photos and thermal probes
+    oracle: np.ndarray | None = None  # (oracle rows, d)
+    oracle_attributes: np.ndarray | None = None
+    classical: ClassicalVariants | None = None
 
 
 @dataclass(frozen=True)
 class EpisodeScore:
-    top1: float
-    coverage_at_p99: float
-    visible_top1: float  # thermal probes left out
-    by_probe: dict[str, float]
+    correct: np.ndarray  # per probe
+    confidence: np.ndarray  # per probe: the winning identity's score
+    identity: np.ndarray  # per probe: index of its true identity among the episode's identities
+    probe_rows: np.ndarray
     enrolled_per_identity: float
+
+    def counts(self, n_identities: int) -> tuple[np.ndarray, np.ndarray]:
+        """(correct, probes) per identity."""
+        return (np.bincount(self.identity, weights=self.correct, minlength=n_identities),
+                np.bincount(self.identity, minlength=n_identities).astype(np.float64))
 
 
 class EpisodeScorer:
-    """Embeddings of one backbone: store rows (novel), variant rows, classical variants on demand."""
+    """Scores episodes of one set of identities (novel, or val) with one backbone's embeddings."""
 
-    def __init__(self, index: pd.DataFrame, store_embeddings: np.ndarray, variant_embeddings: np.ndarray,
-                 variants: NovelVariants, classical: ClassicalVariants | None, max_yaw: float):
-        self.index, self.store, self.variant = index, store_embeddings, variant_embeddings
-        self.variants, self.classical = variants, classical
-        # Per store row (episodes name store rows); rows outside `index` are never probes.
-        rows, n = index.index.to_numpy(), len(store_embeddings)
+    def __init__(self, index: pd.DataFrame, embedded: Embedded, variants: VariantLookup,
+                 oracle: VariantLookup | None, max_yaw: float):
+        self.index, self.e, self.variants, self.oracle = index, embedded, variants, oracle
+        n = len(embedded.store)
+        rows = index.index.to_numpy()
         self.identity = np.full(n, -1, np.int64)
         self.identity[rows] = index["identity"].to_numpy()
         self.is_thermal = np.zeros(n, bool)
         self.is_thermal[rows] = (index["domain"] == "thermal").to_numpy()
+        self.pair = np.full(n, -1, np.int64)
+        self.pair[rows] = index["pair"].to_numpy()
         self.masks = {}
         for name, mask in probe_conditions(index, max_yaw).items():
             self.masks[name] = np.zeros(n, bool)
             self.masks[name][rows] = mask
-        self.all_kinds = variants.edit_kinds
 
-    def _enrolled(self, rows: np.ndarray, cond: Condition) -> np.ndarray:
-        parts = [self.store[rows]]
+    def _enrolled(self, rows: np.ndarray, cond: Condition) -> tuple[np.ndarray, np.ndarray]:
+        e = self.e
+        parts = [(e.clahe if cond.gallery_clahe else e.store)[rows]]
+        attrs = [e.attributes[rows]]
         gan = np.concatenate([self.variants.kept(r, cond.gan_kinds) for r in rows])
         if len(gan):
-            parts.append(self.variant[gan])
-        if cond.classical and self.classical is not None:
-            wanted = [(int(r), j) for r in rows for j in range(len(self.variants.kept(r, self.all_kinds)))]
+            parts.append(e.variant[gan])
+            attrs.append(e.variant_attributes[gan])
+        if cond.oracle_kinds and self.oracle is not None:
+            true = np.concatenate([self.oracle.kept(r, cond.oracle_kinds) for r in rows])
+            if len(true):
+                parts.append(e.oracle[true])
+                attrs.append(e.oracle_attributes[true])
+        if cond.classical and e.classical is not None:
+            wanted = [(int(r), j) for r in rows for j in range(len(self.variants.kept(r, self.variants.edit_kinds)))]
             if wanted:
-                parts.append(self.classical.embeddings(wanted))
-        return np.concatenate(parts)
+                parts.append(e.classical.embeddings(wanted))
+                attrs.append(e.attributes[[r for r, _ in wanted]])
+        return np.concatenate(parts), np.concatenate(attrs)
 
-    def _probe_embeddings(self, probes: np.ndarray, cond: Condition) -> np.ndarray:
-        emb = self.store[probes].copy()
-        if cond.translate_probes:
+    def _probes(self, probes: np.ndarray, cond: Condition) -> tuple[np.ndarray, np.ndarray]:
+        e = self.e
+        if cond.probes == "clahe":
+            return e.clahe[probes], e.attributes[probes]
+        if cond.probes == "twin":
+            return e.store[self.pair[probes]], e.attributes[self.pair[probes]]
+        emb, attrs = e.store[probes].copy(), e.attributes[probes].copy()
+        swap = {"translated": self.variants.translation_of, "normalized": self.variants.normalized_of}.get(cond.probes)
+        if swap:  # a probe without a (kept) generated version is used as it is
             for i, row in enumerate(probes):
-                at = self.variants.translation_of.get(int(row)) if self.is_thermal[row] else None
+                at = swap.get(int(row))
                 if at is not None:
-                    emb[i] = self.variant[at]
-        return emb
+                    emb[i], attrs[i] = e.variant[at], e.variant_attributes[at]
+        return emb, attrs
 
-    def score(self, episode: Episode, cond: Condition) -> EpisodeScore:
-        enrolled = {ident: self._enrolled(rows, cond) for ident, rows in episode.gallery.items()}
-        probes = episode.probes
-        predicted, confidence = nearest_class_mean(enrolled, self._probe_embeddings(probes, cond))
-        correct = predicted == self.identity[probes]
-        by_probe = {name: float(correct[self.masks[name][probes]].mean()) if self.masks[name][probes].any()
-                    else float("nan") for name in PROBE_CONDITIONS}
-        visible = ~self.is_thermal[probes]
-        return EpisodeScore(top1=float(correct.mean()), coverage_at_p99=coverage_at_precision(correct, confidence),
-                            visible_top1=float(correct[visible].mean()) if visible.any() else float("nan"),
-                            by_probe=by_probe,
-                            enrolled_per_identity=float(np.mean([len(e) for e in enrolled.values()])))
+    def task_probes(self, episode: Episode, task: str) -> np.ndarray:
+        thermal = self.is_thermal[episode.probes]
+        return episode.probes[thermal if task == "thermal" else ~thermal]
 
-
-def interval(values) -> dict:
-    """Mean and 95% t-interval [low, high] over episodes."""
-    mean, half = mean_ci95(values)
-    return {"mean": mean, "ci95": [mean - half, mean + half]}
+    def score(self, episode: Episode, cond: Condition, task: str, matcher: str) -> EpisodeScore:
+        ids = np.array(sorted(episode.gallery))
+        enrolled = [self._enrolled(episode.gallery[i], cond) for i in ids]
+        probes = self.task_probes(episode, task)
+        emb, attrs = self._probes(probes, cond)
+        scores = match_scores(matcher, [g for g, _ in enrolled], emb, [a for _, a in enrolled], attrs)
+        best = scores.argmax(axis=1)
+        truth = np.searchsorted(ids, self.identity[probes])
+        return EpisodeScore(correct=best == truth, confidence=scores[np.arange(len(best)), best], identity=truth,
+                            probe_rows=probes, enrolled_per_identity=float(np.mean([len(g) for g, _ in enrolled])))
 
 
-def paired_gain(a: list[EpisodeScore], b: list[EpisodeScore], field: str = "top1") -> dict:
-    """Gain of condition a over b, paired over the same episodes."""
-    return interval([getattr(x, field) - getattr(y, field) for x, y in zip(a, b)])
+class TaskResults:
+    """The scores of every arm on the same episodes of one task and shot count."""
+
+    def __init__(self, scores: dict[str, list[EpisodeScore]], n_identities: int, resamples: int, seed: int):
+        self.scores = scores
+        first = next(iter(scores.values()))
+        self.bootstrap = IdentityBootstrap(len(first), n_identities, resamples, seed)
+        tables = {name: [s.counts(n_identities) for s in eps] for name, eps in scores.items()}
+        self.correct = {name: np.stack([c for c, _ in t]) for name, t in tables.items()}
+        self.probes = np.stack([n for _, n in next(iter(tables.values()))])
+
+    def top1(self, name: str) -> dict:
+        return self.bootstrap.interval(self.correct[name], self.probes)
+
+    def gain(self, a: str, b: str) -> dict:
+        return self.bootstrap.gain(self.correct[a], self.correct[b], self.probes)
+
+    def summary(self, name: str, masks: dict[str, np.ndarray] | None = None) -> dict:
+        eps = self.scores[name]
+        out = {"top1": self.top1(name),
+               "coverage_at_p99": float(np.nanmean([coverage_at_precision(s.correct, s.confidence) for s in eps])),
+               "enrolled_per_identity": float(np.mean([s.enrolled_per_identity for s in eps]))}
+        if masks is not None:
+            out["by_probe"] = by_probe(eps, masks)
+        return out
 
 
-def summarize_condition(scores: list[EpisodeScore]) -> dict:
-    return {"top1": interval([s.top1 for s in scores]),
-            "coverage_at_p99": float(np.nanmean([s.coverage_at_p99 for s in scores])),
-            "visible_top1": float(np.nanmean([s.visible_top1 for s in scores])),
-            "enrolled_per_identity": float(np.mean([s.enrolled_per_identity for s in scores]))}
-
-
-def by_probe(scores: list[EpisodeScore]) -> dict[str, float]:
-    with np.errstate(all="ignore"):
-        return {name: float(np.nanmean([s.by_probe[name] for s in scores])) if any(
-            np.isfinite(s.by_probe[name]) for s in scores) else None for name in PROBE_CONDITIONS}
+def by_probe(scores: list[EpisodeScore], masks: dict[str, np.ndarray]) -> dict[str, float | None]:
+    """Top-1 over all episodes' probes of each probe condition (None where there are none)."""
+    out = {}
+    for name in VISIBLE_PROBES:
+        hits = [s.correct[masks[name][s.probe_rows]] for s in scores]
+        n = sum(len(h) for h in hits)
+        out[name] = float(sum(h.sum() for h in hits) / n) if n else None
+    return out

@@ -4,15 +4,47 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from facegan.lowshot.episodes import PROBE_CONDITIONS
 
-CONDITIONS = ("real", "classical", "gan", "gan_classical")
+VISIBLE_CONDITIONS = ("real", "classical", "gan", "gan_classical", "gan_probe", "gan_both")
+VISIBLE_GAINS = ("gain_gan_vs_real", "gain_gan_vs_classical", "gain_gan_probe_vs_real", "gain_gan_both_vs_real")
+VISIBLE_PROBES = ("eyeglasses", "smiling", "old", "posed", "neutral")
+THERMAL_CONDITIONS = ("raw", "classical", "translated")
+THERMAL_GAINS = ("gain_translated_vs_raw", "gain_translated_vs_classical")
+MATCHERS = ("ncm", "nn", "matched")
+
+
+def _interval(path: str) -> list[str]:
+    return [f"{path}.mean", f"{path}.ci95"]
+
+
+def lowshot_paths(shots: Iterable[int], attributes: Iterable[str] = ("eyeglasses", "smiling", "young", "yaw"),
+                  oracle: bool = True, thermal: bool = True) -> list[str]:
+    """The lowshot paths of the evaluation issue: two tasks, oracle (synthetic), matchers, intervals."""
+    paths = ["lowshot.interval_method", "lowshot.n_novel_identities", "lowshot.episodes", "lowshot.matcher",
+             "lowshot.matcher_chosen_on"]
+    paths += [p for m in MATCHERS for p in _interval(f"lowshot.matchers.{m}.visible_k1.gan")]
+    conditions = VISIBLE_CONDITIONS + (("oracle",) if oracle else ())
+    gains = VISIBLE_GAINS + (("gain_oracle_vs_real",) if oracle else ())
+    for k in shots:
+        block = f"lowshot.visible.k{k}"
+        for c in conditions:
+            paths += _interval(f"{block}.{c}.top1") + [f"{block}.{c}.coverage_at_p99"]
+            paths += [f"{block}.{c}.by_probe.{p}" for p in VISIBLE_PROBES]
+        paths += [p for g in gains for p in _interval(f"{block}.{g}")]
+        paths += [f"{block}.gan_share_of_oracle"] if oracle else []
+        if thermal:
+            th = f"lowshot.thermal.k{k}"
+            paths += [p for c in THERMAL_CONDITIONS + (("oracle",) if oracle else ()) for p in _interval(f"{th}.{c}.top1")]
+            paths += [p for g in THERMAL_GAINS for p in _interval(f"{th}.{g}")]
+    paths += [p for a in attributes for p in _interval(f"lowshot.visible.ablation_k1.{a}")]
+    return paths
 
 
 def required_paths(shots: Iterable[int], attributes: Iterable[str] = ("eyeglasses", "smiling", "young", "yaw"),
                    stages: Iterable[str] = ("prep", "train_recognizer", "train_judges", "train_editor",
                                             "train_translator", "synthesize", "train_recognizer_aug",
-                                            "evaluate")) -> list[str]:
+                                            "evaluate"), oracle: bool = True, thermal: bool = True) -> list[str]:
+    shots = list(shots)
     paths = ["data.source", "data.image_size", "data.n_images", "data.n_identities.base",
              "data.n_identities.novel", "data.thermal_source",
              *(f"judges.attr_acc.{a}" for a in ("eyeglasses", "smiling", "young")),
@@ -24,15 +56,10 @@ def required_paths(shots: Iterable[int], attributes: Iterable[str] = ("eyeglasse
              "translator.thermal_rank1_translated", "translator.ssim", "synthesis.generated", "synthesis.kept",
              *(f"synthesis.kept_rate.{a}" for a in ("eyeglasses", "smiling", "young", "yaw")),
              *(f"timing_s.{s}" for s in stages)]
+    paths += lowshot_paths(shots, attributes, oracle, thermal)
     for k in shots:
-        for c in CONDITIONS:
-            paths += [f"lowshot.k{k}.{c}.top1.mean", f"lowshot.k{k}.{c}.top1.ci95", f"lowshot.k{k}.{c}.coverage_at_p99"]
-            paths += [f"lowshot.k{k}.by_probe.{c}.{p}" for p in PROBE_CONDITIONS]
-        for gain in ("gain_gan_vs_real", "gain_gan_vs_classical"):
-            paths += [f"lowshot.k{k}.{gain}.mean", f"lowshot.k{k}.{gain}.ci95"]
         for model in ("recognizer", "recognizer_aug"):
-            paths += [f"backbone.{model}.lowshot_top1.k{k}.real", f"backbone.{model}.lowshot_top1.k{k}.gan"]
-    paths += [f"lowshot.ablation_k1.{a}.mean" for a in attributes]
+            paths += [p for c in ("real", "gan") for p in _interval(f"backbone.{model}.lowshot_top1.k{k}.{c}")]
     paths += [f"backbone.{m}.{v}" for m in ("recognizer", "recognizer_aug") for v in ("verification_acc",
                                                                                       "tar_at_far_1e-3")]
     return paths

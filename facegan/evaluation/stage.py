@@ -1,6 +1,7 @@
-"""The evaluate stage: the low-shot protocol (DESIGN §2, §4) on novel identities, with the
-recognizer trained on real base faces and with the one trained on real plus generated faces;
-writes reports/metrics.json and the figures."""
+"""The evaluate stage: the low-shot protocol (DESIGN §2, §4) as two tasks on novel identities
+(visible: enrollment augmentation; thermal: thermal probes against a visible gallery), the
+matching rule chosen on val identities, bootstrap intervals over identities and episodes, the
+backbone comparison; writes reports/metrics.json, reports/results.md and the figures."""
 
 from __future__ import annotations
 
@@ -13,67 +14,115 @@ from facegan.config import Params
 from facegan.data.store import open_prepared
 from facegan.errors import FaceganError
 from facegan.evaluation import figures
-from facegan.evaluation.classical import ClassicalVariants
-from facegan.evaluation.enrollment import NovelVariants, ablation_conditions, main_conditions
-from facegan.evaluation.lowshot_run import EpisodeScorer, by_probe, paired_gain, summarize_condition
+from facegan.evaluation.classical import ClassicalVariants, grey_clahe
+from facegan.evaluation.enrollment import (ATTRIBUTE_COLUMNS, Condition, VariantLookup, ablation_conditions,
+                                           claimed_attributes, thermal_conditions, visible_conditions)
+from facegan.evaluation.lowshot_run import Embedded, EpisodeScorer, TaskResults
 from facegan.evaluation.report import STAGE_REPORTS, data_section, model_sections, read_report, rounded, timing
 from facegan.io import atomic_write_json
+from facegan.lowshot.bootstrap import METHOD
 from facegan.lowshot.episodes import draw_protocol, gallery_rows
+from facegan.lowshot.scoring import MATCHERS
 from facegan.recognition.backbone import default_device
 from facegan.recognition.dataset import RowView
 from facegan.recognition.embed import embed_faces, load_recognizer
-from facegan.synthesis.store import open_variants
+from facegan.synthesis.store import open_oracle, open_variants
 
 ABLATION_K = 1
+SPLITS = ("novel", "val")
+VISIBLE_GAINS = (("gan", "real"), ("gan", "classical"), ("gan_classical", "real"), ("gan_probe", "real"),
+                 ("gan_both", "real"), ("oracle", "real"))
+THERMAL_GAINS = (("translated", "raw"), ("translated", "classical"), ("oracle", "raw"))
 
 
-def _scorer(model, data, novel, variants, nv: NovelVariants, params: Params, episodes: dict,
-            classical: bool) -> EpisodeScorer:
-    """Embed, in large batches, what these episodes use with this backbone: novel store rows, the
-    kept variants of gallery photos, probe translations and classical variants of gallery photos."""
+def _embed(model, data, variants, oracle, lookup: VariantLookup, oracle_lookup, params: Params,
+           episodes: dict, full: bool) -> Embedded:
+    """Embed, in large batches, what these episodes use with this backbone (`full`: also the
+    classical and CLAHE versions, which only the main backbone's arms use)."""
     device = next(model.parameters()).device
 
     def embed(faces):
         return embed_faces(model, faces, device=device, flip=True)
 
-    store = np.zeros((len(data.index), model.output.fc.out_features), np.float32)
-    store[novel.index.to_numpy()] = embed(RowView(data.faces, novel.index.to_numpy()))
-    in_gallery = gallery_rows(episodes)
-    edits = [nv.kept(r, nv.edit_kinds) for r in in_gallery]
-    needed = np.unique(np.concatenate(edits + [np.asarray(list(nv.translation_of.values()), np.int64)]))
-    variant = np.zeros((len(variants.table), store.shape[1]), np.float32)
+    index = data.index
+    rows = index.index[index["split"].isin(SPLITS)].to_numpy()
+    dim = model.output.fc.out_features
+    store = np.zeros((len(index), dim), np.float32)
+    store[rows] = embed(RowView(data.faces, rows))
+    attributes = np.full((len(index), len(ATTRIBUTE_COLUMNS)), np.nan)
+    judged = variants.judged
+    attributes[judged.index.to_numpy()] = judged[list(ATTRIBUTE_COLUMNS)].to_numpy()
+    gallery = np.unique(np.concatenate([gallery_rows(e) for e in episodes.values()]))
+    needed = lookup.needed(gallery)
+    variant = np.zeros((len(variants.table), dim), np.float32)
     if len(needed):
         variant[needed] = embed(RowView(variants.faces, needed))
-    extra = None
-    if classical:
-        extra = ClassicalVariants(params.recognizer.augment, data.faces, embed, params.seed)
-        extra.embeddings([(int(r), j) for r, made in zip(in_gallery, edits) for j in range(len(made))])
-    return EpisodeScorer(novel, store, variant, nv, extra, params.lowshot.neutral_max_yaw)
-
-
-def _lowshot(scorer: EpisodeScorer, episodes_by_k: dict, conditions: dict) -> dict:
-    out = {}
-    for k, episodes in episodes_by_k.items():
-        scores = {name: [scorer.score(e, cond) for e in episodes] for name, cond in conditions.items()}
-        block = {name: summarize_condition(s) for name, s in scores.items()}
-        if "gan" in scores:
-            block["gain_gan_vs_real"] = paired_gain(scores["gan"], scores["real"])
-        if "classical" in scores:
-            block["gain_gan_vs_classical"] = paired_gain(scores["gan"], scores["classical"])
-            block["gain_gan_classical_vs_real"] = paired_gain(scores["gan_classical"], scores["real"])
-            block["gain_gan_vs_real_visible_probes"] = paired_gain(scores["gan"], scores["real"], "visible_top1")
-        block["by_probe"] = {name: by_probe(s) for name, s in scores.items()}
-        block["n_episodes"] = len(episodes)
-        block["n_identities"] = len(episodes[0].gallery) if episodes else 0
-        block["n_probes"] = int(np.mean([len(e.probes) for e in episodes])) if episodes else 0
-        out[f"k{k}"] = block
+    out = Embedded(store=store, attributes=attributes, variant=variant,
+                   variant_attributes=claimed_attributes(variants.table, judged))
+    if oracle_lookup is not None:
+        out.oracle = embed(oracle.faces) if len(oracle.faces) else np.zeros((0, dim), np.float32)
+        out.oracle_attributes = claimed_attributes(oracle.table, judged)
+    if full:
+        clahe_rows = np.union1d(gallery, index.index[(index["domain"] == "thermal")
+                                                     & index["split"].isin(SPLITS)].to_numpy())
+        out.clahe = np.zeros_like(store)
+        out.clahe[clahe_rows] = embed(grey_clahe(data.faces[clahe_rows]))
+        out.classical = ClassicalVariants(params.recognizer.augment, data.faces, embed, params.seed)
+        out.classical.embeddings([(int(r), j) for r in gallery
+                                  for j in range(len(lookup.kept(r, lookup.edit_kinds)))])
     return out
 
 
-def _ablation(scorer: EpisodeScorer, episodes, translate: bool) -> dict:
-    real = [scorer.score(e, main_conditions((), False)["real"]) for e in episodes]
-    return {kind: paired_gain([scorer.score(e, cond) for e in episodes], real)
-            for kind, cond in ablation_conditions(scorer.all_kinds, translate).items()}
+def _run(scorer: EpisodeScorer, episodes, conditions: dict[str, Condition], task: str, matcher: str,
+         params: Params) -> TaskResults:
+    scores = {name: [scorer.score(e, cond, task, matcher) for e in episodes] for name, cond in conditions.items()}
+    return TaskResults(scores, len(episodes[0].gallery), params.lowshot.resamples, params.seed)
+
+
+def _gains(results: TaskResults, pairs) -> dict:
+    return {f"gain_{a}_vs_{b}": results.gain(a, b) for a, b in pairs if a in results.scores and b in results.scores}
+
+
+def _share(gains: dict, ours: str, best: str) -> float | None:
+    """How much of the oracle's gain an arm reaches; None where the oracle gains nothing."""
+    if best not in gains or not gains[best]["mean"] > 0:
+        return None
+    return gains[ours]["mean"] / gains[best]["mean"]
+
+
+def _visible_block(results: TaskResults, scorer: EpisodeScorer, episodes) -> dict:
+    block = {name: results.summary(name, scorer.masks) for name in results.scores}
+    gains = _gains(results, VISIBLE_GAINS)
+    block |= gains | {"gan_share_of_oracle": _share(gains, "gain_gan_vs_real", "gain_oracle_vs_real")}
+    return block | _counts(results, episodes)
+
+
+def _counts(results: TaskResults, episodes) -> dict:
+    return {"n_episodes": len(episodes), "n_identities": len(episodes[0].gallery),
+            "n_probes": int(results.probes.sum() / len(episodes))}
+
+
+def _thermal_matcher(matcher: str) -> str:
+    # `matched` needs the probe's attributes, which a thermal photo does not show the judges.
+    return "ncm" if matcher == "matched" else matcher
+
+
+def _choose_matcher(params: Params, scorer: EpisodeScorer | None, episodes: dict, kinds) -> tuple[str, str, dict]:
+    """The matching rule: lowshot.matcher, or (auto) the one with the highest visible top-1 of the
+    `gan` arm on val identities, averaged over the shot counts; never chosen on novel identities."""
+    lp = params.lowshot
+    if lp.matcher != "auto":
+        return lp.matcher, "set by lowshot.matcher", {}
+    if scorer is None:
+        return "ncm", ("default ncm: no val identities to choose on (split.val_identities is 0 or too few "
+                       "identities)"), {}
+    gan = {"gan": visible_conditions(kinds, False)["gan"]}
+    val = {rule: float(np.mean([_run(scorer, episodes[k], gan, "visible", rule, params).top1("gan")["mean"]
+                                for k in lp.shots])) for rule in MATCHERS}
+    best = max(MATCHERS, key=lambda rule: (val[rule], -MATCHERS.index(rule)))  # ties: the simpler rule
+    n_val = len(episodes[lp.shots[0]][0].gallery)
+    return best, (f"val identities ({n_val}, held out from all training): highest visible top-1 of the gan "
+                  f"arm averaged over k in {list(lp.shots)}"), val
 
 
 def evaluate_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
@@ -82,47 +131,87 @@ def evaluate_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
                    recognizer_aug_path: Path = Path("models/recognizer_aug.pt"),
                    metrics_path: Path = Path("reports/metrics.json"),
                    figures_dir: Path = Path("reports/figures"),
-                   stage_reports: dict[str, Path] = STAGE_REPORTS) -> dict:
+                   stage_reports: dict[str, Path] = STAGE_REPORTS,
+                   oracle_dir: Path = Path("data/oracle_variants")) -> dict:
     started = time.perf_counter()
     device = default_device()
     data = open_prepared(prepared_dir)
     variants = open_variants(variants_dir)
-    novel = data.index[data.index["split"] == "novel"]
+    if variants.judged is None:
+        raise FaceganError(f"{variants_dir}: judged.csv missing (written by an older synthesize); "
+                           "rerun `dvc repro synthesize`")
+    oracle = open_oracle(oracle_dir) if Path(oracle_dir).exists() else None
     lp = params.lowshot
     shots = list(lp.shots)
-    episodes_by_k = draw_protocol(novel, shots, lp.episodes, lp.gallery, lp.neutral_max_yaw, params.seed)
-    empty = [k for k, e in episodes_by_k.items() if not e]
+    episodes = {split: draw_protocol(data.index[data.index["split"] == split], shots, lp.episodes, lp.gallery,
+                                     lp.neutral_max_yaw, params.seed) for split in SPLITS}
+    empty = [k for k, e in episodes["novel"].items() if not e]
     if empty:
         raise FaceganError(f"{prepared_dir}: no novel identity has more than {empty[0]} visible photos, so "
                            f"lowshot.shots {empty[0]} leaves nothing to recognize; lower lowshot.shots or add data")
-    nv = NovelVariants(variants.table)
-    translate = bool(nv.translation_of)
+    episodes = {s: e for s, e in episodes.items() if all(e.values())}  # val needs episodes at every k
+    lookup = VariantLookup(variants.table)
+    oracle_lookup = VariantLookup(oracle.table, ("novel",)) if oracle is not None and len(oracle.table) else None
+    translate = bool(lookup.translation_of)
+    kinds = lookup.edit_kinds
 
     recognizer = load_recognizer(recognizer_path, device)
-    scorer = _scorer(recognizer, data, novel, variants, nv, params, episodes_by_k, classical=True)
-    main = main_conditions(nv.edit_kinds, translate)
-    lowshot = _lowshot(scorer, {k: episodes_by_k[k] for k in shots}, main)
-    lowshot[f"ablation_k{ABLATION_K}"] = _ablation(scorer, episodes_by_k[ABLATION_K], translate)
-    lowshot["protocol"] = {"gallery": lp.gallery, "episodes": lp.episodes, "classifier": "nearest class mean",
-                           "thermal_probes": "translated to visible in the gan conditions" if translate else "none"}
+    embedded = _embed(recognizer, data, variants, oracle, lookup, oracle_lookup, params, episodes, full=True)
+    index = data.index
+    scorers = {s: EpisodeScorer(index[index["split"] == s], embedded, lookup,
+                                oracle_lookup if s == "novel" else None, lp.neutral_max_yaw) for s in episodes}
+    matcher, chosen_on, val_scores = _choose_matcher(params, scorers.get("val"), episodes.get("val", {}), kinds)
+    scorer, novel_eps = scorers["novel"], episodes["novel"]
+    has_thermal = bool(scorer.is_thermal.any())
 
-    aug = load_recognizer(recognizer_aug_path, device)
-    aug_scorer = _scorer(aug, data, novel, variants, nv, params, episodes_by_k, classical=False)
-    pair = {name: main[name] for name in ("real", "gan")}
-    aug_lowshot = _lowshot(aug_scorer, {k: episodes_by_k[k] for k in shots}, pair)
+    visible_conds = visible_conditions(kinds, oracle_lookup is not None)
+    visible, thermal, results = {}, {}, {}
+    for k in shots:
+        results[k] = _run(scorer, novel_eps[k], visible_conds, "visible", matcher, params)
+        visible[f"k{k}"] = _visible_block(results[k], scorer, novel_eps[k])
+        if has_thermal:
+            th = _run(scorer, novel_eps[k], thermal_conditions(translate), "thermal", _thermal_matcher(matcher), params)
+            gains = _gains(th, THERMAL_GAINS)
+            thermal[f"k{k}"] = {name: {key: v for key, v in th.summary(name).items() if key != "enrolled_per_identity"}
+                                for name in th.scores} | gains | {
+                "translated_share_of_oracle": _share(gains, "gain_translated_vs_raw", "gain_oracle_vs_raw")
+                if translate else None} | _counts(th, novel_eps[k])
+    ablation_eps = novel_eps[ABLATION_K]
+    for name, oracle_kinds in (("ablation", False), ("oracle_ablation", True)):
+        if oracle_kinds and oracle_lookup is None:
+            continue
+        conds = {"real": Condition()} | ablation_conditions(kinds, oracle_kinds)
+        run = _run(scorer, ablation_eps, conds, "visible", matcher, params)
+        visible[f"{name}_k{ABLATION_K}"] = {kind: run.gain(kind, "real") for kind in kinds}
+
+    pair = {name: visible_conds[name] for name in ("real", "gan")}
+    matchers = {}
+    for rule in MATCHERS:
+        run = results[ABLATION_K] if rule == matcher and ABLATION_K in results else _run(
+            scorer, ablation_eps, pair, "visible", rule, params)
+        matchers[rule] = {"val_top1_gan": val_scores.get(rule),
+                          f"visible_k{ABLATION_K}": {"real": run.top1("real"), "gan": run.top1("gan"),
+                                                     "gain_gan_vs_real": run.gain("gan", "real")}}
+
     reports = {stage: read_report(path) for stage, path in stage_reports.items()}
-    backbone = {}
-    for name, report, block in (("recognizer", reports["train_recognizer"], lowshot),
-                                ("recognizer_aug", reports["train_recognizer_aug"], aug_lowshot)):
-        backbone[name] = {"verification_acc": (report or {}).get("verification_acc"),
-                          "tar_at_far_1e-3": (report or {}).get("tar_at_far_1e-3"),
-                          "lowshot_top1": {f"k{k}": {c: block[f"k{k}"][c]["top1"]["mean"] for c in pair}
-                                           for k in shots}}
+    backbone = _backbone(params, data, variants, oracle, lookup, recognizer_aug_path, device, episodes, results,
+                         reports, pair, matcher, index)
+
+    lowshot = {"visible": visible, "thermal": thermal or None, "matcher": matcher, "matcher_chosen_on": chosen_on,
+               "matchers": matchers, "interval_method": f"{METHOD}, {lp.resamples} resamples",
+               "n_novel_identities": len(novel_eps[shots[0]][0].gallery),
+               "n_val_identities": len(episodes["val"][shots[0]][0].gallery) if "val" in episodes else 0,
+               "episodes": lp.episodes,
+               "protocol": {"gallery": lp.gallery, "visible_probes": "visible photos only",
+                            "thermal_probes": "thermal photos against the visible gallery",
+                            "thermal_matcher": _thermal_matcher(matcher),
+                            "oracle": "renderer's true variants" if oracle_lookup is not None else
+                            "none (true variants exist only for the synthetic source)"}}
 
     figures_dir = Path(figures_dir)
-    figures.accuracy_vs_shots(figures_dir / "accuracy_vs_shots.png", lowshot, shots, list(main))
-    figures.by_probe_bars(figures_dir / "by_probe.png", lowshot[f"k{shots[0]}"]["by_probe"], shots[0])
-    figures.ablation_bars(figures_dir / "ablation_k1.png", lowshot[f"ablation_k{ABLATION_K}"])
+    figures.accuracy_vs_shots(figures_dir / "accuracy_vs_shots.png", lowshot, shots)
+    figures.by_probe_bars(figures_dir / "by_probe.png", visible[f"k{shots[0]}"], shots[0])
+    figures.ablation_bars(figures_dir / "ablation_k1.png", visible)
 
     prep = data.report
     metrics = {"data": data_section(prep)} | model_sections(reports) | {
@@ -131,3 +220,25 @@ def evaluate_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
     metrics = rounded(metrics)
     atomic_write_json(metrics_path, metrics)
     return metrics
+
+
+def _backbone(params, data, variants, oracle, lookup, aug_path, device, episodes, results, reports, pair, matcher,
+              index) -> dict:
+    """Novel-identity verification and visible low-shot top-1 of the recognizer trained on real base
+    photos against the one trained on real plus generated ones, paired on the same episodes."""
+    aug = load_recognizer(aug_path, device)
+    novel = {"novel": episodes["novel"]}
+    embedded = _embed(aug, data, variants, oracle, lookup, None, params, novel, full=False)
+    scorer = EpisodeScorer(index[index["split"] == "novel"], embedded, lookup, None, params.lowshot.neutral_max_yaw)
+    out = {name: {"verification_acc": (reports[stage] or {}).get("verification_acc"),
+                  "tar_at_far_1e-3": (reports[stage] or {}).get("tar_at_far_1e-3"), "lowshot_top1": {}}
+           for name, stage in (("recognizer", "train_recognizer"), ("recognizer_aug", "train_recognizer_aug"))}
+    gains = {}
+    for k, base in results.items():
+        mine = _run(scorer, episodes["novel"][k], pair, "visible", matcher, params)
+        both = TaskResults({f"{side}_{c}": r.scores[c] for side, r in (("base", base), ("aug", mine)) for c in pair},
+                           len(episodes["novel"][k][0].gallery), params.lowshot.resamples, params.seed)
+        for name, side in (("recognizer", "base"), ("recognizer_aug", "aug")):
+            out[name]["lowshot_top1"][f"k{k}"] = {c: both.top1(f"{side}_{c}") for c in pair}
+        gains[f"k{k}"] = {c: both.gain(f"aug_{c}", f"base_{c}") for c in pair}
+    return out | {"gain_aug_vs_recognizer": gains}

@@ -85,3 +85,13 @@ def gallery_rows(episodes_by_k: dict[int, list[Episode]]) -> np.ndarray:
     """Every store row that is a gallery photo in some episode."""
     rows = [r for eps in episodes_by_k.values() for e in eps for r in e.gallery.values()]
     return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)
+
+
+def enrolled_rows(index: pd.DataFrame, split: str, lowshot, seed: int) -> np.ndarray:
+    """Every store row that some episode of `split`'s identities (novel, or val) enrolls, with the
+    `lowshot` params: the photos synthesis edits and the oracle renders true variants of."""
+    rows = index[index["split"] == split]
+    if not len(rows):
+        return np.zeros(0, np.int64)
+    return gallery_rows(draw_protocol(rows, lowshot.shots, lowshot.episodes, lowshot.gallery,
+                                      lowshot.neutral_max_yaw, seed))

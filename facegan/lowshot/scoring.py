@@ -1,4 +1,12 @@
-"""Scoring an episode: nearest class mean, top-1, coverage at 99% precision, CIs."""
+"""Scoring an episode: matching rules, top-1, coverage at 99% precision, CIs.
+
+Matching rules (`lowshot.matcher`), each a score of a probe against every enrolled identity:
+ncm      cosine to the identity's class mean (of L2-normalized embeddings)
+nn       the highest cosine to any of the identity's enrolled images
+matched  cosine to a mean of the identity's enrolled images weighted by how near each one's
+         attributes and yaw are to the probe's (pose-/attribute-aware matching): a smiling probe
+         is compared mostly with the smiling variants, a frontal neutral one with the photos
+"""
 
 from __future__ import annotations
 
@@ -23,6 +31,42 @@ def nearest_class_mean(enrolled: dict[int, np.ndarray], probes: np.ndarray) -> t
     scores = l2_normalize(probes) @ means.T
     best = scores.argmax(axis=1)
     return ids[best], scores[np.arange(len(best)), best]
+
+
+MATCHERS = ("ncm", "nn", "matched")
+YAW_UNIT = 30.0  # degrees of yaw difference that count as one attribute mismatch
+MATCH_TEMPERATURE = 0.25  # softness of `matched`: a whole mismatch weighs e^-4 of a match
+
+
+def attribute_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(m, 4) x (n, 4) rows of eyeglasses, smiling, young (probabilities or 0/1) and yaw (degrees)
+    -> (m, n) distances: summed attribute differences plus the yaw difference in YAW_UNITs."""
+    binary = np.abs(a[:, None, :3] - b[None, :, :3]).sum(-1)
+    return binary + np.abs(a[:, None, 3] - b[None, :, 3]) / YAW_UNIT
+
+
+def match_scores(rule: str, gallery: list[np.ndarray], probes: np.ndarray,
+                 gallery_attributes: list[np.ndarray] | None = None,
+                 probe_attributes: np.ndarray | None = None) -> np.ndarray:
+    """(probes, identities) scores of `rule`; gallery[i] holds identity i's enrolled embeddings
+    (and gallery_attributes[i] their attribute rows, needed by `matched`)."""
+    p = l2_normalize(probes)
+    out = np.empty((len(p), len(gallery)), np.float64)
+    for i, enrolled in enumerate(gallery):
+        e = l2_normalize(enrolled)
+        if rule == "ncm" or len(e) == 1:
+            out[:, i] = p @ l2_normalize(e.mean(axis=0))
+        elif rule == "nn":
+            out[:, i] = (p @ e.T).max(axis=1)
+        elif rule == "matched":
+            d = attribute_distance(probe_attributes, gallery_attributes[i])
+            w = np.exp(-(d - d.min(axis=1, keepdims=True)) / MATCH_TEMPERATURE)
+            # cosine of the probe with the weighted mean: (w.S) / |w E|, |w E|^2 = w G w
+            norm = np.sqrt(np.maximum(np.einsum("mj,jl,ml->m", w, e @ e.T, w), 1e-12))
+            out[:, i] = (w * (p @ e.T)).sum(axis=1) / norm
+        else:
+            raise ValueError(f"unknown matcher {rule!r}; expected one of {MATCHERS}")
+    return out
 
 
 def coverage_at_precision(correct: np.ndarray, confidence: np.ndarray, precision: float = 0.99) -> float:

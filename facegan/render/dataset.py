@@ -50,14 +50,15 @@ def _plan(n_identities: int, per_identity: tuple[int, int], fractions: tuple[flo
 
 
 def _photo(seed: int, ident, assets, number: int, k: int, difficulty: float, jpeg_quality, thermal: bool,
-           yaw_deg: float | None = None):
-    """Photo number `number`, the identity's k-th: its state and rendering (at `yaw_deg` if given; the
-    image's generator is consumed the same way at any yaw, so nothing else changes)."""
+           change=None):
+    """Photo number `number`, the identity's k-th: its state and rendering, with `change(ident, state)`
+    applied to the state if given (the image's generator is consumed the same way whatever the
+    attributes and yaw, so nothing else about the photo changes)."""
     rng = np.random.default_rng([seed, 1, number])
     st = sample_image_state(ident, rng, difficulty=difficulty, jpeg_quality=tuple(jpeg_quality),
                             neutral=k < NEUTRAL_PER_IDENTITY)
-    if yaw_deg is not None:
-        st = dataclasses.replace(st, yaw_deg=float(yaw_deg))
+    if change is not None:
+        st = change(ident, st)
     return st, render(ident, assets, st, rng, thermal=thermal)
 
 
@@ -84,23 +85,31 @@ def _render_identity(job) -> list[dict]:
     return rows
 
 
-def rerender_at_yaw(root: Path, image_ids: list[str], yaw_deg: float) -> list[bytes]:
-    """The JPEG files of photos `image_ids` of the set in `root` rendered again with only the yaw
-    changed (ground truth for yaw edits)."""
+def rerender(root: Path, image_ids: list[str], changes: list) -> list[bytes]:
+    """The JPEG files of photos `image_ids` of the set in `root` rendered again, the i-th with
+    `changes[i](identity, state) -> state` applied (ground truth for edits)."""
     args = json.loads((Path(root) / "render.json").read_text())["arguments"]
     ids = pd.read_csv(Path(root) / "identity_CelebA.txt", sep=" ", header=None, names=["image_id", "identity"])
     # An image's rank among its identity's photos decides whether it was an enrollment-style one.
     ids["k"] = ids.assign(number=ids["image_id"].str[:-4].astype(int)).groupby("identity")["number"].rank() - 1
     ids = ids.set_index("image_id").loc[list(image_ids)]
     files, assets = [], {}
-    for image_id, (identity, k) in zip(ids.index, ids[["identity", "k"]].to_numpy(int)):
+    for image_id, (identity, k), change in zip(ids.index, ids[["identity", "k"]].to_numpy(int), changes):
         if identity not in assets:
             ident = sample_identity(args["seed"], int(identity))
             assets[identity] = ident, identity_assets(ident)
         st, r = _photo(args["seed"], *assets[identity], int(image_id[:-4]), int(k), args["difficulty"],
-                       args["jpeg_quality"], thermal=False, yaw_deg=yaw_deg)
+                       args["jpeg_quality"], thermal=False, change=change)
         files.append(_jpeg(r.rgb, st.jpeg_quality))
     return files
+
+
+def rerender_at_yaw(root: Path, image_ids: list[str], yaw_deg: float) -> list[bytes]:
+    """The photos rendered again with only the yaw changed (ground truth for yaw edits)."""
+    def turn(ident, st):
+        return dataclasses.replace(st, yaw_deg=float(yaw_deg))
+
+    return rerender(root, image_ids, [turn] * len(image_ids))
 
 
 def _row(name: str, ident, st, lm) -> dict:

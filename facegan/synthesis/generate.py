@@ -13,8 +13,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from facegan.editor.edit import edit_faces
-from facegan.synthesis.acceptance import judged_value, target_reached
-from facegan.synthesis.plan import THERMAL
+from facegan.synthesis.acceptance import judged_value, target_reached, targets_reached
+from facegan.synthesis.plan import NORMALIZE, THERMAL, parse_targets
 
 CHUNK = 512
 
@@ -40,14 +40,27 @@ class IdentityCache:
         return np.stack([self.cache[int(r)] for r in rows])
 
 
+def _normalize(editor, judges, inputs: np.ndarray, part: pd.DataFrame, judged: pd.DataFrame):
+    """Probes edited back to the enrollment condition; (faces, share of targets the judges read)."""
+    source = judged.loc[part["source_row"].to_numpy()]
+    wanted = [parse_targets(t) for t in part["targets"]]
+    targets = {c: np.array([w.get(c, v) for w, v in zip(wanted, source[c])], np.float32) for c in source.columns}
+    made = edit_faces(editor, inputs, targets, {c: source[c].to_numpy(np.float32) for c in source.columns})
+    probs, yaw = judges.attributes_and_yaw(made)
+    return made, targets_reached(wanted, probs, yaw)
+
+
 def generate_variants(jobs: pd.DataFrame, store_faces: np.ndarray, source_attributes: pd.DataFrame,
                       editor, translate: Callable[[np.ndarray], np.ndarray] | None, judges,
-                      out_faces: np.ndarray, progress: bool = True) -> pd.DataFrame:
+                      out_faces: np.ndarray, progress: bool = True,
+                      judged_attributes: pd.DataFrame | None = None) -> pd.DataFrame:
     """Fill `out_faces[i]` with job i's variant; return the jobs with the judges' verdicts.
 
     `jobs`: source_row (visible store row, the identity reference), input_row (the row fed to
-    the model: the source itself, or its thermal twin for `thermal`), kind, target.
-    `source_attributes`: eyeglasses/smiling/young/yaw of each source row (index = store row).
+    the model: the source itself, or its thermal twin for `thermal`), kind, target (and
+    `targets` for `normalize` jobs). `source_attributes`: eyeglasses/smiling/young/yaw of each
+    source row (index = store row); `judged_attributes`: the judges' reading of them, which is
+    all a probe has (`normalize` starts from it).
     """
     judged = np.full(len(jobs), np.nan)
     similarity = np.full(len(jobs), np.nan)
@@ -61,15 +74,19 @@ def generate_variants(jobs: pd.DataFrame, store_faces: np.ndarray, source_attrib
             inputs = _sorted_read(store_faces, part["input_row"].to_numpy())
             if kind == THERMAL:
                 made = translate(inputs)
+            elif kind == NORMALIZE:
+                made, share = _normalize(editor, judges, inputs, part, judged_attributes)
+                judged[at] = share
             else:
                 attrs = source_attributes.loc[part["source_row"].to_numpy()]
                 made = edit_faces(editor, inputs, {kind: part["target"].to_numpy(np.float32)},
                                   {c: attrs[c].to_numpy(np.float32) for c in attrs.columns})
             out_faces[at] = made
-            if kind != THERMAL:  # a translation has no attribute target to read
+            if kind not in (THERMAL, NORMALIZE):  # a translation has no attribute target to read
                 probs, yaw = judges.attributes_and_yaw(made)
                 judged[at] = judged_value(kind, probs, yaw)
-            reached[at] = target_reached(kind, part["target"].to_numpy(), judged[at])
+            reached[at] = (judged[at] == 1.0) if kind == NORMALIZE else target_reached(
+                kind, part["target"].to_numpy(), judged[at])
             similarity[at] = np.sum(judges.identity_embeddings(made) * identity(part["source_row"].to_numpy()),
                                     axis=1)
             bar.update(len(part))

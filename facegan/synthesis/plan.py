@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 THERMAL = "thermal"
+NORMALIZE = "normalize"  # a probe edited back to the enrollment condition (recognition via generation)
+NEUTRAL = {"eyeglasses": 0.0, "smiling": 0.0, "young": 1.0, "yaw": 0.0}  # a typical enrollment photo
 JOB_COLUMNS = ("source_row", "kind", "target")
 
 
@@ -64,3 +66,31 @@ def sampled_variants(source_rows: np.ndarray, labels: Mapping[str, np.ndarray], 
     if not len(chosen):
         return pd.DataFrame({c: [] for c in JOB_COLUMNS})
     return _jobs(np.asarray(source_rows), chosen, labels)
+
+
+def normalization_targets(judged: Mapping[str, np.ndarray], max_yaw: float) -> list[dict[str, float]]:
+    """Per face, the attributes the judges read as other than the enrollment condition (eyeglasses,
+    smiling, old, |yaw| > max_yaw) with their neutral targets; {} = already neutral."""
+    out = []
+    for i in range(len(judged["yaw"])):
+        far = {"eyeglasses": judged["eyeglasses"][i] >= 0.5, "smiling": judged["smiling"][i] >= 0.5,
+               "young": judged["young"][i] < 0.5, "yaw": abs(judged["yaw"][i]) > max_yaw}
+        out.append({name: NEUTRAL[name] for name, off in far.items() if off})
+    return out
+
+
+def format_targets(targets: Mapping[str, float]) -> str:
+    """The `targets` column of a normalization job, e.g. "eyeglasses=0 yaw=0"."""
+    return " ".join(f"{k}={v:g}" for k, v in targets.items())
+
+
+def parse_targets(text: str) -> dict[str, float]:
+    return {k: float(v) for k, v in (item.split("=") for item in str(text).split())}
+
+
+def normalization_jobs(rows: np.ndarray, judged: Mapping[str, np.ndarray], max_yaw: float) -> pd.DataFrame:
+    """One `normalize` job per face the judges read as not neutral."""
+    targets = normalization_targets(judged, max_yaw)
+    keep = [i for i, t in enumerate(targets) if t]
+    return pd.DataFrame({"source_row": np.asarray(rows, np.int64)[keep], "kind": NORMALIZE,
+                         "target": np.nan, "targets": [format_targets(targets[i]) for i in keep]})

@@ -13,15 +13,17 @@ import pandas as pd
 from facegan.config import Params
 from facegan.data.store import PreparedData, open_prepared
 from facegan.editor.conditioning import NAMES
-from facegan.editor.edit import load_editor, source_attributes
+from facegan.editor.edit import judged_attributes, load_editor, source_attributes
 from facegan.errors import FaceganError
 from facegan.io import atomic_dir, atomic_write_json
 from facegan.judges.judges import load_judges
-from facegan.lowshot.episodes import draw_protocol, gallery_rows
+from facegan.lowshot.episodes import enrolled_rows
 from facegan.recognition.backbone import default_device
 from facegan.synthesis.generate import generate_variants
-from facegan.synthesis.plan import THERMAL, every_variant, sampled_variants
-from facegan.synthesis.store import FACES_FILE, REPORT_FILE, TABLE_FILE
+from facegan.synthesis.plan import THERMAL, every_variant, normalization_jobs, sampled_variants
+from facegan.synthesis.store import FACES_FILE, JUDGED_FILE, REPORT_FILE, TABLE_FILE
+
+EVALUATED = ("novel", "val")  # identity splits low-shot episodes run on (val: to choose settings)
 
 
 def _load_translator(path: Path, device):
@@ -35,30 +37,37 @@ def _load_translator(path: Path, device):
     return lambda faces: translate_faces(translator, faces)
 
 
-def _jobs(params: Params, data: PreparedData, attrs: pd.DataFrame, thermal: bool) -> pd.DataFrame:
+def _jobs(params: Params, data: PreparedData, attrs: pd.DataFrame, judged: pd.DataFrame,
+          thermal: bool) -> pd.DataFrame:
     p = params.synthesis
     index = data.index
     pair = index["pair"].to_numpy()
-    novel = index[(index["split"] == "novel") & (index["domain"] == "visible")]
     base = index[(index["split"] == "base") & (index["role"] == "train") & (index["domain"] == "visible")]
-    # Novel photos: every planned edit of the photos the evaluation's episodes enroll, and the
-    # translation of every thermal photo (they are the thermal probes).
-    lp = params.lowshot
-    enrolled = gallery_rows(draw_protocol(index[index["split"] == "novel"], lp.shots, lp.episodes, lp.gallery,
-                                          lp.neutral_max_yaw, params.seed))
-    edit_jobs = every_variant(enrolled, {c: attrs.loc[enrolled, c].to_numpy() for c in NAMES},
+    parts = []
+    for split in EVALUATED:
+        # Every planned edit of the photos the episodes enroll, and every visible photo (a probe in
+        # some episode) edited back to the enrollment condition as far as the judges read it.
+        enrolled = enrolled_rows(index, split, params.lowshot, params.seed)
+        edits = every_variant(enrolled, {c: attrs.loc[enrolled, c].to_numpy() for c in NAMES},
                               p.attributes, p.yaw_targets, thermal=False)
-    thermal_jobs = every_variant(novel.index.to_numpy(), {}, [], [], thermal=thermal)
-    novel_jobs = pd.concat([edit_jobs, thermal_jobs], ignore_index=True).assign(split="novel")
-    base_jobs = sampled_variants(base.index.to_numpy(), {c: attrs.loc[base.index, c].to_numpy() for c in NAMES},
-                                 p.attributes, p.yaw_targets, thermal & (pair[base.index] >= 0),
-                                 p.base_variants_per_image, params.seed).assign(split="base")
-    jobs = pd.concat([novel_jobs, base_jobs], ignore_index=True)
+        visible = judged.index[index.loc[judged.index, "split"].to_numpy() == split].to_numpy()
+        normalized = normalization_jobs(visible, {c: judged.loc[visible, c].to_numpy() for c in NAMES},
+                                        params.lowshot.neutral_max_yaw)
+        parts += [edits.assign(split=split), normalized.assign(split=split)]
+    # The translation of every novel thermal photo: they are the thermal probes.
+    novel = index[(index["split"] == "novel") & (index["domain"] == "visible")]
+    parts.append(every_variant(novel.index.to_numpy(), {}, [], [], thermal=thermal).assign(split="novel"))
+    parts.append(sampled_variants(base.index.to_numpy(), {c: attrs.loc[base.index, c].to_numpy() for c in NAMES},
+                                  p.attributes, p.yaw_targets, thermal & (pair[base.index] >= 0),
+                                  p.base_variants_per_image, params.seed).assign(split="base"))
+    jobs = pd.concat(parts, ignore_index=True)
+    if "targets" not in jobs:
+        jobs["targets"] = np.nan
     is_thermal = (jobs["kind"] == THERMAL).to_numpy()
     jobs["input_row"] = np.where(is_thermal, pair[jobs["source_row"]], jobs["source_row"])
     jobs = jobs[jobs["input_row"] >= 0].reset_index(drop=True)  # a thermal job needs a twin
     jobs.insert(1, "identity", index["identity"].to_numpy()[jobs["source_row"]])
-    return jobs[["split", "identity", "source_row", "input_row", "kind", "target"]]
+    return jobs[["split", "identity", "source_row", "input_row", "kind", "target", "targets"]]
 
 
 def _report(table: pd.DataFrame, threshold: float, seconds: float) -> dict:
@@ -93,17 +102,22 @@ def synthesize_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
 
     visible = data.index[data.index["domain"] == "visible"]
     attrs = pd.DataFrame(source_attributes(data.faces, visible, judges), index=visible.index)
-    jobs = _jobs(params, data, attrs, thermal)
+    # What the judges read of the photos episodes use (labels are not known at test time).
+    evaluated = visible[visible["split"].isin(EVALUATED)]
+    judged = pd.DataFrame(judged_attributes(judges, data.faces[evaluated.index.to_numpy()]), index=evaluated.index)
+    jobs = _jobs(params, data, attrs, judged, thermal)
     if not len(jobs):
         raise FaceganError(f"{prepared_dir}: nothing to synthesize (no novel or base training faces); "
                            "check split.novel_fraction and the prepared data")
     with atomic_dir(Path(out_dir)) as tmp:
         faces = np.lib.format.open_memmap(tmp / FACES_FILE, mode="w+", dtype=np.uint8,
                                           shape=(len(jobs), data.image_size, data.image_size, 3))
-        table = generate_variants(jobs, data.faces, attrs, editor, translate, judges, faces)
+        table = generate_variants(jobs, data.faces, attrs, editor, translate, judges, faces,
+                                  judged_attributes=judged)
         faces.flush()
         del faces
         table.to_csv(tmp / TABLE_FILE, index=False)
+        judged.rename_axis("row").to_csv(tmp / JUDGED_FILE)
         report = _report(table, judges.identity_threshold, time.perf_counter() - started)
         (tmp / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     atomic_write_json(report_path, report)

@@ -1,5 +1,6 @@
 """The `facegan` command: `facegan <stage> [--params params.yaml]` runs one pipeline stage;
-`facegan preset NAME` writes params.yaml from presets/NAME.yaml."""
+`facegan preset NAME` writes params.yaml from presets/NAME.yaml; `facegan results` and
+`facegan seeds` report on reports/metrics.json (one run, or a `dvc exp` seed sweep)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,17 @@ def main(argv: list[str] | None = None) -> int:
     preset = sub.add_parser("preset", help="write a complete params.yaml from presets/NAME.yaml")
     preset.add_argument("name")
     preset.add_argument("--out", default="params.yaml", type=Path)
+    results = sub.add_parser("results", help="write a Markdown results page from reports/metrics.json")
+    results.add_argument("--metrics", type=Path, default=Path("reports/metrics.json"))
+    results.add_argument("--out", type=Path, default=Path("reports/results.md"))
+    seeds = sub.add_parser("seeds", help="headline gains across a `dvc exp` seed sweep: mean, sd, min/max")
+    seeds.add_argument("--metrics", type=Path, nargs="+", metavar="FILE",
+                       help="aggregate these metrics.json files (seed from a params.yaml beside each) "
+                            "instead of the dvc experiments")
+    seeds.add_argument("--out", type=Path, default=Path("reports/seeds.json"), help="also writes the .md beside it")
     args = parser.parse_args(argv)
+    if args.command in ("results", "seeds"):
+        return _report(args)
     if args.command == "preset":
         return _write_preset(args.name, args.out)
     if args.command == "edit":
@@ -66,6 +77,21 @@ def _parse_targets(settings: list[str], yaw: float | None) -> dict[str, float]:
     if not targets:
         raise FaceganError("nothing to edit: give --set ATTR=0|1 and/or --yaw DEGREES")
     return targets
+
+
+def _report(args) -> int:
+    from facegan.results import write_results, write_seeds
+
+    try:
+        if args.command == "results":
+            print(f"wrote {write_results(args.metrics, args.out)}", file=sys.stderr)
+        else:
+            print(write_seeds(args.metrics, args.out), end="")
+            print(f"wrote {args.out} and {args.out.with_suffix('.md')}", file=sys.stderr)
+    except FaceganError as err:
+        print(f"error: {args.command}: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    return 0
 
 
 def _write_preset(name: str, out: Path) -> int:

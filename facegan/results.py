@@ -267,12 +267,23 @@ def _matchers(lowshot) -> list[str]:
 
 
 def _backbone(metrics) -> list[str]:
+    """The recognizer trained on real base photos against the one trained on real plus generated
+    ones (same optimizer steps), on the same visible episodes."""
     backbone = metrics.get("backbone")
     if not isinstance(backbone, dict) or not backbone:
         return []
-    rows = [[name, _num(_get(b, "verification_acc")), _num(_get(b, "tar_at_far_1e-3")), _brief(_get(b, "lowshot_top1"))]
-            for name, b in backbone.items()]
-    return ["## Backbone", ""] + _table(["recognizer", "verification acc", "TAR at FAR 1e-3", "low-shot top-1"], rows)
+    models = [(name, b) for name, b in backbone.items() if isinstance(b, dict) and "lowshot_top1" in b]
+    shots = sorted({k for _, b in models for k in (b.get("lowshot_top1") or {})}, key=lambda k: int(k[1:]))
+    arms = ("real", "gan")
+    rows = [[name, _num(_get(b, "verification_acc")), _num(_get(b, "tar_at_far_1e-3"))]
+            + [f"{_num(_mean(_get(b, 'lowshot_top1', k, arm)))} {_ci(_get(b, 'lowshot_top1', k, arm))}"
+               for k in shots for arm in arms] for name, b in models]
+    header = ["recognizer", "verification acc", "TAR at FAR 1e-3"] + [f"{k} {arm}" for k in shots for arm in arms]
+    lines = ["## Backbone", ""] + _table(header, rows)
+    gains = [(f"{k} {arm}, recognizer_aug vs recognizer", _get(backbone, "gain_aug_vs_recognizer", k, arm))
+             for k in shots for arm in arms]
+    gains = [(label, iv) for label, iv in gains if isinstance(iv, dict)]
+    return lines + (_gains_table(gains) if gains else [])
 
 
 def _where(lowshot) -> list[str]:

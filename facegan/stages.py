@@ -108,8 +108,10 @@ def train_recognizer_aug(params: Params) -> None:
 def evaluate(params: Params) -> None:
     """The low-shot protocol on novel identities; reports/metrics.json and figures."""
     from facegan.evaluation.stage import evaluate_stage
+    from facegan.results import write_results
 
     metrics = evaluate_stage(params)
+    write_results(Path("reports/metrics.json"), Path("reports/results.md"))  # the README links this page
     visible = metrics["lowshot"]["visible"]
     print(json.dumps({k: {key: visible[k][key] for key in ("gain_gan_vs_real", "gain_oracle_vs_real",
                                                            "gain_gan_probe_vs_real") if key in visible[k]}

@@ -272,7 +272,8 @@ def _backbone(metrics) -> list[str]:
     backbone = metrics.get("backbone")
     if not isinstance(backbone, dict) or not backbone:
         return []
-    models = [(name, b) for name, b in backbone.items() if isinstance(b, dict) and "lowshot_top1" in b]
+    models = [(name, b) for name, b in backbone.items() if isinstance(b, dict)
+              and isinstance(b.get("lowshot_top1"), dict)]
     shots = sorted({k for _, b in models for k in (b.get("lowshot_top1") or {})}, key=lambda k: int(k[1:]))
     arms = ("real", "gan")
     rows = [[name, _num(_get(b, "verification_acc")), _num(_get(b, "tar_at_far_1e-3"))]

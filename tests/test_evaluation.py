@@ -172,7 +172,7 @@ def test_evaluate_stage_writes_every_lowshot_path_and_the_figures(synthesized, t
     k1 = lowshot["visible"]["k1"]
     assert k1["n_episodes"] == 3 and k1["n_identities"] == lowshot["n_novel_identities"]
     # The oracle enrolls the true variants of the same photos: as many per photo as were planned.
-    assert k1["oracle"]["enrolled_per_identity"] == 1 + 5
+    assert k1["oracle"]["enrolled_per_identity"] == 1 + 5 and k1["oracle_probe"]["enrolled_per_identity"] == 1
     assert metrics["backbone"]["recognizer_aug"]["lowshot_top1"]["k5"]["real"]["ci95"] is not None
     assert metrics["data"]["thermal_source"] == "synthetic" and "evaluate" in metrics["timing_s"]
     for name in ("accuracy_vs_shots", "by_probe", "ablation_k1"):

@@ -10,6 +10,8 @@ gan_probe      the k photos; each probe edited back to the enrollment condition 
 gan_both       gan's gallery and gan_probe's probes
 oracle         + the renderer's true variants of the same photos (synthetic data only):
                what perfect edits would add
+oracle_probe   the k photos; each probe replaced by its true version in the enrollment
+               condition (synthetic data only): what perfect probe normalization would add
 
 Thermal task (thermal probes against a visible gallery of the k photos):
 raw            the thermal probe as it is
@@ -39,7 +41,7 @@ class Condition:
     gan_kinds: tuple[str, ...] = ()  # GAN variant kinds added to the gallery
     classical: bool = False  # + classical variants, as many per photo as the full GAN set adds
     oracle_kinds: tuple[str, ...] = ()  # + the renderer's true variants of these kinds
-    probes: str = "as_is"  # visible: as_is | normalized; thermal: raw | clahe | translated | twin
+    probes: str = "as_is"  # visible: as_is | normalized | true_normalized; thermal: raw | clahe | translated | twin
     gallery_clahe: bool = False  # gallery photos to grey + CLAHE
 
     @property
@@ -59,7 +61,8 @@ def visible_conditions(edit_kinds: tuple[str, ...], oracle: bool) -> dict[str, C
     out = {"real": Condition(), "classical": Condition(classical=True), "gan": Condition(edit_kinds),
            "gan_classical": Condition(edit_kinds, classical=True), "gan_probe": Condition(probes="normalized"),
            "gan_both": Condition(edit_kinds, probes="normalized")}
-    return out | ({"oracle": Condition(oracle_kinds=edit_kinds)} if oracle else {})
+    return out | ({"oracle": Condition(oracle_kinds=edit_kinds), "oracle_probe": Condition(probes="true_normalized")}
+                  if oracle else {})
 
 
 def thermal_conditions(translate: bool) -> dict[str, Condition]:

@@ -89,12 +89,16 @@ class EpisodeScorer:
         if cond.probes == "twin":
             return e.store[self.pair[probes]], e.attributes[self.pair[probes]]
         emb, attrs = e.store[probes].copy(), e.attributes[probes].copy()
-        swap = {"translated": self.variants.translation_of, "normalized": self.variants.normalized_of}.get(cond.probes)
+        swap = {"translated": (self.variants.translation_of, e.variant, e.variant_attributes),
+                "normalized": (self.variants.normalized_of, e.variant, e.variant_attributes),
+                "true_normalized": (self.oracle.normalized_of if self.oracle else {}, e.oracle,
+                                    e.oracle_attributes)}.get(cond.probes)
         if swap:  # a probe without a (kept) generated version is used as it is
+            lookup, embeddings, claimed = swap
             for i, row in enumerate(probes):
-                at = swap.get(int(row))
+                at = lookup.get(int(row))
                 if at is not None:
-                    emb[i], attrs[i] = e.variant[at], e.variant_attributes[at]
+                    emb[i], attrs[i] = embeddings[at], claimed[at]
         return emb, attrs
 
     def task_probes(self, episode: Episode, task: str) -> np.ndarray:

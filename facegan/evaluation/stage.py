@@ -31,7 +31,7 @@ from facegan.synthesis.store import open_oracle, open_variants
 ABLATION_K = 1
 SPLITS = ("novel", "val")
 VISIBLE_GAINS = (("gan", "real"), ("gan", "classical"), ("gan_classical", "real"), ("gan_probe", "real"),
-                 ("gan_both", "real"), ("oracle", "real"))
+                 ("gan_both", "real"), ("oracle", "real"), ("oracle_probe", "real"))
 THERMAL_GAINS = (("translated", "raw"), ("translated", "classical"), ("oracle", "raw"))
 
 
@@ -93,7 +93,8 @@ def _share(gains: dict, ours: str, best: str) -> float | None:
 def _visible_block(results: TaskResults, scorer: EpisodeScorer, episodes) -> dict:
     block = {name: results.summary(name, scorer.masks) for name in results.scores}
     gains = _gains(results, VISIBLE_GAINS)
-    block |= gains | {"gan_share_of_oracle": _share(gains, "gain_gan_vs_real", "gain_oracle_vs_real")}
+    block |= gains | {"gan_share_of_oracle": _share(gains, "gain_gan_vs_real", "gain_oracle_vs_real"),
+                      "gan_probe_share_of_oracle": _share(gains, "gain_gan_probe_vs_real", "gain_oracle_probe_vs_real")}
     return block | _counts(results, episodes)
 
 
@@ -205,7 +206,8 @@ def evaluate_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
                "protocol": {"gallery": lp.gallery, "visible_probes": "visible photos only",
                             "thermal_probes": "thermal photos against the visible gallery",
                             "thermal_matcher": _thermal_matcher(matcher),
-                            "oracle": "renderer's true variants" if oracle_lookup is not None else
+                            "oracle": "renderer's true variants (gallery: oracle; probes: oracle_probe)"
+                            if oracle_lookup is not None else
                             "none (true variants exist only for the synthetic source)"}}
 
     figures_dir = Path(figures_dir)

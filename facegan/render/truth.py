@@ -22,6 +22,7 @@ from facegan.data.decode import load_face
 from facegan.render.dataset import rerender
 from facegan.render.identity import Identity
 from facegan.render.image_state import ImageState
+from facegan.synthesis.plan import NORMALIZE, every_variant, normalization_jobs, parse_targets
 
 SMILE_STRENGTH = 0.825  # the mean of the renderer's smile strengths, U(0.65, 1.0)
 MOUTH_PER_SMILE = 7.75  # the mean lip gap per unit of smile of an open smile, U(5.5, 10.0)
@@ -48,19 +49,32 @@ class TrueEdit:
         raise ValueError(f"no true variant for edit kind {self.kind!r}")
 
 
+@dataclass(frozen=True)
+class TrueEdits:
+    """Several edits at once (a probe set back to the enrollment condition)."""
+    edits: tuple[TrueEdit, ...]
+
+    def __call__(self, ident: Identity, st: ImageState) -> ImageState:
+        for edit in self.edits:
+            st = edit(ident, st)
+        return st
+
+
 def _render_part(task) -> list[bytes]:
     root, image_ids, edits = task
     return rerender(root, image_ids, edits)
 
 
-def true_variants(root: Path, image_ids: list[str], kinds: list[str], targets: list[float], image_size: int,
+def true_variants(root: Path, image_ids: list[str], kinds: list[str], targets: list, image_size: int,
                   workers: int = 1) -> np.ndarray:
     """uint8 N x S x S x 3: photo image_ids[i] of the rendered set in `root` with edit
-    (kinds[i], targets[i]) made true, decoded and cropped exactly as prep does."""
+    (kinds[i], targets[i]) made true, decoded and cropped exactly as prep does; a `normalize`
+    edit's target is its {attribute: target} dict."""
     import json
 
     difficulty = json.loads((Path(root) / "render.json").read_text())["arguments"]["difficulty"]
-    edits = [TrueEdit(k, float(t), difficulty) for k, t in zip(kinds, targets)]
+    edits = [TrueEdits(tuple(TrueEdit(a, float(v), difficulty) for a, v in t.items())) if k == NORMALIZE
+             else TrueEdit(k, float(t), difficulty) for k, t in zip(kinds, targets)]
     order = pd.Series(image_ids).argsort(kind="stable").to_numpy()  # one identity's photos together
     parts = np.array_split(order, max(1, min(len(order), 8 * workers)))
     tasks = [(root, [image_ids[i] for i in part], [edits[i] for i in part]) for part in parts if len(part)]
@@ -76,16 +90,16 @@ def true_variants(root: Path, image_ids: list[str], kinds: list[str], targets: l
 
 
 def write_oracle(params, prepared_dir: Path, out_dir: Path) -> dict:
-    """The oracle store: every planned edit of every enrolled novel photo, made true by the renderer
-    (faces.npy + variants.csv in the variant store's layout + oracle.json); empty, with the reason,
-    when the prepared faces are not the rendered set."""
+    """The oracle store: every planned edit of every enrolled novel photo, and every novel visible
+    photo that is not neutral set back to the enrollment condition (the truth behind probe
+    normalization), made true by the renderer (faces.npy + variants.csv in the variant store's
+    layout + oracle.json); empty, with the reason, when the prepared faces are not the rendered set."""
     import json
     import time
 
     from facegan.data.store import open_prepared
     from facegan.io import atomic_dir
     from facegan.lowshot.episodes import enrolled_rows
-    from facegan.synthesis.plan import every_variant
     from facegan.synthesis.store import FACES_FILE, ORACLE_REPORT, TABLE_FILE
 
     started = time.perf_counter()
@@ -94,7 +108,13 @@ def write_oracle(params, prepared_dir: Path, out_dir: Path) -> dict:
     synthetic = data.report.get("source") == "synthetic"
     rows = enrolled_rows(index, "novel", params.lowshot, params.seed) if synthetic else np.zeros(0, np.int64)
     labels = {c: index.loc[rows, c].to_numpy(np.float32) for c in ("eyeglasses", "smiling", "young", "yaw")}
-    jobs = every_variant(rows, labels, p.attributes, p.yaw_targets, thermal=False)
+    visible = index.index[(index["split"] == "novel") & (index["domain"] == "visible")].to_numpy() \
+        if synthetic else np.zeros(0, np.int64)
+    truth = {c: index.loc[visible, c].to_numpy(np.float32) for c in ("eyeglasses", "smiling", "young", "yaw")}
+    jobs = pd.concat([every_variant(rows, labels, p.attributes, p.yaw_targets, thermal=False),
+                      normalization_jobs(visible, truth, params.lowshot.neutral_max_yaw)], ignore_index=True)
+    if "targets" not in jobs:
+        jobs["targets"] = np.nan
     jobs.insert(0, "split", "novel")
     jobs.insert(1, "identity", index["identity"].to_numpy()[jobs["source_row"]] if len(jobs) else [])
     jobs["input_row"] = jobs["source_row"]
@@ -102,7 +122,9 @@ def write_oracle(params, prepared_dir: Path, out_dir: Path) -> dict:
     faces = np.zeros((0, data.image_size, data.image_size, 3), np.uint8)
     if len(jobs):
         names = [Path(n).name for n in index.loc[jobs["source_row"], "source_path"]]
-        faces = true_variants(Path(data.report["root"]), names, jobs["kind"].tolist(), jobs["target"].tolist(),
+        targets = [parse_targets(t) if k == NORMALIZE else v
+                   for k, v, t in zip(jobs["kind"], jobs["target"], jobs["targets"])]
+        faces = true_variants(Path(data.report["root"]), names, jobs["kind"].tolist(), targets,
                               data.image_size, params.data.workers)
     report = {"rendered": bool(len(jobs)), "variants": int(len(jobs)), "sources": int(len(rows)),
               "by_kind": {k: int(n) for k, n in jobs["kind"].value_counts(sort=False).items()}}

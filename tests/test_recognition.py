@@ -15,7 +15,7 @@ from facegan.errors import FaceganError
 from facegan.recognition import (ArcFace, CosFace, build_backbone, embed_faces, load_recognizer, score_metrics,
                                  threshold_at_far, verification_metrics)
 from facegan.recognition.dataset import FaceSource, TrainBatches
-from facegan.recognition.stage import train_recognizer_stage
+from facegan.recognition.stage import train_recognizer_aug_stage, train_recognizer_stage
 from facegan.recognition.train import train_recognizer
 
 TINY = dict(arch="iresnet", width=4, embedding_dim=16, batch_size=8, epochs=3, lr=0.05, warmup_epochs=0.5,
@@ -194,8 +194,34 @@ def write_prepared(root, identities=6, per_identity=8, novel=3, size=32):
     return root
 
 
+VARIANTS = [("smiling", True), ("yaw", True), ("thermal", True), ("thermal", True), ("young", False)]
+
+
+def write_variants(root, prepared):
+    """A variant store (faces.npy, variants.csv, synthesis.json) for `write_prepared`'s store: the
+    VARIANTS of one training face per base identity, and a kept variant of a novel face."""
+    index = pd.read_csv(prepared / "index.csv")
+    sources = index[index["role"] == "train"].groupby("identity").head(1)
+    rows = [(source, kind, kept) for source in sources.itertuples() for kind, kept in VARIANTS]
+    rows.append((next(index[index["split"] == "novel"].itertuples()), "smiling", True))
+    table = pd.DataFrame({"split": [r.split for r, _, _ in rows], "identity": [r.identity for r, _, _ in rows],
+                          "source_row": [r.Index for r, _, _ in rows], "kind": [k for _, k, _ in rows],
+                          "kept": [kept for _, _, kept in rows]})
+    root.mkdir(parents=True)
+    np.save(root / "faces.npy", np.load(prepared / "faces.npy")[table["source_row"].to_numpy()])
+    table.to_csv(root / "variants.csv", index=False)
+    (root / "synthesis.json").write_text("{}")
+    return root
+
+
 def stage_params(**overrides):
     return parse_params({"recognizer": TINY | {"epochs": 2} | overrides})
+
+
+def train_aug_stage(tmp_path, params):
+    prepared = write_prepared(tmp_path / "prepared")
+    return train_recognizer_aug_stage(params, prepared, write_variants(tmp_path / "variants", prepared),
+                                      tmp_path / "aug.pt", tmp_path / "aug.json", None, tmp_path / "aug_ckpt")
 
 
 def test_stage_writes_model_and_report(tmp_path):
@@ -211,6 +237,14 @@ def test_stage_writes_model_and_report(tmp_path):
     model = load_recognizer(tmp_path / "m.pt")
     assert not model.training and model.identity_names == ["person0", "person1", "person2"]
     assert embed_faces(model, faces).shape == (6, 16)
+
+
+@pytest.mark.parametrize("sections, thermal", [({}, False), ({"recognizer_aug": {"thermal": True}}, True)])
+def test_aug_stage_trains_on_thermal_translations_only_when_asked(tmp_path, sections, thermal):
+    report = train_aug_stage(tmp_path, parse_params({"recognizer": TINY | {"epochs": 1}} | sections))
+    assert report["thermal_included"] is thermal
+    assert report["extra_by_kind"] == {"smiling": 3, "yaw": 3} | ({"thermal": 6} if thermal else {})
+    assert report["n_extra_train_images"] == 6 + 6 * thermal
 
 
 def test_stage_needs_two_base_identities(tmp_path):

@@ -106,6 +106,11 @@ class RecognizerParams(Section):
     checkpoint_every: PositiveInt = 200
 
 
+class RecognizerAugParams(Section):
+    # true: also train on kept thermal->visible translations of base photos
+    thermal: bool = False
+
+
 class JudgesParams(Section):
     extra_attributes: list[str] = []
     attribute_arch: Literal["iresnet", "mobilefacenet"] = "mobilefacenet"
@@ -212,6 +217,7 @@ class Params(Section):
     lowshot: LowshotParams = LowshotParams()
     synthetic: SyntheticParams = SyntheticParams()
     recognizer: RecognizerParams = RecognizerParams()
+    recognizer_aug: RecognizerAugParams = RecognizerAugParams()
     judges: JudgesParams = JudgesParams()
     editor: EditorParams = EditorParams()
     translator: TranslatorParams = TranslatorParams()

@@ -15,8 +15,8 @@ from facegan.errors import FaceganError
 from facegan.recognition import (ArcFace, CosFace, build_backbone, embed_faces, load_recognizer, score_metrics,
                                  threshold_at_far, verification_metrics)
 from facegan.recognition.dataset import FaceSource, TrainBatches
-from facegan.recognition.stage import train_recognizer_stage
-from facegan.recognition.train import train_recognizer
+from facegan.recognition.stage import train_recognizer_aug_stage, train_recognizer_stage
+from facegan.recognition.train import step_budget, train_recognizer
 
 TINY = dict(arch="iresnet", width=4, embedding_dim=16, batch_size=8, epochs=3, lr=0.05, warmup_epochs=0.5,
             augment=["hflip", "brightness_contrast"], checkpoint_every=1000)
@@ -38,15 +38,21 @@ def tiny_faces(identities: int = 4, per_identity: int = 8, size: int = 32, seed:
     return np.stack(faces), np.array(labels)
 
 
-def tiny_batches(seed: int = 0, augment=("hflip", "brightness_contrast")):
+def tiny_batches(seed: int = 0, augment=("hflip", "brightness_contrast"), extra: int = 0):
+    """The tiny faces, plus `extra` faces of the same identities from another draw (like kept variants)."""
     faces, labels = tiny_faces()
-    return TrainBatches([FaceSource(faces, np.arange(len(faces)), labels)], list(augment), seed)
+    sources = [FaceSource(faces, np.arange(len(faces)), labels)]
+    if extra:
+        more, more_labels = tiny_faces(seed=1)
+        rows = np.arange(extra) * (len(more) // extra)  # spread over the identities
+        sources.append(FaceSource(more, rows, more_labels[rows]))
+    return TrainBatches(sources, list(augment), seed)
 
 
-def train_tiny(tmp_path, name: str, max_steps=None, live=None, **overrides):
+def train_tiny(tmp_path, name: str, max_steps=None, live=None, extra=0, total_steps=None, **overrides):
     params = RecognizerParams(**(TINY | overrides))
-    return train_recognizer(params, tiny_batches(), 4, seed=0, image_size=32, checkpoint_dir=tmp_path / name,
-                            live=live, max_steps=max_steps)
+    return train_recognizer(params, tiny_batches(extra=extra), 4, seed=0, image_size=32,
+                            checkpoint_dir=tmp_path / name, live=live, max_steps=max_steps, total_steps=total_steps)
 
 
 def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
@@ -159,6 +165,21 @@ def test_resumed_run_matches_an_uninterrupted_one(tmp_path, stop, every):
     assert same_weights(resumed.model, full.model)
 
 
+def test_resumed_run_on_more_data_with_the_base_budget_matches_an_uninterrupted_one(tmp_path, capsys):
+    # 32 + 8 faces: 5 steps an epoch; the 32 faces' budget, 12 steps, ends 2 steps into epoch 3.
+    budget = step_budget(RecognizerParams(**TINY), 32)
+    live = RecordingLive()
+    full = train_tiny(tmp_path, "full", live=live, extra=8, total_steps=budget, dropout=0.2)
+    assert full.steps == budget == 12
+    assert [step for step, name, _ in live.metrics if name == "train/loss"] == [1, 2, 3]  # the partial one too
+    partial = train_tiny(tmp_path, "resumed", max_steps=11, extra=8, total_steps=budget, dropout=0.2)
+    assert partial.steps == 11 and not same_weights(partial.model, full.model)
+    resumed = train_tiny(tmp_path, "resumed", extra=8, total_steps=budget, dropout=0.2)
+    assert resumed.steps == 12 and same_weights(resumed.model, full.model)
+    train_tiny(tmp_path, "resumed", max_steps=1, extra=8, dropout=0.2)  # its own budget: another run
+    assert "other params or data" in capsys.readouterr().err
+
+
 def test_checkpoint_from_other_params_or_data_is_set_aside(tmp_path, capsys):
     train_tiny(tmp_path, "run", max_steps=2)
     fresh = train_tiny(tmp_path, "fresh", lr=0.01)
@@ -194,8 +215,34 @@ def write_prepared(root, identities=6, per_identity=8, novel=3, size=32):
     return root
 
 
+VARIANTS = [("smiling", True), ("yaw", True), ("thermal", True), ("thermal", True), ("young", False)]
+
+
+def write_variants(root, prepared):
+    """A variant store (faces.npy, variants.csv, synthesis.json) for `write_prepared`'s store: the
+    VARIANTS of one training face per base identity, and a kept variant of a novel face."""
+    index = pd.read_csv(prepared / "index.csv")
+    sources = index[index["role"] == "train"].groupby("identity").head(1)
+    rows = [(source, kind, kept) for source in sources.itertuples() for kind, kept in VARIANTS]
+    rows.append((next(index[index["split"] == "novel"].itertuples()), "smiling", True))
+    table = pd.DataFrame({"split": [r.split for r, _, _ in rows], "identity": [r.identity for r, _, _ in rows],
+                          "source_row": [r.Index for r, _, _ in rows], "kind": [k for _, k, _ in rows],
+                          "kept": [kept for _, _, kept in rows]})
+    root.mkdir(parents=True)
+    np.save(root / "faces.npy", np.load(prepared / "faces.npy")[table["source_row"].to_numpy()])
+    table.to_csv(root / "variants.csv", index=False)
+    (root / "synthesis.json").write_text("{}")
+    return root
+
+
 def stage_params(**overrides):
     return parse_params({"recognizer": TINY | {"epochs": 2} | overrides})
+
+
+def train_aug_stage(tmp_path, params):
+    prepared = write_prepared(tmp_path / "prepared")
+    return train_recognizer_aug_stage(params, prepared, write_variants(tmp_path / "variants", prepared),
+                                      tmp_path / "aug.pt", tmp_path / "aug.json", None, tmp_path / "aug_ckpt")
 
 
 def test_stage_writes_model_and_report(tmp_path):
@@ -211,6 +258,23 @@ def test_stage_writes_model_and_report(tmp_path):
     model = load_recognizer(tmp_path / "m.pt")
     assert not model.training and model.identity_names == ["person0", "person1", "person2"]
     assert embed_faces(model, faces).shape == (6, 16)
+
+
+def test_aug_stage_takes_the_optimizer_steps_of_the_base_stage(tmp_path):
+    aug = train_aug_stage(tmp_path, stage_params())
+    base = train_recognizer_stage(stage_params(), tmp_path / "prepared", tmp_path / "m.pt", tmp_path / "r.json",
+                                  None, tmp_path / "ckpt")
+    # 21 base faces: 2 steps an epoch, 4 in 2 epochs; with 6 variants, 27 faces would take 6.
+    assert base["steps"] == aug["steps"] == 4
+    assert aug["n_train_images"] == 27 and aug["epochs_equivalent"] == round(4 * 8 / 27, 3)
+
+
+@pytest.mark.parametrize("sections, thermal", [({}, False), ({"recognizer_aug": {"thermal": True}}, True)])
+def test_aug_stage_trains_on_thermal_translations_only_when_asked(tmp_path, sections, thermal):
+    report = train_aug_stage(tmp_path, parse_params({"recognizer": TINY | {"epochs": 1}} | sections))
+    assert report["thermal_included"] is thermal
+    assert report["extra_by_kind"] == {"smiling": 3, "yaw": 3} | ({"thermal": 6} if thermal else {})
+    assert report["n_extra_train_images"] == 6 + 6 * thermal
 
 
 def test_stage_needs_two_base_identities(tmp_path):

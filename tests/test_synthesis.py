@@ -106,7 +106,7 @@ def test_augmented_recognizer_trains_on_the_kept_base_variants(synthesized, tmp_
 
     params, paths, _ = synthesized
     table = open_variants(paths["out_dir"]).table
-    kept = table[(table["split"] == "base") & table["kept"]]
+    kept = table[(table["split"] == "base") & table["kept"] & (table["kind"] != THERMAL)]  # thermal: opt-in
     tiny = parse_params({"recognizer": {"width": 4, "embedding_dim": 16, "epochs": 1, "batch_size": 32}})
     report = train_recognizer_aug_stage(tiny, paths["prepared_dir"], paths["out_dir"], tmp_path / "aug.pt",
                                         tmp_path / "aug.json", None, tmp_path / "ckpt")

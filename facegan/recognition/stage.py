@@ -15,7 +15,7 @@ from facegan.io import atomic_write_json
 from facegan.live import live_factory
 from facegan.recognition.dataset import FaceSource, RowView, TrainBatches
 from facegan.recognition.embed import embed_faces, save_recognizer
-from facegan.recognition.train import train_recognizer
+from facegan.recognition.train import clamped_batch_size, step_budget, train_recognizer
 from facegan.recognition.verification import verification_metrics
 
 REPORT_KEYS = ("verification_acc", "tar_at_far_1e-3", "far_achieved", "eer", "roc_auc",
@@ -38,7 +38,9 @@ def train_recognizer_stage(params: Params, prepared_dir: Path = Path("data/prepa
                            extra_report: dict | None = None) -> dict:
     """Train the recognizer on base visible train faces (plus `extra_train` = (uint8 face array,
     its rows to use, their identity ids), e.g. kept variants of base faces), then score
-    novel-identity pairs."""
+    novel-identity pairs. The optimizer steps are always those of `recognizer.epochs` over the
+    base faces alone: extra faces change what the recognizer sees, not how long it trains
+    (a fair comparison of the two recognizers)."""
     started = time.perf_counter()
     p = params.recognizer
     data = open_prepared(prepared_dir)
@@ -67,7 +69,8 @@ def train_recognizer_stage(params: Params, prepared_dir: Path = Path("data/prepa
 
     live = live_factory(live_dir)
     result = train_recognizer(p, batches, len(class_ids), seed=params.seed, image_size=data.image_size,
-                              checkpoint_dir=Path(checkpoint_dir), live=live, val=val)
+                              checkpoint_dir=Path(checkpoint_dir), live=live, val=val,
+                              total_steps=step_budget(p, len(train_rows)))
     for opened in live.opened if live is not None else []:
         opened.end()
     if not distributed.is_main():  # under torchrun, rank 0 saves and scores
@@ -79,7 +82,8 @@ def train_recognizer_stage(params: Params, prepared_dir: Path = Path("data/prepa
                              device=next(result.model.parameters()).device)
     metrics = verification_metrics(embeddings, novel_rows["identity"].to_numpy(), seed=params.seed)
     report = {k: metrics[k] for k in REPORT_KEYS} | {
-        "n_train_images": len(batches), "n_extra_train_images": int(len(extra_ids)),
+        "n_train_images": len(batches), "n_extra_train_images": int(len(extra_ids)), "steps": result.steps,
+        "epochs_equivalent": round(result.steps * clamped_batch_size(p, len(batches)) / len(batches), 3),
         "n_train_identities": len(class_ids), "processes": distributed.world_size(),
         "train_img_per_s": round(result.train_img_per_s, 1), "seconds": round(time.perf_counter() - started, 1),
     } | (extra_report or {})
@@ -93,13 +97,18 @@ def train_recognizer_aug_stage(params: Params, prepared_dir: Path = Path("data/p
                                report_path: Path = Path("reports/recognizer_aug.json"),
                                live_dir: Path | None = Path("reports/plots/train_recognizer_aug"),
                                checkpoint_dir: Path = Path("checkpoints/train_recognizer_aug")) -> dict:
-    """The recognizer recipe, unchanged (same params, epochs and seed), on base faces plus the kept
-    variants of base faces: the backbone comparison of the evaluate stage."""
+    """The recognizer recipe, unchanged (same params, optimizer steps and seed), on base faces plus
+    the kept variants of base faces (thermal translations only with recognizer_aug.thermal):
+    the backbone comparison of the evaluate stage."""
+    from facegan.synthesis.plan import THERMAL
     from facegan.synthesis.store import open_variants
 
     variants = open_variants(variants_dir)
     kept = variants.kept(split="base")
+    thermal = params.recognizer_aug.thermal
+    if not thermal:  # the comparison is about visible-photo variants; translations are opt-in
+        kept = kept[kept["kind"] != THERMAL]
     by_kind = {k: int(n) for k, n in kept["kind"].value_counts(sort=False).items()}
     return train_recognizer_stage(params, prepared_dir, model_path, report_path, live_dir, checkpoint_dir,
                                   extra_train=(variants.faces, kept.index.to_numpy(), kept["identity"].to_numpy()),
-                                  extra_report={"extra_by_kind": by_kind})
+                                  extra_report={"extra_by_kind": by_kind, "thermal_included": thermal})

@@ -4,6 +4,9 @@ Reproducible by construction: weights come from `seed`, each epoch's order
 from (seed, epoch), each batch's augmentation from (seed, epoch, step), and
 a resumed run restores the RNG states and skips the batches it already
 consumed, so it ends with the same weights as an uninterrupted run (CPU).
+A run may be given another set's step budget (`total_steps`): the recognizer
+trained on base faces plus generated variants then takes exactly the base
+run's optimizer steps and schedule, in fewer, fractional epochs of its data.
 """
 
 from __future__ import annotations
@@ -41,6 +44,16 @@ class TrainResult:
     train_img_per_s: float  # over the training steps of this run, across resumes
 
 
+def clamped_batch_size(p: RecognizerParams, n_images: int) -> int:
+    """The batch size the loop uses on `n_images` faces (at most all of them)."""
+    return min(p.batch_size, n_images)
+
+
+def step_budget(p: RecognizerParams, n_images: int) -> int:
+    """Optimizer steps of `p.epochs` epochs over `n_images` faces (ragged tails dropped)."""
+    return p.epochs * (n_images // clamped_batch_size(p, n_images))
+
+
 def _optimizer(p: RecognizerParams, modules: list[torch.nn.Module]) -> torch.optim.Optimizer:
     # No weight decay on BN/PReLU/bias parameters: decaying them only fights the normalization.
     decay, no_decay = [], []
@@ -64,9 +77,14 @@ def _schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: 
 
 def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, *, seed: int, image_size: int,
                      checkpoint_dir: Path, live=None, val: tuple[np.ndarray, np.ndarray] | None = None,
-                     max_steps: int | None = None) -> TrainResult:
+                     max_steps: int | None = None, total_steps: int | None = None) -> TrainResult:
     """Train (or resume) an embedder on `data`; `val` = (uint8 faces, identities) scored each epoch.
 
+    `total_steps` is the optimizer-step budget (default `step_budget(p, len(data))`); warmup
+    stays the same share of it (warmup_epochs / epochs) and the cosine ends at it, so a run
+    given another set's budget follows that set's schedule step for step. The data cycles in
+    its own epochs: each is logged (and `val` scored) when it ends, and a partial last epoch
+    when the budget runs out (simplest: no second clock for logging).
     `max_steps` stops early (as if killed) after checkpointing; tests use it to check resuming.
     Under torchrun each process trains on its shard of every global batch (DDP averages the
     gradients), so the schedule and the data seen are those of a one-process run; rank 0
@@ -74,10 +92,13 @@ def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, 
     """
     distributed.setup()
     device = default_device()
-    batch_size = min(p.batch_size, len(data))
+    batch_size = clamped_batch_size(p, len(data))
     distributed.check_batch_size(batch_size, "recognizer.batch_size")
     steps_per_epoch = len(data) // batch_size
-    total_steps = p.epochs * steps_per_epoch
+    own_budget = step_budget(p, len(data))
+    total_steps = own_budget if total_steps is None else total_steps
+    # Only a budget other than the data's own is fingerprinted: default runs keep their checkpoints.
+    budget = {} if total_steps == own_budget else {"total_steps": total_steps}
     # Labels plus a pixel sample: re-prepared data with the same identities must not resume.
     pixel_sample = data.read(np.linspace(0, len(data) - 1, min(64, len(data))).astype(np.int64))
 
@@ -86,14 +107,15 @@ def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, 
     head = build_head(p.head, p.embedding_dim, num_classes, p.scale, p.margin).to(device)
     run_id = fingerprint(params={k: v for k, v in p.model_dump().items() if k not in _EXECUTION_ONLY},
                          seed=seed, image_size=image_size, labels=data.labels, num_classes=num_classes,
-                         pixels=pixel_sample, architecture=architecture(model, head))
+                         pixels=pixel_sample, architecture=architecture(model, head), **budget)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimizer = _optimizer(p, [model, head])
     train_model, train_head = model, head
     if distributed.world_size() > 1:
         train_model, train_head = DistributedDataParallel(model), DistributedDataParallel(head)
-    scheduler = _schedule(optimizer, round(p.warmup_epochs * steps_per_epoch), total_steps)
+    # total_steps / epochs: the budget's epoch (exactly steps_per_epoch for the data's own budget).
+    scheduler = _schedule(optimizer, round(p.warmup_epochs * (total_steps / p.epochs)), total_steps)
     scaler = torch.amp.GradScaler(enabled=amp_dtype(device) == torch.float16)
     sums = {"loss": 0.0, "correct": 0, "seen": 0}  # running over the current epoch
     timing = {"images": 0, "seconds": 0.0}  # of training steps, over all sessions of this run
@@ -109,6 +131,9 @@ def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, 
         set_rng_states(state["rng"])
     if callable(live):  # a factory: the curves continue only when training does
         live = live(state is not None) if distributed.is_main() else None
+
+    def epoch_ends() -> bool:  # after the current step: an epoch of `data` is complete, or the budget spent
+        return step % steps_per_epoch == 0 or step == total_steps
 
     def checkpoint() -> None:
         save_checkpoint(checkpoint_dir, {
@@ -141,15 +166,15 @@ def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, 
             sums["seen"] += len(y)
             progress.update(len(y) * distributed.world_size())
             progress.set_postfix(loss=f"{loss_value:.3f}", epoch=epoch + 1, refresh=False)
-            if step % p.checkpoint_every == 0 and step % steps_per_epoch:
+            if step % p.checkpoint_every == 0 and not epoch_ends():
                 checkpoint()  # an epoch's last step checkpoints below, after its epoch is logged
         timing["seconds"] += time.perf_counter() - started
         timing["images"] += len(keys) * batch_size
         trained = True
-        if step % steps_per_epoch == 0:
+        if epoch_ends():
             reduced = dict(zip(sums, distributed.all_sum(list(sums.values()), device)))
-            if distributed.is_main():
-                _log_epoch(live, step // steps_per_epoch, reduced, optimizer, model, val, seed, device)
+            if distributed.is_main():  # a partial last epoch is logged as the next epoch
+                _log_epoch(live, math.ceil(step / steps_per_epoch), reduced, optimizer, model, val, seed, device)
             sums = {"loss": 0.0, "correct": 0, "seen": 0}
             if step % p.checkpoint_every == 0 and step < stop_at:
                 checkpoint()

@@ -87,6 +87,7 @@ def render_oracle(params: Params) -> None:
     from facegan.render.truth import write_oracle
 
     report = write_oracle(params, PREPARED, ORACLE)
+    atomic_write_json(TIMING / "render_oracle.json", {"seconds": report["seconds"]})
     print(json.dumps(report))
 
 
@@ -121,6 +122,6 @@ def evaluate(params: Params) -> None:
 # Stages that train with DDP under `torchrun --nproc_per_node=N`; the others run on rank 0 alone.
 DISTRIBUTED_STAGES = {"train_recognizer", "train_judges", "train_editor", "train_translator", "train_recognizer_aug"}
 
-STAGES = {"render": render, "prep": prep, "render_oracle": render_oracle, "train_recognizer": train_recognizer, "train_judges": train_judges,
-          "train_editor": train_editor, "train_translator": train_translator, "synthesize": synthesize,
+STAGES = {"render": render, "prep": prep, "render_oracle": render_oracle, "train_recognizer": train_recognizer,
+          "train_judges": train_judges, "train_editor": train_editor, "train_translator": train_translator, "synthesize": synthesize,
           "train_recognizer_aug": train_recognizer_aug, "evaluate": evaluate}

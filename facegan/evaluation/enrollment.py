@@ -127,5 +127,6 @@ class VariantLookup:
     def needed(self, gallery: np.ndarray) -> np.ndarray:
         """Every variant row an evaluation with these gallery rows can use."""
         rows = [self.kept(r, self.edit_kinds) for r in gallery]
-        rows += [np.fromiter(self.translation_of.values(), np.int64), np.fromiter(self.normalized_of.values(), np.int64)]
+        rows += [np.fromiter(self.translation_of.values(), np.int64),
+                 np.fromiter(self.normalized_of.values(), np.int64)]
         return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)

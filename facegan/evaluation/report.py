@@ -8,6 +8,7 @@ from pathlib import Path
 
 STAGE_REPORTS = {  # stage -> the report it writes (its `seconds` is that stage's last run)
     "prep": Path("reports/timing/prep.json"),
+    "render_oracle": Path("reports/timing/render_oracle.json"),
     "train_recognizer": Path("reports/recognizer.json"),
     "train_judges": Path("reports/judges.json"),
     "train_editor": Path("reports/editor.json"),

@@ -34,16 +34,17 @@ def lowshot_paths(shots: Iterable[int], attributes: Iterable[str] = ("eyeglasses
         paths += [f"{block}.gan_share_of_oracle"] if oracle else []
         if thermal:
             th = f"lowshot.thermal.k{k}"
-            paths += [p for c in THERMAL_CONDITIONS + (("oracle",) if oracle else ()) for p in _interval(f"{th}.{c}.top1")]
+            arms = THERMAL_CONDITIONS + (("oracle",) if oracle else ())
+            paths += [p for c in arms for p in _interval(f"{th}.{c}.top1")]
             paths += [p for g in THERMAL_GAINS for p in _interval(f"{th}.{g}")]
     paths += [p for a in attributes for p in _interval(f"lowshot.visible.ablation_k1.{a}")]
     return paths
 
 
 def required_paths(shots: Iterable[int], attributes: Iterable[str] = ("eyeglasses", "smiling", "young", "yaw"),
-                   stages: Iterable[str] = ("prep", "train_recognizer", "train_judges", "train_editor",
-                                            "train_translator", "synthesize", "train_recognizer_aug",
-                                            "evaluate"), oracle: bool = True, thermal: bool = True) -> list[str]:
+                   stages: Iterable[str] = ("prep", "render_oracle", "train_recognizer", "train_judges",
+                                            "train_editor", "train_translator", "synthesize",
+                                            "train_recognizer_aug", "evaluate"), oracle: bool = True, thermal: bool = True) -> list[str]:
     shots = list(shots)
     paths = ["data.source", "data.image_size", "data.n_images", "data.n_identities.base",
              "data.n_identities.novel", "data.thermal_source",

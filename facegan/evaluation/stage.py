@@ -103,6 +103,30 @@ def _counts(results: TaskResults, episodes) -> dict:
             "n_probes": int(results.probes.sum() / len(episodes))}
 
 
+def _thermal_block(scorer: EpisodeScorer, episodes, translate: bool, matcher: str, params: Params) -> dict:
+    results = _run(scorer, episodes, thermal_conditions(translate), "thermal", _thermal_matcher(matcher), params)
+    gains = _gains(results, THERMAL_GAINS)
+    block = {name: {key: v for key, v in results.summary(name).items() if key != "enrolled_per_identity"}
+             for name in results.scores}
+    share = _share(gains, "gain_translated_vs_raw", "gain_oracle_vs_raw") if translate else None
+    return block | gains | {"translated_share_of_oracle": share} | _counts(results, episodes)
+
+
+def _ablations(scorer: EpisodeScorer, episodes, kinds, oracle: bool, matcher: str, params: Params) -> dict:
+    """The gain of one kind of GAN variant (and, with an oracle, of one kind of true variant) alone."""
+    out = {}
+    for name, true in (("ablation", False), ("oracle_ablation", True))[:2 if oracle else 1]:
+        conds = {"real": Condition()} | ablation_conditions(kinds, true)
+        results = _run(scorer, episodes, conds, "visible", matcher, params)
+        out[f"{name}_k{ABLATION_K}"] = {kind: results.gain(kind, "real") for kind in kinds}
+    return out
+
+
+def _headline(results: TaskResults) -> dict:
+    return {f"visible_k{ABLATION_K}": {"real": results.top1("real"), "gan": results.top1("gan"),
+                                       "gain_gan_vs_real": results.gain("gan", "real")}}
+
+
 def _thermal_matcher(matcher: str) -> str:
     # `matched` needs the probe's attributes, which a thermal photo does not show the judges.
     return "ncm" if matcher == "matched" else matcher
@@ -171,28 +195,12 @@ def evaluate_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
         results[k] = _run(scorer, novel_eps[k], visible_conds, "visible", matcher, params)
         visible[f"k{k}"] = _visible_block(results[k], scorer, novel_eps[k])
         if has_thermal:
-            th = _run(scorer, novel_eps[k], thermal_conditions(translate), "thermal", _thermal_matcher(matcher), params)
-            gains = _gains(th, THERMAL_GAINS)
-            thermal[f"k{k}"] = {name: {key: v for key, v in th.summary(name).items() if key != "enrolled_per_identity"}
-                                for name in th.scores} | gains | {
-                "translated_share_of_oracle": _share(gains, "gain_translated_vs_raw", "gain_oracle_vs_raw")
-                if translate else None} | _counts(th, novel_eps[k])
-    ablation_eps = novel_eps[ABLATION_K]
-    for name, oracle_kinds in (("ablation", False), ("oracle_ablation", True)):
-        if oracle_kinds and oracle_lookup is None:
-            continue
-        conds = {"real": Condition()} | ablation_conditions(kinds, oracle_kinds)
-        run = _run(scorer, ablation_eps, conds, "visible", matcher, params)
-        visible[f"{name}_k{ABLATION_K}"] = {kind: run.gain(kind, "real") for kind in kinds}
-
+            thermal[f"k{k}"] = _thermal_block(scorer, novel_eps[k], translate, matcher, params)
+    visible |= _ablations(scorer, novel_eps[ABLATION_K], kinds, oracle_lookup is not None, matcher, params)
     pair = {name: visible_conds[name] for name in ("real", "gan")}
-    matchers = {}
-    for rule in MATCHERS:
-        run = results[ABLATION_K] if rule == matcher and ABLATION_K in results else _run(
-            scorer, ablation_eps, pair, "visible", rule, params)
-        matchers[rule] = {"val_top1_gan": val_scores.get(rule),
-                          f"visible_k{ABLATION_K}": {"real": run.top1("real"), "gan": run.top1("gan"),
-                                                     "gain_gan_vs_real": run.gain("gan", "real")}}
+    matchers = {rule: {"val_top1_gan": val_scores.get(rule)} | _headline(
+        results[ABLATION_K] if rule == matcher and ABLATION_K in results else
+        _run(scorer, novel_eps[ABLATION_K], pair, "visible", rule, params)) for rule in MATCHERS}
 
     reports = {stage: read_report(path) for stage, path in stage_reports.items()}
     backbone = _backbone(params, data, variants, oracle, lookup, recognizer_aug_path, device, episodes, results,

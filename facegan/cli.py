@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds.add_argument("--metrics", type=Path, nargs="+", metavar="FILE",
                        help="aggregate these metrics.json files (seed from a params.yaml beside each) "
                             "instead of the dvc experiments")
+    seeds.add_argument("--rev", help="the commit the sweep was queued from (default HEAD; `dvc exp show -A` lists them)")
     seeds.add_argument("--out", type=Path, default=Path("reports/seeds.json"), help="also writes the .md beside it")
     args = parser.parse_args(argv)
     if args.command in ("results", "seeds"):
@@ -86,7 +87,7 @@ def _report(args) -> int:
         if args.command == "results":
             print(f"wrote {write_results(args.metrics, args.out)}", file=sys.stderr)
         else:
-            print(write_seeds(args.metrics, args.out), end="")
+            print(write_seeds(args.metrics, args.out, args.rev), end="")
             print(f"wrote {args.out} and {args.out.with_suffix('.md')}", file=sys.stderr)
     except FaceganError as err:
         print(f"error: {args.command}: {err}", file=sys.stderr)

@@ -11,6 +11,7 @@ import json
 import math
 import re
 import statistics
+import sys
 from pathlib import Path
 
 from facegan.errors import FaceganError
@@ -20,8 +21,8 @@ METRICS_FILE = "reports/metrics.json"
 # The gains a seed sweep reports, per task; each is read for every k{K} the run has.
 HEADLINES = {
     "visible": ("gain_gan_vs_real", "gain_gan_vs_classical", "gain_oracle_vs_real", "gain_gan_probe_vs_real",
-                "gain_gan_both_vs_real", "gan_share_of_oracle"),
-    "thermal": ("gain_translated_vs_raw", "gain_translated_vs_classical"),
+                "gain_oracle_probe_vs_real", "gain_gan_both_vs_real", "gan_share_of_oracle"),
+    "thermal": ("gain_translated_vs_raw", "gain_translated_vs_classical", "gain_oracle_vs_raw"),
 }
 VERDICT_ORDER = ("gain", "no clear effect", "loss", "no interval")
 VERDICT_TITLES = {"gain": "Gains (interval above 0)", "no clear effect": "No clear effect (interval covers 0)",
@@ -404,14 +405,15 @@ def _metrics_from_row(row: dict) -> dict:
     return nested
 
 
-def runs_from_experiments(repo=None) -> list[tuple]:
-    """(seed, metrics) for the workspace, HEAD and every experiment of HEAD that has metrics
-    (queued, running and failed ones have none)."""
+def runs_from_experiments(repo=None, rev: str | None = None) -> list[tuple]:
+    """(seed, metrics) for the workspace, the commit `rev` (HEAD by default) and every experiment
+    queued from it that has metrics (queued, running and failed ones have none). Experiments hang
+    off the commit they were queued from: after a later commit, name that one."""
     import dvc.api
     from dvc.exceptions import DvcException
 
     try:
-        rows = dvc.api.exp_show(repo=repo)
+        rows = dvc.api.exp_show(repo=repo, revs=rev)
     except DvcException as err:
         raise FaceganError(f"cannot list the dvc experiments here ({type(err).__name__}: {err}); "
                            "run inside the project, or give --metrics FILE ...") from err
@@ -432,12 +434,16 @@ def seeds_markdown(summary: dict) -> str:
     return "\n".join(lines + _table(["gain", "runs", "mean", "sd", "min", "max", "per seed"], rows)).rstrip() + "\n"
 
 
-def write_seeds(metrics_paths=None, out_path="reports/seeds.json") -> str:
-    """Aggregate the given metrics files, or the dvc experiments; write JSON and Markdown; return the Markdown."""
-    runs = runs_from_files(metrics_paths) if metrics_paths else runs_from_experiments()
+def write_seeds(metrics_paths=None, out_path="reports/seeds.json", rev: str | None = None) -> str:
+    """Aggregate the given metrics files, or the dvc experiments of `rev`; write JSON and Markdown;
+    return the Markdown."""
+    runs = runs_from_files(metrics_paths) if metrics_paths else runs_from_experiments(rev=rev)
     if not runs:
         raise FaceganError("no run with low-shot gains found (dvc exp show lists none with metrics); "
                            "run the sweep first (README: Seeds: training variance)")
+    if not metrics_paths and len({seed for seed, _ in runs}) < 2:
+        print(f"warning: seeds: only one run found for {rev or 'HEAD'}; experiments belong to the commit they "
+              "were queued from: give it with --rev (dvc exp show -A lists them)", file=sys.stderr)
     summary = aggregate_runs(runs)
     markdown = seeds_markdown(summary)
     out_path = Path(out_path)

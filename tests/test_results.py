@@ -222,7 +222,7 @@ def test_aggregate_runs_keeps_every_unknown_seed_and_all_headlines(metrics):
     assert summary["metrics"]["visible.k5.gain_oracle_vs_real"] == {
         "runs": [{"seed": 5, "value": 0.01}], "n": 1, "mean": 0.01, "sd": None, "min": 0.01, "max": 0.01}
     assert "visible.k5.gan_share_of_oracle" not in summary["metrics"]
-    assert len([n for n in summary["metrics"] if n.startswith("thermal.")]) == 4  # 2 gains x 2 shots
+    assert len([n for n in summary["metrics"] if n.startswith("thermal.")]) == 6  # 3 gains x 2 shots
 
 
 # Rows as dvc.api.exp_show() gives them (DVC 3.67): flat columns, numbers as floats, lists and
@@ -246,7 +246,7 @@ EXP_ROWS = [
 def test_experiment_rows_become_runs(monkeypatch):
     import dvc.api
 
-    monkeypatch.setattr(dvc.api, "exp_show", lambda repo=None: copy.deepcopy(EXP_ROWS))
+    monkeypatch.setattr(dvc.api, "exp_show", lambda repo=None, revs=None: copy.deepcopy(EXP_ROWS))
     runs = results.runs_from_experiments()
     assert [seed for seed, _ in runs] == [0, 0, 1]  # the queued and the unreadable rows have no metrics
     assert runs[0][1] == {"lowshot": {"visible": {"k1": {"gain_gan_vs_real": {"mean": 0.1}, "n_probes": 1322.0}}}}
@@ -255,6 +255,18 @@ def test_experiment_rows_become_runs(monkeypatch):
     assert summary["seeds"] == [0, 1]
     assert summary["metrics"]["visible.k1.gain_gan_vs_real"]["mean"] == pytest.approx(0.15)
     assert json.dumps(summary["seeds"]) == "[0, 1]"  # exp_show's 1.0 is written as seed 1
+
+
+def test_a_sweep_of_an_earlier_commit_is_read_with_rev_and_one_run_warns(monkeypatch, tmp_path, capsys):
+    import dvc.api
+
+    asked = []
+    monkeypatch.setattr(dvc.api, "exp_show", lambda repo=None, revs=None: asked.append(revs) or copy.deepcopy(
+        EXP_ROWS[:2] if revs is None else EXP_ROWS))
+    results.write_seeds(out_path=tmp_path / "seeds.json")
+    assert "only one run found for HEAD" in capsys.readouterr().err and asked == [None]
+    results.write_seeds(out_path=tmp_path / "seeds.json", rev="a710067")
+    assert asked[-1] == "a710067" and json.loads((tmp_path / "seeds.json").read_text())["seeds"] == [0, 1]
 
 
 @pytest.mark.bad_input

@@ -150,3 +150,14 @@ def test_synthesis_is_deterministic(synthesized, tmp_path):
     synthesis_stage.synthesize_stage(params, **again)
     for name in ("faces.npy", "variants.csv"):
         assert (paths["out_dir"] / name).read_bytes() == (again["out_dir"] / name).read_bytes()
+
+
+def test_variant_folder_is_byte_identical_when_rerun(synthesized, tmp_path):
+    # DVC hashes the folder: seconds in it would make every rerun look new and rerun every later stage.
+    params, paths, _ = synthesized
+    again = dict(paths, out_dir=tmp_path / "again", report_path=tmp_path / "again.json")
+    synthesis_stage.synthesize_stage(params, **again)
+    files = sorted(p.name for p in paths["out_dir"].iterdir())
+    assert files == sorted(p.name for p in again["out_dir"].iterdir()) and "judged.csv" in files
+    for name in files:
+        assert (paths["out_dir"] / name).read_bytes() == (again["out_dir"] / name).read_bytes(), name

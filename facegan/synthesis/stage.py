@@ -119,6 +119,9 @@ def synthesize_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
         table.to_csv(tmp / TABLE_FILE, index=False)
         judged.rename_axis("row").to_csv(tmp / JUDGED_FILE)
         report = _report(table, judges.identity_threshold, time.perf_counter() - started)
-        (tmp / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+        # No timing in the data folder: identical variants must hash the same, or DVC reruns every
+        # stage downstream (the seconds stay in reports/synthesis.json).
+        stored = {k: v for k, v in report.items() if k not in ("seconds", "img_per_s")}
+        (tmp / REPORT_FILE).write_text(json.dumps(stored, indent=2) + "\n")
     atomic_write_json(report_path, report)
     return report

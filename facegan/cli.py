@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     seeds.add_argument("--metrics", type=Path, nargs="+", metavar="FILE",
                        help="aggregate these metrics.json files (seed from a params.yaml beside each) "
                             "instead of the dvc experiments")
-    seeds.add_argument("--rev", help="the commit the sweep was queued from (default HEAD; `dvc exp show -A` lists them)")
+    seeds.add_argument("--rev", help="the commit the sweep was queued from "
+                                     "(default HEAD; `dvc exp show -A` lists them)")
     seeds.add_argument("--out", type=Path, default=Path("reports/seeds.json"), help="also writes the .md beside it")
     args = parser.parse_args(argv)
     if args.command in ("results", "seeds"):

@@ -123,5 +123,5 @@ def evaluate(params: Params) -> None:
 DISTRIBUTED_STAGES = {"train_recognizer", "train_judges", "train_editor", "train_translator", "train_recognizer_aug"}
 
 STAGES = {"render": render, "prep": prep, "render_oracle": render_oracle, "train_recognizer": train_recognizer,
-          "train_judges": train_judges, "train_editor": train_editor, "train_translator": train_translator, "synthesize": synthesize,
-          "train_recognizer_aug": train_recognizer_aug, "evaluate": evaluate}
+          "train_judges": train_judges, "train_editor": train_editor, "train_translator": train_translator,
+          "synthesize": synthesize, "train_recognizer_aug": train_recognizer_aug, "evaluate": evaluate}

@@ -10,10 +10,8 @@ import pandas as pd
 from facegan.evaluation.classical import ClassicalVariants
 from facegan.evaluation.enrollment import Condition, VariantLookup
 from facegan.lowshot.bootstrap import IdentityBootstrap
-from facegan.lowshot.episodes import Episode, probe_conditions
+from facegan.lowshot.episodes import VISIBLE_PROBES, Episode, probe_conditions
 from facegan.lowshot.scoring import coverage_at_precision, match_scores
-
-VISIBLE_PROBES = ("eyeglasses", "smiling", "old", "posed", "neutral")  # by_probe of the visible task
 
 
 @dataclass

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from facegan.lowshot.episodes import VISIBLE_PROBES
+from facegan.lowshot.scoring import MATCHERS
 
 VISIBLE_CONDITIONS = ("real", "classical", "gan", "gan_classical", "gan_probe", "gan_both")
 VISIBLE_GAINS = ("gain_gan_vs_real", "gain_gan_vs_classical", "gain_gan_probe_vs_real", "gain_gan_both_vs_real")
-VISIBLE_PROBES = ("eyeglasses", "smiling", "old", "posed", "neutral")
 THERMAL_CONDITIONS = ("raw", "classical", "translated")
 THERMAL_GAINS = ("gain_translated_vs_raw", "gain_translated_vs_classical")
-MATCHERS = ("ncm", "nn", "matched")
 
 
 def _interval(path: str) -> list[str]:
@@ -44,7 +44,8 @@ def lowshot_paths(shots: Iterable[int], attributes: Iterable[str] = ("eyeglasses
 def required_paths(shots: Iterable[int], attributes: Iterable[str] = ("eyeglasses", "smiling", "young", "yaw"),
                    stages: Iterable[str] = ("prep", "render_oracle", "train_recognizer", "train_judges",
                                             "train_editor", "train_translator", "synthesize",
-                                            "train_recognizer_aug", "evaluate"), oracle: bool = True, thermal: bool = True) -> list[str]:
+                                            "train_recognizer_aug", "evaluate"),
+                   oracle: bool = True, thermal: bool = True) -> list[str]:
     shots = list(shots)
     paths = ["data.source", "data.image_size", "data.n_images", "data.n_identities.base",
              "data.n_identities.novel", "data.thermal_source",

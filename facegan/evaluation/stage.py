@@ -45,7 +45,7 @@ def _embed(model, data, variants, oracle, lookup: VariantLookup, oracle_lookup, 
         return embed_faces(model, faces, device=device, flip=True)
 
     index = data.index
-    rows = index.index[index["split"].isin(SPLITS)].to_numpy()
+    rows = index.index[index["split"].isin(list(episodes))].to_numpy()  # the splits these episodes use
     dim = model.output.fc.out_features
     store = np.zeros((len(index), dim), np.float32)
     store[rows] = embed(RowView(data.faces, rows))
@@ -63,8 +63,9 @@ def _embed(model, data, variants, oracle, lookup: VariantLookup, oracle_lookup, 
         out.oracle = embed(oracle.faces) if len(oracle.faces) else np.zeros((0, dim), np.float32)
         out.oracle_attributes = claimed_attributes(oracle.table, judged)
     if full:
-        clahe_rows = np.union1d(gallery, index.index[(index["domain"] == "thermal")
-                                                     & index["split"].isin(SPLITS)].to_numpy())
+        # Only the thermal task, on novel identities, compares CLAHE faces.
+        clahe_rows = np.union1d(gallery_rows(episodes["novel"]),
+                                index.index[(index["domain"] == "thermal") & (index["split"] == "novel")].to_numpy())
         out.clahe = np.zeros_like(store)
         out.clahe[clahe_rows] = embed(grey_clahe(data.faces[clahe_rows]))
         out.classical = ClassicalVariants(params.recognizer.augment, data.faces, embed, params.seed)

@@ -43,12 +43,6 @@ class IdentityBootstrap:
         return _summary(_ratio(correct_a, probes) - _ratio(correct_b, probes),
                         self.top1(correct_a, probes) - self.top1(correct_b, probes))
 
-    def difference(self, correct_a: np.ndarray, probes_a: np.ndarray, correct_b: np.ndarray,
-                   probes_b: np.ndarray) -> dict:
-        """Gain of a over b where their probe counts differ (e.g. two tasks); still paired by resample."""
-        return _summary(_ratio(correct_a, probes_a) - _ratio(correct_b, probes_b),
-                        self.top1(correct_a, probes_a) - self.top1(correct_b, probes_b))
-
 
 def _ratio(correct: np.ndarray, probes: np.ndarray) -> float:
     total = float(np.sum(probes))

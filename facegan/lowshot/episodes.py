@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-# Probe conditions reported separately (a probe can fall in several).
-PROBE_CONDITIONS = ("eyeglasses", "smiling", "old", "posed", "thermal", "neutral")
+# Visible-probe conditions reported separately (a probe can fall in several); thermal probes are
+# a task of their own.
+VISIBLE_PROBES = ("eyeglasses", "smiling", "old", "posed", "neutral")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import multiprocessing
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +21,14 @@ import numpy as np
 import pandas as pd
 
 from facegan.data.decode import load_face
+from facegan.data.store import open_prepared
+from facegan.io import atomic_dir
+from facegan.lowshot.episodes import enrolled_rows
 from facegan.render.dataset import rerender
 from facegan.render.identity import Identity
 from facegan.render.image_state import ImageState
-from facegan.synthesis.plan import NORMALIZE, every_variant, normalization_jobs, parse_targets
+from facegan.synthesis.plan import NEUTRAL, NORMALIZE, every_variant, normalization_jobs, parse_targets
+from facegan.synthesis.store import FACES_FILE, ORACLE_REPORT, TABLE_FILE
 
 SMILE_STRENGTH = 0.825  # the mean of the renderer's smile strengths, U(0.65, 1.0)
 MOUTH_PER_SMILE = 7.75  # the mean lip gap per unit of smile of an open smile, U(5.5, 10.0)
@@ -70,8 +76,6 @@ def true_variants(root: Path, image_ids: list[str], kinds: list[str], targets: l
     """uint8 N x S x S x 3: photo image_ids[i] of the rendered set in `root` with edit
     (kinds[i], targets[i]) made true, decoded and cropped exactly as prep does; a `normalize`
     edit's target is its {attribute: target} dict."""
-    import json
-
     difficulty = json.loads((Path(root) / "render.json").read_text())["arguments"]["difficulty"]
     edits = [TrueEdits(tuple(TrueEdit(a, float(v), difficulty) for a, v in t.items())) if k == NORMALIZE
              else TrueEdit(k, float(t), difficulty) for k, t in zip(kinds, targets)]
@@ -94,27 +98,18 @@ def write_oracle(params, prepared_dir: Path, out_dir: Path) -> dict:
     photo that is not neutral set back to the enrollment condition (the truth behind probe
     normalization), made true by the renderer (faces.npy + variants.csv in the variant store's
     layout + oracle.json); empty, with the reason, when the prepared faces are not the rendered set."""
-    import json
-    import time
-
-    from facegan.data.store import open_prepared
-    from facegan.io import atomic_dir
-    from facegan.lowshot.episodes import enrolled_rows
-    from facegan.synthesis.store import FACES_FILE, ORACLE_REPORT, TABLE_FILE
-
     started = time.perf_counter()
     data = open_prepared(prepared_dir)
     index, p = data.index, params.synthesis
     synthetic = data.report.get("source") == "synthetic"
-    rows = enrolled_rows(index, "novel", params.lowshot, params.seed) if synthetic else np.zeros(0, np.int64)
-    labels = {c: index.loc[rows, c].to_numpy(np.float32) for c in ("eyeglasses", "smiling", "young", "yaw")}
-    visible = index.index[(index["split"] == "novel") & (index["domain"] == "visible")].to_numpy() \
-        if synthetic else np.zeros(0, np.int64)
-    truth = {c: index.loc[visible, c].to_numpy(np.float32) for c in ("eyeglasses", "smiling", "young", "yaw")}
+    none = np.zeros(0, np.int64)
+    rows = enrolled_rows(index, "novel", params.lowshot, params.seed) if synthetic else none
+    novel = (index["split"] == "novel") & (index["domain"] == "visible")
+    visible = index.index[novel].to_numpy() if synthetic else none
+    # The true labels of the edited attributes (NEUTRAL names every one of them).
+    labels, truth = ({c: index.loc[r, c].to_numpy(np.float32) for c in NEUTRAL} for r in (rows, visible))
     jobs = pd.concat([every_variant(rows, labels, p.attributes, p.yaw_targets, thermal=False),
                       normalization_jobs(visible, truth, params.lowshot.neutral_max_yaw)], ignore_index=True)
-    if "targets" not in jobs:
-        jobs["targets"] = np.nan
     jobs.insert(0, "split", "novel")
     jobs.insert(1, "identity", index["identity"].to_numpy()[jobs["source_row"]] if len(jobs) else [])
     jobs["input_row"] = jobs["source_row"]

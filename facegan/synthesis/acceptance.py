@@ -31,9 +31,9 @@ def target_reached(kind: str, target: np.ndarray, judged: np.ndarray) -> np.ndar
 
 def targets_reached(wanted: list[dict[str, float]], probs: dict[str, np.ndarray], yaw: np.ndarray) -> np.ndarray:
     """Per face, the share of its several targets ({attribute: target}) the attribute judge reads."""
-    out = np.zeros(len(wanted))
+    out = np.ones(len(wanted))
     for i, targets in enumerate(wanted):
-        hits = [bool(target_reached(k, np.array([t]), judged_value(k, {n: p[i:i + 1] for n, p in probs.items()},
-                                                                   yaw[i:i + 1]))[0]) for k, t in targets.items()]
-        out[i] = np.mean(hits) if hits else 1.0
+        if targets:
+            out[i] = np.mean([target_reached(k, np.array([t]), judged_value(k, probs, yaw)[i:i + 1])[0]
+                              for k, t in targets.items()])
     return out

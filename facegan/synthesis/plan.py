@@ -18,7 +18,7 @@ import pandas as pd
 THERMAL = "thermal"
 NORMALIZE = "normalize"  # a probe edited back to the enrollment condition (recognition via generation)
 NEUTRAL = {"eyeglasses": 0.0, "smiling": 0.0, "young": 1.0, "yaw": 0.0}  # a typical enrollment photo
-JOB_COLUMNS = ("source_row", "kind", "target")
+JOB_COLUMNS = ("source_row", "kind", "target", "targets")  # targets: a normalize job's, else NaN
 
 
 def _options(attributes: Sequence[str], yaw_targets: Sequence[float], thermal: bool) -> list[tuple[str, float]]:
@@ -40,7 +40,7 @@ def _jobs(source_rows: np.ndarray, options: list[list[tuple[str, float]]],
             else:
                 target.append(1.0 - float(labels[name][position] >= 0.5))
     return pd.DataFrame({"source_row": np.asarray(rows, np.int64), "kind": kind,
-                         "target": np.asarray(target, np.float64)})
+                         "target": np.asarray(target, np.float64), "targets": np.nan})
 
 
 def every_variant(source_rows: np.ndarray, labels: Mapping[str, np.ndarray], attributes: Sequence[str],

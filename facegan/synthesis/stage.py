@@ -61,8 +61,6 @@ def _jobs(params: Params, data: PreparedData, attrs: pd.DataFrame, judged: pd.Da
                                   p.attributes, p.yaw_targets, thermal & (pair[base.index] >= 0),
                                   p.base_variants_per_image, params.seed).assign(split="base"))
     jobs = pd.concat(parts, ignore_index=True)
-    if "targets" not in jobs:
-        jobs["targets"] = np.nan
     is_thermal = (jobs["kind"] == THERMAL).to_numpy()
     jobs["input_row"] = np.where(is_thermal, pair[jobs["source_row"]], jobs["source_row"])
     jobs = jobs[jobs["input_row"] >= 0].reset_index(drop=True)  # a thermal job needs a twin

@@ -1,6 +1,7 @@
 """The `facegan` command: `facegan <stage> [--params params.yaml]` runs one pipeline stage;
 `facegan preset NAME` writes params.yaml from presets/NAME.yaml; `facegan results` and
-`facegan seeds` report on reports/metrics.json (one run, or a `dvc exp` seed sweep)."""
+`facegan seeds` report on reports/metrics.json (one run, or a `dvc exp` seed sweep);
+`facegan summary` prints reports/summary.json (or compares experiments)."""
 
 from __future__ import annotations
 
@@ -40,8 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     seeds.add_argument("--rev", help="the commit the sweep was queued from "
                                      "(default HEAD; `dvc exp show -A` lists them)")
     seeds.add_argument("--out", type=Path, default=Path("reports/seeds.json"), help="also writes the .md beside it")
+    summary = sub.add_parser("summary", help="the headline numbers of reports/summary.json, one per row")
+    summary.add_argument("--file", type=Path, default=Path("reports/summary.json"))
+    summary.add_argument("--exps", action="store_true",
+                         help="compare the workspace, HEAD and the dvc experiments instead (one column each)")
     args = parser.parse_args(argv)
-    if args.command in ("results", "seeds"):
+    if args.command in ("results", "seeds", "summary"):
         return _report(args)
     if args.command == "preset":
         return _write_preset(args.name, args.out)
@@ -83,9 +88,12 @@ def _parse_targets(settings: list[str], yaw: float | None) -> dict[str, float]:
 
 def _report(args) -> int:
     from facegan.results import write_results, write_seeds
+    from facegan.summary import experiments_table, read_summary, summary_table
 
     try:
-        if args.command == "results":
+        if args.command == "summary":
+            print(experiments_table() if args.exps else summary_table(read_summary(args.file)), end="")
+        elif args.command == "results":
             print(f"wrote {write_results(args.metrics, args.out)}", file=sys.stderr)
         else:
             print(write_seeds(args.metrics, args.out, args.rev), end="")

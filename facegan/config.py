@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from facegan.errors import FaceganError
 
@@ -20,8 +20,57 @@ OpenFraction = Annotated[float, Field(gt=0.0, lt=1.0)]
 PositiveInt = Annotated[int, Field(gt=0)]
 
 
+# Dotted keys of params.yaml read since `record_reads()` (None: not recording). Tests compare them
+# with each stage's `params:` in dvc.yaml: a key read but not declared would not rerun the stage.
+_reads: set[str] | None = None
+
+
+def record_reads() -> set[str]:
+    """Start recording which params keys are read; returns the live set."""
+    global _reads
+    _reads = set()
+    return _reads
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+    _key: str = PrivateAttr("")  # this section's dotted key in params.yaml ("" at the top)
+
+    def __getattribute__(self, name: str):
+        value = super().__getattribute__(name)
+        if _reads is not None and not name.startswith("_") and name in type(self).model_fields:
+            if not isinstance(value, Section):  # a section counts by the keys read inside it
+                _reads.add(_dotted(self, name))
+        return value
+
+    def model_dump(self, **kwargs):
+        if _reads is not None:  # all of it is read, e.g. into a fingerprint
+            _reads.update(_dotted(self, name) for name in type(self).model_fields)
+        return super().model_dump(**kwargs)
+
+    def __eq__(self, other) -> bool:  # the fields only: where a section sits in params.yaml is not its value
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(self.__dict__.items())))
+
+    def model_copy(self, **kwargs):
+        copy = super().model_copy(**kwargs)
+        _set_keys(copy, self._key)
+        return copy
+
+
+def _dotted(section: Section, name: str) -> str:
+    prefix = object.__getattribute__(section, "__pydantic_private__")["_key"]
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _set_keys(section: Section, key: str) -> None:
+    section.__pydantic_private__["_key"] = key
+    for name in type(section).model_fields:
+        child = object.__getattribute__(section, "__dict__")[name]
+        if isinstance(child, Section):
+            _set_keys(child, f"{key}.{name}" if key else name)
 
 
 class DataParams(Section):
@@ -250,9 +299,11 @@ def parse_params(raw: dict | None, source: str = "params.yaml") -> Params:
     if not isinstance(raw, dict):
         raise FaceganError(f"{source}: expected a mapping of parameter sections at the top level")
     try:
-        return Params.model_validate(raw)
+        params = Params.model_validate(raw)
     except ValidationError as err:
         raise FaceganError(_first_error_line(err, source)) from None
+    _set_keys(params, "")
+    return params
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

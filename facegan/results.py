@@ -18,6 +18,7 @@ from facegan.errors import FaceganError
 from facegan.io import atomic_write_bytes, atomic_write_json
 
 METRICS_FILE = "reports/metrics.json"
+SUMMARY_FILE = "reports/summary.json"
 # The gains a seed sweep reports, per task; each is read for every k{K} the run has.
 HEADLINES = {
     "visible": ("gain_gan_vs_real", "gain_gan_vs_classical", "gain_oracle_vs_real", "gain_gan_probe_vs_real",
@@ -395,7 +396,11 @@ def _metrics_from_row(row: dict) -> dict:
     nested: dict = {}
     for key, value in row.items():
         path, _, name = key.rpartition(":")
-        if path not in ("", METRICS_FILE) or not name.startswith("lowshot.") or not _is_number(value):
+        if path in ("", SUMMARY_FILE) and name.startswith(("visible.", "thermal.")):
+            name = f"lowshot.{name}"  # summary.json, DVC's metrics file, keeps the tasks' gains at the top
+        elif path not in ("", METRICS_FILE) or not name.startswith("lowshot."):  # runs before summary.json
+            continue
+        if not _is_number(value):
             continue
         *parents, leaf = name.split(".")
         node = nested

@@ -11,12 +11,26 @@ from typing import Callable
 
 import numpy as np
 
-from facegan.config import Params, load_params
+from facegan.config import Params, load_params, record_reads
 from facegan.errors import FaceganError
 
 EXIT_USER_ERROR = 2
 # Storage problems a user fixes outside facegan: one line, like a bad input.
 _STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES}
+
+
+# A folder: each stage run writes <stage>.json there, the params keys it read (tests check them
+# against dvc.yaml's params).
+READS_ENV = "FACEGAN_PARAMS_READ"
+
+
+def _write_reads(name: str, reads: set[str]) -> None:
+    from pathlib import Path
+
+    from facegan.io import atomic_write_json
+
+    if int(os.environ.get("RANK", "0")) == 0:
+        atomic_write_json(Path(os.environ[READS_ENV]) / f"{name}.json", sorted(reads))
 
 
 def seed_everything(seed: int) -> None:
@@ -51,7 +65,10 @@ def run_stage(name: str, body: Callable[[Params], None], params_path: str = "par
     try:
         params = load_params(params_path)
         seed_everything(params.seed)
+        reads = record_reads() if os.environ.get(READS_ENV) else None
         body(params)
+        if reads is not None:
+            _write_reads(name, reads)
     except FaceganError as err:
         print(f"error: {name}: {err}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -14,6 +14,16 @@ TIMING = Path("reports/timing")  # render's and prep's seconds: kept out of thei
 PREPARED = Path("data/prepared")
 FIGURES = Path("reports/figures")
 ORACLE = Path("data/oracle_variants")
+VALIDATED = Path("reports/validated.json")
+
+
+def validate(params: Params) -> None:
+    """Check params.yaml and the inputs it names before any stage deletes its outputs."""
+    from facegan.inputs import check_inputs
+
+    check_inputs(params)  # params themselves were validated when run_stage loaded them
+    # Always the same bytes: a valid change of params reruns this stage and nothing through it.
+    atomic_write_json(VALIDATED, {"params.yaml": "valid", "inputs": "found"})
 
 
 def render(params: Params) -> None:
@@ -110,9 +120,11 @@ def evaluate(params: Params) -> None:
     """The low-shot protocol on novel identities; reports/metrics.json and figures."""
     from facegan.evaluation.stage import evaluate_stage
     from facegan.results import write_results
+    from facegan.summary import write_summary
 
     metrics = evaluate_stage(params)
     write_results(Path("reports/metrics.json"), Path("reports/results.md"))  # the README links this page
+    write_summary(Path("reports/metrics.json"), Path("reports/summary.json"))  # what dvc metrics show prints
     visible = metrics["lowshot"]["visible"]
     print(json.dumps({k: {key: visible[k][key] for key in ("gain_gan_vs_real", "gain_oracle_vs_real",
                                                            "gain_gan_probe_vs_real") if key in visible[k]}
@@ -122,6 +134,6 @@ def evaluate(params: Params) -> None:
 # Stages that train with DDP under `torchrun --nproc_per_node=N`; the others run on rank 0 alone.
 DISTRIBUTED_STAGES = {"train_recognizer", "train_judges", "train_editor", "train_translator", "train_recognizer_aug"}
 
-STAGES = {"render": render, "prep": prep, "render_oracle": render_oracle, "train_recognizer": train_recognizer,
+STAGES = {"validate": validate, "render": render, "prep": prep, "render_oracle": render_oracle, "train_recognizer": train_recognizer,
           "train_judges": train_judges, "train_editor": train_editor, "train_translator": train_translator,
           "synthesize": synthesize, "train_recognizer_aug": train_recognizer_aug, "evaluate": evaluate}

@@ -14,7 +14,7 @@ from facegan.editor.generator import Generator
 from facegan.errors import FaceganError
 from facegan.judges.judges import load_judges
 from facegan.synthesis import stage as synthesis_stage
-from facegan.lowshot.episodes import draw_protocol, gallery_rows
+from facegan.lowshot.episodes import draw_protocol, enrollable_rows, gallery_rows
 from facegan.synthesis.acceptance import target_reached
 from facegan.synthesis.plan import NORMALIZE, THERMAL, every_variant, parse_targets, sampled_variants
 from facegan.synthesis.store import open_variants
@@ -59,14 +59,16 @@ def test_synthesize_keeps_only_what_the_judges_agree_on(synthesized):
     table = variants.table
     novel_visible = data.rows(split="novel", domain="visible")
     novel = table[table["split"] == "novel"]
-    # Every thermal photo is translated (they are probes); only enrolled photos are edited,
-    # each 5 ways (3 flips, 2 yaws).
+    # Every thermal photo is translated (they are probes); only photos an episode can enroll are
+    # edited (every one any episode draws, for any number of episodes), each 5 ways (3 flips, 2 yaws).
     assert (novel["kind"] == THERMAL).sum() == len(novel_visible)
     lp = params.lowshot
-    enrolled = gallery_rows(draw_protocol(data.rows(split="novel"), lp.shots, lp.episodes, lp.gallery,
-                                          lp.neutral_max_yaw, params.seed))
+    enrolled = enrollable_rows(data.index, "novel", lp)
+    drawn = gallery_rows(draw_protocol(data.rows(split="novel"), lp.shots, 50, lp.gallery, lp.neutral_max_yaw,
+                                       params.seed + 1))
+    assert set(drawn) <= set(enrolled)  # a draw with another seed and more episodes needs nothing new
     edited = novel[~novel["kind"].isin([THERMAL, NORMALIZE])]
-    assert 0 < len(enrolled) < len(novel_visible) and set(edited["source_row"]) == set(enrolled)
+    assert 0 < len(enrolled) <= len(novel_visible) and set(edited["source_row"]) == set(enrolled)
     assert len(edited) == 5 * len(enrolled)
     # Probes the judges read as not neutral are edited back, each once, from the judges' reading.
     normalized = table[table["kind"] == NORMALIZE]

@@ -78,7 +78,7 @@ def draw_episodes(index: pd.DataFrame, k: int, episodes: int, gallery: str, max_
 def draw_protocol(index: pd.DataFrame, shots, episodes: int, gallery: str, max_yaw: float,
                   seed: int) -> dict[int, list[Episode]]:
     """The episodes of every shot count the evaluation uses (`shots`, plus k = 1 for the ablation).
-    Synthesis draws the same ones to know which novel photos ever enter a gallery."""
+    (enrollable_rows names every photo any of them can enroll.)"""
     return {k: draw_episodes(index, k, episodes, gallery, max_yaw, seed) for k in sorted(set(shots) | {1})}
 
 
@@ -88,11 +88,24 @@ def gallery_rows(episodes_by_k: dict[int, list[Episode]]) -> np.ndarray:
     return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)
 
 
-def enrolled_rows(index: pd.DataFrame, split: str, lowshot, seed: int) -> np.ndarray:
-    """Every store row that some episode of `split`'s identities (novel, or val) enrolls, with the
-    `lowshot` params: the photos synthesis edits and the oracle renders true variants of."""
-    rows = index[index["split"] == split]
-    if not len(rows):
-        return np.zeros(0, np.int64)
-    return gallery_rows(draw_protocol(rows, lowshot.shots, lowshot.episodes, lowshot.gallery,
-                                      lowshot.neutral_max_yaw, seed))
+def enrollable_rows(index: pd.DataFrame, split: str, lowshot) -> np.ndarray:
+    """Every store row of `split`'s identities (novel, or val) that an episode can enroll, however
+    many episodes are drawn and with whatever seed: the photos synthesis edits and the oracle renders
+    true variants of. So `lowshot.episodes` is read by evaluation alone, and changing it reruns
+    nothing but `evaluate`.
+
+    draw_episodes takes a gallery from the neutral photos and fills it from the others when an
+    identity has fewer than k of them, so for such identities (at the largest k) every visible
+    photo can be enrolled; with `gallery: random` every visible photo can.
+    """
+    rows = index[(index["split"] == split) & (index["domain"] == "visible")]
+    neutral = pd.Series(neutral_mask(rows, lowshot.neutral_max_yaw), index=rows.index)
+    largest = max(set(lowshot.shots) | {1})
+    out = []
+    for _, group in rows.groupby("identity").groups.items():
+        group = group.to_numpy()
+        if len(group) <= 1:  # left out of every episode: nothing would remain to recognize
+            continue
+        mine = neutral[group].to_numpy()
+        out.append(group[mine] if lowshot.gallery == "neutral" and mine.sum() >= largest else group)
+    return np.sort(np.concatenate(out)) if out else np.zeros(0, np.int64)

@@ -23,7 +23,7 @@ import pandas as pd
 from facegan.data.decode import load_face
 from facegan.data.store import open_prepared
 from facegan.io import atomic_dir
-from facegan.lowshot.episodes import enrolled_rows
+from facegan.lowshot.episodes import enrollable_rows
 from facegan.render.dataset import rerender
 from facegan.render.identity import Identity
 from facegan.render.image_state import ImageState
@@ -103,7 +103,7 @@ def write_oracle(params, prepared_dir: Path, out_dir: Path) -> dict:
     index, p = data.index, params.synthesis
     synthetic = data.report.get("source") == "synthetic"
     none = np.zeros(0, np.int64)
-    rows = enrolled_rows(index, "novel", params.lowshot, params.seed) if synthetic else none
+    rows = enrollable_rows(index, "novel", params.lowshot) if synthetic else none
     novel = (index["split"] == "novel") & (index["domain"] == "visible")
     visible = index.index[novel].to_numpy() if synthetic else none
     # The true labels of the edited attributes (NEUTRAL names every one of them).

@@ -17,7 +17,7 @@ from facegan.editor.edit import judged_attributes, load_editor, source_attribute
 from facegan.errors import FaceganError
 from facegan.io import atomic_dir, atomic_write_json
 from facegan.judges.judges import load_judges
-from facegan.lowshot.episodes import enrolled_rows
+from facegan.lowshot.episodes import enrollable_rows
 from facegan.recognition.backbone import default_device
 from facegan.synthesis.generate import generate_variants
 from facegan.synthesis.plan import THERMAL, every_variant, normalization_jobs, sampled_variants
@@ -45,9 +45,9 @@ def _jobs(params: Params, data: PreparedData, attrs: pd.DataFrame, judged: pd.Da
     base = index[(index["split"] == "base") & (index["role"] == "train") & (index["domain"] == "visible")]
     parts = []
     for split in EVALUATED:
-        # Every planned edit of the photos the episodes enroll, and every visible photo (a probe in
+        # Every planned edit of the photos any episode can enroll, and every visible photo (a probe in
         # some episode) edited back to the enrollment condition as far as the judges read it.
-        enrolled = enrolled_rows(index, split, params.lowshot, params.seed)
+        enrolled = enrollable_rows(index, split, params.lowshot)
         edits = every_variant(enrolled, {c: attrs.loc[enrolled, c].to_numpy() for c in NAMES},
                               p.attributes, p.yaw_targets, thermal=False)
         visible = judged.index[index.loc[judged.index, "split"].to_numpy() == split].to_numpy()

@@ -18,6 +18,10 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 from facegan.config import LowshotParams
 from facegan.lowshot.episodes import draw_episodes
 from facegan.lowshot.scoring import mean_ci95, nearest_class_mean
+
+# The translator's own report is a monitor; evaluate's thermal task, with lowshot.episodes and
+# intervals over identities, is the result. A fixed count keeps lowshot.episodes out of this stage.
+MONITOR_EPISODES = 10
 from facegan.recognition.backbone import to_input
 
 
@@ -33,7 +37,7 @@ def episode_top1(novel: pd.DataFrame, embeddings: dict[str, np.ndarray], k: int,
     thermal = (novel["domain"] == "thermal").to_numpy()
     hits: dict[str, list[float]] = {name: [] for name in embeddings if name != "visible"}
     n_probes = []
-    for episode in draw_episodes(novel, k, p.episodes, p.gallery, p.neutral_max_yaw, seed):
+    for episode in draw_episodes(novel, k, MONITOR_EPISODES, p.gallery, p.neutral_max_yaw, seed):
         enrolled = {i: embeddings["visible"][position[rows].to_numpy()] for i, rows in episode.gallery.items()}
         probes = position[episode.probes].to_numpy()
         probes = probes[thermal[probes]]

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -73,6 +77,36 @@ def test_embeddings_have_the_configured_size_and_unit_norm(arch, size):
 
 def test_backbones_accept_sizes_that_are_not_powers_of_two():
     assert build_backbone("iresnet", 48, 16, 4).eval()(torch.zeros(2, 3, 48, 48)).shape == (2, 16)
+
+
+NARROW_TRAINING = """
+import sys, numpy as np, torch, torch.nn.functional as F
+from facegan.recognition import ArcFace, build_backbone
+from facegan.recognition.backbone import to_input
+width = int(sys.argv[1])
+torch.manual_seed(0)
+model, head = build_backbone("iresnet", 32, 16, width), ArcFace(16, 8)
+optimizer = torch.optim.AdamW([*model.parameters(), *head.parameters()], 1e-3)
+rng = np.random.default_rng(0)
+for _ in range(5):
+    x = to_input(rng.integers(0, 256, size=(16, 32, 32, 3), dtype=np.uint8))  # NHWC strides, as in training
+    y = torch.from_numpy(rng.integers(0, 8, size=16))
+    loss = F.cross_entropy(head(model(x), y), y)
+    optimizer.zero_grad(); loss.backward(); optimizer.step()
+print("ok")
+"""
+
+
+def test_narrow_iresnet_trains_without_corrupting_the_heap():
+    # A stride-2 1x1 shortcut conv with under 8 input channels on channels_last input hit a oneDNN
+    # weight-gradient kernel that overruns its buffer (glibc abort, exit 134): run it in a subprocess.
+    root = Path(__file__).resolve().parents[1]
+    env = os.environ | {"OMP_NUM_THREADS": "1", "NO_ALBUMENTATIONS_UPDATE": "1",
+                        "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    for width in (4, 5, 7):
+        run = subprocess.run([sys.executable, "-c", NARROW_TRAINING, str(width)], cwd=root, env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0 and run.stdout.strip() == "ok", (width, run.returncode, run.stderr[-2000:])
 
 
 def test_arcface_reduces_the_target_logit_by_the_angular_margin():

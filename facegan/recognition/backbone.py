@@ -17,6 +17,7 @@ import contextlib
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 ARCHS = ("iresnet", "mobilefacenet")
@@ -83,8 +84,24 @@ class OutputLayer(nn.Module):
         return self.features(self.fc(x))
 
 
+class _StridedPointwiseConv(nn.Conv2d):
+    """A strided 1x1 conv that, on CPU with under 8 input channels, subsamples and runs it at stride 1.
+
+    The same arithmetic, but it avoids oneDNN's weight-gradient kernel for a strided 1x1 conv on a
+    channels_last input with fewer than 8 channels, which writes past its buffer in torch 2.14.1 (heap
+    corruption: "double free or corruption", exit 134). Wider convs (any width >= 8) keep the stock path.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.in_channels >= 8 or x.device.type != "cpu":
+            return super().forward(x)
+        sh, sw = self.stride
+        return F.conv2d(x[:, :, ::sh, ::sw], self.weight, self.bias, groups=self.groups)
+
+
 def _conv_bn_act(cin: int, cout: int, k: int, stride: int, groups: int = 1, act: bool = True) -> nn.Sequential:
-    layers = [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
+    conv = _StridedPointwiseConv if k == 1 and stride > 1 else nn.Conv2d
+    layers = [conv(cin, cout, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
     if act:
         layers.append(nn.PReLU(cout))
     return nn.Sequential(*layers)

@@ -1,4 +1,4 @@
-"""The whole default pipeline under `dvc repro`, checked against DESIGN §4's metric paths.
+"""The whole default pipeline under `dvc repro`, checked against the metric paths of docs/design.md#metrics.
 
 Slow (about 10-15 minutes on 2 CPU cores): run with `pytest -m slow tests/test_pipeline.py`.
 """

@@ -1,4 +1,4 @@
-"""Assembling reports/metrics.json from the stages' own reports (DESIGN §4 paths)."""
+"""Assembling reports/metrics.json from the stages' own reports (the paths of docs/design.md#metrics)."""
 
 from __future__ import annotations
 

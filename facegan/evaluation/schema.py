@@ -1,4 +1,4 @@
-"""The metric paths reports/metrics.json must carry (DESIGN §4), for tests and users' checks."""
+"""The metric paths reports/metrics.json must carry (docs/design.md#metrics), for tests and users' checks."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The evaluate stage: the low-shot protocol (DESIGN §2, §4) as two tasks on novel identities
-(visible: enrollment augmentation; thermal: thermal probes against a visible gallery), the
+"""The evaluate stage: the low-shot protocol (docs/design.md#low-shot-protocol) as two tasks on
+novel identities (visible: enrollment augmentation; thermal: thermal probes against a visible gallery), the
 matching rule chosen on val identities, bootstrap intervals over identities and episodes, the
 backbone comparison; writes reports/metrics.json, reports/results.md and the figures."""
 

@@ -1,0 +1,33 @@
+"""docs/design.md is the design reference the code and README cite: every cited section must exist."""
+
+import re
+from pathlib import Path
+
+from tests.conftest import REPO
+
+DESIGN = REPO / "docs" / "design.md"
+CITING = ["README.md", *(str(p.relative_to(REPO)) for d in ("facegan", "tests", "bench", "pipeline")
+                         for p in sorted((REPO / d).rglob("*.py")))]
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens."""
+    headings = re.findall(r"^#{1,6} (.+)$", markdown, re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_every_cited_design_section_exists():
+    text = DESIGN.read_text()
+    anchors = _anchors(text)
+    cited = {(path, anchor) for path in CITING
+             for anchor in re.findall(r"docs/design\.md#([\w-]+)", (REPO / path).read_text())}
+    cited |= {("docs/design.md", a) for a in re.findall(r"\]\(#([\w-]+)\)", text)}
+    assert cited, "nothing cites docs/design.md"
+    assert {(path, a) for path, a in cited if a not in anchors} == set()
+
+
+def test_nothing_cites_the_design_notes_outside_the_repository():
+    # Users have no ../shared: the old notes were cited as "DESIGN" plus a section sign.
+    old = re.compile("DESIGN \u00a7|shared/DESIGN")
+    here = str(Path(__file__).relative_to(REPO))  # this test spells the pattern out
+    assert [p for p in CITING if p != here and old.search((REPO / p).read_text())] == []

@@ -115,3 +115,24 @@ def test_a_killed_run_resumed_logs_every_step_once_with_the_uninterrupted_values
         assert len(steps) == len(set(steps))
     assert rows == metric_rows(tmp_path / "whole_live")
     assert contents(live_dir) == whole
+
+
+def test_the_translator_stage_rerun_on_its_finished_checkpoint_rebuilds_its_curves(tiny_synthetic, tmp_path):
+    """The issue's case, `dvc repro -f -s train_translator`: the stage's plots folder is deleted, the checkpoint kept."""
+    from facegan.config import parse_params
+    from facegan.recognition.embed import save_recognizer
+    from facegan.translator.stage import train_translator_stage
+
+    save_recognizer(tmp_path / "recognizer.pt", _recognizer(), arch="iresnet", image_size=test_translator.SIZE,
+                    embedding_dim=16, width=8, identity_names=[])
+    params = parse_params({"translator": test_translator.TINY | {"steps": 4, "batch_size": 8}})
+    paths = dict(prepared_dir=tiny_synthetic / "data/prepared", recognizer_path=tmp_path / "recognizer.pt",
+                 model_path=tmp_path / "models/translator.pt", report_path=tmp_path / "reports/translator.json",
+                 grid_path=tmp_path / "reports/thermal_grid.png", live_dir=tmp_path / "plots",
+                 checkpoint_dir=tmp_path / "ckpt")
+    train_translator_stage(params, **paths)
+    first = contents(tmp_path / "plots")
+    assert {"plots/metrics/train/g/l1.tsv", "plots/images/samples/step_000003.png"} <= set(first)
+    shutil.rmtree(tmp_path / "plots")
+    train_translator_stage(params, **paths)
+    assert contents(tmp_path / "plots") == first

@@ -45,6 +45,7 @@ from facegan.editor.discriminator import Discriminator
 from facegan.editor.ema import make_ema, update_ema
 from facegan.editor.generator import Generator
 from facegan.editor.losses import d_adversarial, g_adversarial, gradient_penalty, r1_penalty
+from facegan.live import HISTORY_KEY, logged
 from facegan.recognition.backbone import default_device, to_input
 from facegan.recognition.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
                                              set_rng_states)
@@ -233,7 +234,7 @@ def train_editor(p: EditorParams, source: FaceSource, attributes: np.ndarray, re
                  max_steps: int | None = None, device: torch.device | None = None) -> TrainResult:
     """Train (or resume) the editor on `source` faces with `attributes` (N x 4 vectors, row-aligned).
 
-    `live` is a dvclive factory `live(resume: bool)`; `monitor(ema_generator, step)` returns
+    `live` is a dvclive factory `live(checkpoint)` (facegan.live); `monitor(ema_generator, step)` returns
     (metrics, PIL image) logged every `monitor_every` steps. `max_steps` stops early (as if
     killed) after checkpointing; tests use it to check resuming. Under torchrun rank 0 logs
     (losses averaged over the processes), monitors and checkpoints.
@@ -254,12 +255,12 @@ def train_editor(p: EditorParams, source: FaceSource, attributes: np.ndarray, re
         trainer.load(state)
         timing = state["timing"]
         set_rng_states(state["rng"])
-    if callable(live):  # a factory: the curves continue only when training does
-        live = live(state is not None) if distributed.is_main() else None
+    if callable(live):  # a factory: a resumed run's curves are rebuilt from the checkpoint
+        live = live(state) if distributed.is_main() else None
 
     def checkpoint() -> None:
         save_checkpoint(checkpoint_dir, trainer.state() | {"fingerprint": run_id, "timing": dict(timing),
-                                                          "rng": rng_states()})
+                                                          "rng": rng_states(), HISTORY_KEY: logged(live)})
 
     stop = p.steps if max_steps is None else min(p.steps, max_steps)
     progress = tqdm(total=stop * batch_size, initial=trainer.step * batch_size, unit="img", unit_scale=True,

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from facegan import distributed
 from facegan.config import RecognizerParams
+from facegan.live import HISTORY_KEY, logged
 from facegan.recognition.backbone import amp_dtype, autocast, build_backbone, default_device
 from facegan.recognition.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
                                              set_rng_states)
@@ -129,8 +130,8 @@ def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, 
         scheduler.load_state_dict(state["scheduler"])
         step, sums, timing = state["step"], state["epoch_sums"], state["timing"]
         set_rng_states(state["rng"])
-    if callable(live):  # a factory: the curves continue only when training does
-        live = live(state is not None) if distributed.is_main() else None
+    if callable(live):  # a factory: a resumed run's curves are rebuilt from the checkpoint
+        live = live(state) if distributed.is_main() else None
 
     def epoch_ends() -> bool:  # after the current step: an epoch of `data` is complete, or the budget spent
         return step % steps_per_epoch == 0 or step == total_steps
@@ -140,7 +141,7 @@ def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, 
             "fingerprint": run_id, "step": step, "epoch": step // steps_per_epoch,
             "model": model.state_dict(), "head": head.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "epoch_sums": dict(sums), "timing": dict(timing),
-            "rng": rng_states(),
+            "rng": rng_states(), HISTORY_KEY: logged(live),
         })
 
     stop_at = total_steps if max_steps is None else min(total_steps, max_steps)

@@ -37,6 +37,7 @@ from facegan import distributed
 from facegan.config import TranslatorParams
 from facegan.editor.losses import d_adversarial, g_adversarial
 from facegan.editor.train import step_generator
+from facegan.live import HISTORY_KEY, logged
 from facegan.recognition.backbone import amp_dtype, autocast, default_device, to_input
 from facegan.recognition.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
                                              set_rng_states)
@@ -237,7 +238,7 @@ class _Checkpoints:
     """The run's checkpoint file: trainer state, timing and RNG states under one fingerprint."""
 
     def __init__(self, directory: Path, run_id: str):
-        self.directory, self.run_id, self.resumed = Path(directory), run_id, False
+        self.directory, self.run_id, self.resumed_from = Path(directory), run_id, None
 
     def resume(self, trainer: TranslatorTrainer) -> dict:
         """Load the last state into `trainer` when there is one of this run; returns the timing so far."""
@@ -246,12 +247,12 @@ class _Checkpoints:
             return {"images": 0, "seconds": 0.0}
         trainer.load(state)
         set_rng_states(state["rng"])
-        self.resumed = True
+        self.resumed_from = state  # its logged rows rebuild the dvclive folder
         return state["timing"]
 
-    def save(self, trainer: TranslatorTrainer, timing: dict) -> None:
+    def save(self, trainer: TranslatorTrainer, timing: dict, live=None) -> None:
         save_checkpoint(self.directory, trainer.state() | {"fingerprint": self.run_id, "timing": dict(timing),
-                                                           "rng": rng_states()})
+                                                           "rng": rng_states(), HISTORY_KEY: logged(live)})
 
 
 def train_translator(p: TranslatorParams, pairs: PairedFaces, recognizer: torch.nn.Module, *, seed: int,
@@ -260,8 +261,8 @@ def train_translator(p: TranslatorParams, pairs: PairedFaces, recognizer: torch.
                      device: torch.device | None = None) -> TrainResult:
     """Train (or resume) the translator on `pairs`.
 
-    `live` is a dvclive factory `live(resume: bool)`; `monitor(generator)` returns a PIL
-    sample grid logged every `monitor_every` steps. `max_steps` stops early (as if killed)
+    `live` is a dvclive factory `live(checkpoint)` (facegan.live); `monitor(generator)` returns a
+    PIL sample grid logged every `monitor_every` steps. `max_steps` stops early (as if killed)
     after checkpointing; tests use it to check resuming. Under torchrun rank 0 logs (losses
     averaged over the processes), monitors and checkpoints.
     """
@@ -271,8 +272,8 @@ def train_translator(p: TranslatorParams, pairs: PairedFaces, recognizer: torch.
     trainer = TranslatorTrainer(p, image_size, recognizer, seed, device)
     saved = _Checkpoints(checkpoint_dir, _run_id(p, pairs, recognizer, seed, image_size, trainer))
     timing = saved.resume(trainer)
-    if callable(live):  # a factory: the curves continue only when training does
-        live = live(saved.resumed) if distributed.is_main() else None
+    if callable(live):  # a factory: a resumed run's curves are rebuilt from the checkpoint
+        live = live(saved.resumed_from) if distributed.is_main() else None
     stop = p.steps if max_steps is None else min(p.steps, max_steps)
     progress = tqdm(total=stop * batch_size, initial=trainer.step * batch_size, unit="img", unit_scale=True,
                     desc="train_translator", leave=False, mininterval=2.0, disable=not distributed.is_main())
@@ -291,7 +292,7 @@ def train_translator(p: TranslatorParams, pairs: PairedFaces, recognizer: torch.
         _log(live, trainer, sums, monitor)
         # The end state too, so a rerun after a crash later in the stage skips training.
         if trainer.step % p.checkpoint_every == 0 or trainer.step == stop:
-            saved.save(trainer, timing)
+            saved.save(trainer, timing, live)
     progress.close()
     return TrainResult(trainer.g.eval(), trainer.step, timing["images"] / max(timing["seconds"], 1e-9))
 

@@ -61,3 +61,46 @@ def test_read_face_without_a_face(tmp_path):
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (120, 200, 3), dtype=np.uint8)).save(tmp_path / "x.png")
     with pytest.raises(FaceganError, match="no face found"):
         read_face(tmp_path / "x.png", 64)
+
+
+@pytest.fixture
+def tiny_models(tmp_path):
+    """Untrained models in their saved formats, plus a translator: model-file checks need no training."""
+    from facegan.translator.models import UNet
+    from facegan.translator.translate import save_translator
+    from tests.conftest import write_models
+
+    write_models(tmp_path / "models")
+    save_translator(tmp_path / "models/translator.pt", UNet(channels=4, levels=2), 32, "synthetic")
+    Image.fromarray(np.full((32, 32, 3), 128, np.uint8)).save(tmp_path / "face.png")
+    return tmp_path / "models"
+
+
+def _edit_with(tmp_path, model, judges):
+    return main(["edit", str(tmp_path / "face.png"), "--set", "eyeglasses=1", "-o", str(tmp_path / "out.png"),
+                 "--model", str(model), "--judges", str(judges)])
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("broken, damage, message", [
+    ("editor.pt", "truncate", "cannot read the editor model (truncated or damaged)"),
+    ("judges.pt", "truncate", "cannot read the judges (truncated or damaged)"),
+    ("editor.pt", "text", "cannot read the editor model (not a torch model file)"),
+    ("editor.pt", "translator.pt", "holds a translator model, not the editor model"),
+    ("judges.pt", "editor.pt", "holds an editor model, not the judges"),
+    ("judges.pt", "recognizer.pt", "holds a recognizer model, not the judges"),
+])
+def test_a_broken_or_wrong_model_file_is_one_line(tiny_models, tmp_path, capsys, broken, damage, message):
+    bad = tmp_path / "bad.pt"
+    good = tiny_models / broken
+    if damage == "truncate":
+        bad.write_bytes(good.read_bytes()[:len(good.read_bytes()) // 2])
+    elif damage == "text":
+        bad.write_text("not a model\n")
+    else:
+        bad.write_bytes((tiny_models / damage).read_bytes())
+    paths = {"editor.pt": tiny_models / "editor.pt", "judges.pt": tiny_models / "judges.pt"} | {broken: bad}
+    assert _edit_with(tmp_path, paths["editor.pt"], paths["judges.pt"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: edit: {bad}: ") and message in err
+    assert not (tmp_path / "out.png").exists()

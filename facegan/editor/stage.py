@@ -22,6 +22,7 @@ from facegan.errors import FaceganError
 from facegan.io import atomic_write_json
 from facegan.judges.judges import load_judges
 from facegan.live import live_factory
+from facegan.model_file import provenance
 from facegan.recognition.backbone import default_device
 from facegan.recognition.dataset import FaceSource
 from facegan.recognition.embed import load_recognizer
@@ -80,7 +81,8 @@ def train_editor_stage(params: Params, prepared_dir: Path = Path("data/prepared"
         opened.end()
     if not distributed.is_main():  # under torchrun, rank 0 saves and scores
         return {}
-    save_editor(model_path, result.generator, data.image_size)
+    save_editor(model_path, result.generator, data.image_size,
+                provenance(params, train_rows, data.image_size, result.steps))
 
     novel_faces = data.faces[novel_rows.index.to_numpy()]
     metrics = evaluate_editor(result.generator, novel_faces, source_attributes(data.faces, novel_rows, judges), judges,

@@ -6,7 +6,6 @@ judge scores exactly the pixels that are kept.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,10 +13,10 @@ import numpy as np
 import torch
 
 from facegan.errors import FaceganError
-from facegan.io import atomic_write_bytes
 from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.dlib_identity import DlibIdentity, dlib_model_dir
 from facegan.judges.train_attributes import predict
+from facegan.model_file import load_weights, read_model_file, trained_on, write_blob
 from facegan.recognition.backbone import build_backbone, to_input
 from facegan.recognition.embed import embed_faces
 
@@ -29,6 +28,8 @@ class Judges:
     identity_threshold: float  # cosine similarity at which the identity judge has FAR = identity_far on base pairs
     identity_far: float
     device: torch.device = torch.device("cpu")
+    trained_on: dict | None = None  # model_file.trained_on of the saved file
+    domain: dict | None = None  # judges.domain statistics of the training faces, if saved
 
     @property
     def attribute_names(self) -> list[str]:
@@ -52,23 +53,27 @@ class Judges:
         return self.identity_similarity(faces_a, faces_b) >= self.identity_threshold
 
     def save(self, path: Path, image_size: int, attribute_arch: str, identity_arch: str, width: int,
-             identity_width: int, identity_dim: int) -> None:
+             identity_width: int, identity_dim: int, provenance: dict | None = None,
+             domain: dict | None = None) -> None:
+        """`provenance`: what they were trained on; `domain`: judges.domain statistics of the training faces."""
         if isinstance(self.identity_net, DlibIdentity):
             identity = {"kind": "dlib"}
         else:
             identity = {"kind": "trained", "arch": identity_arch, "width": identity_width,
                         "embedding_dim": identity_dim, "state_dict": _cpu(self.identity_net)}
-        blob = {
+        domain = None if domain is None else {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
+                                              for k, v in domain.items()}
+        write_blob(path, {
+            "kind": "judges",
             "image_size": image_size,
             "attribute": {"arch": attribute_arch, "width": width, "attributes": self.attribute_names,
                           "state_dict": _cpu(self.attribute_net)},
             "identity": identity,
             "identity_threshold": float(self.identity_threshold),
             "identity_far": float(self.identity_far),
-        }
-        buf = io.BytesIO()
-        torch.save(blob, buf)
-        atomic_write_bytes(Path(path), buf.getvalue())
+            "provenance": provenance,
+            "domain": domain,
+        })
 
 
 def _cpu(module: torch.nn.Module) -> dict:
@@ -76,13 +81,10 @@ def _cpu(module: torch.nn.Module) -> dict:
 
 
 def load_judges(path: Path = Path("models/judges.pt"), device: torch.device | str = "cpu") -> Judges:
-    path = Path(path)
-    if not path.is_file():
-        raise FaceganError(f"{path}: judges missing; run `dvc repro train_judges` first")
-    blob = torch.load(path, map_location="cpu", weights_only=True)
+    blob = read_model_file(path, "judges", "judges", "train_judges")
     a, i = blob["attribute"], blob["identity"]
     attribute_net = AttributeYawNet(a["arch"], blob["image_size"], a["attributes"], a["width"])
-    attribute_net.load_state_dict(a["state_dict"])
+    load_weights(path, attribute_net, a["state_dict"], "judges", "train_judges")
     device = torch.device(device)
     if i["kind"] == "dlib":
         model_dir = dlib_model_dir()
@@ -92,7 +94,12 @@ def load_judges(path: Path = Path("models/judges.pt"), device: torch.device | st
         identity_net = DlibIdentity(model_dir)
     else:
         identity_net = build_backbone(i["arch"], blob["image_size"], i["embedding_dim"], i["width"])
-        identity_net.load_state_dict(i["state_dict"])
+        load_weights(path, identity_net, i["state_dict"], "judges", "train_judges")
         identity_net = identity_net.to(device).eval()
-    return Judges(attribute_net.to(device).eval(), identity_net, blob["identity_threshold"], blob["identity_far"],
-                  device)
+    judges = Judges(attribute_net.to(device).eval(), identity_net, blob["identity_threshold"], blob["identity_far"],
+                    device)
+    # Files written before these were recorded load with unknown provenance and no domain statistics.
+    judges.trained_on = trained_on(blob)
+    judges.domain = None if blob.get("domain") is None else {
+        k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in blob["domain"].items()}
+    return judges

@@ -2,37 +2,30 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from facegan.errors import FaceganError
-from facegan.io import atomic_write_bytes
+from facegan.model_file import load_weights, read_model_file, trained_on, write_blob
 from facegan.recognition.backbone import autocast, build_backbone, inference_batch, to_input
 
 
 def save_recognizer(path: Path, model: torch.nn.Module, *, arch: str, image_size: int, embedding_dim: int,
-                    width: int, identity_names: list[str]) -> None:
+                    width: int, identity_names: list[str], provenance: dict | None = None) -> None:
     """A plain dict (loadable with weights_only=True), written atomically."""
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    blob = {"arch": arch, "image_size": image_size, "embedding_dim": embedding_dim, "width": width,
-            "state_dict": state, "identity_names": list(identity_names)}
-    buf = io.BytesIO()
-    torch.save(blob, buf)
-    atomic_write_bytes(Path(path), buf.getvalue())
+    write_blob(path, {"kind": "recognizer", "arch": arch, "image_size": image_size, "embedding_dim": embedding_dim,
+                      "width": width, "state_dict": state, "identity_names": list(identity_names),
+                      "provenance": provenance})
 
 
 def load_recognizer(path: Path, device: torch.device | str = "cpu") -> torch.nn.Module:
     """The embedder saved at `path`, on `device`, in eval mode."""
-    path = Path(path)
-    if not path.is_file():
-        raise FaceganError(f"{path}: recognizer model missing; run `dvc repro train_recognizer` first")
-    blob = torch.load(path, map_location="cpu", weights_only=True)
+    blob = read_model_file(path, "recognizer", "recognizer model", "train_recognizer")
     model = build_backbone(blob["arch"], blob["image_size"], blob["embedding_dim"], blob["width"])
-    model.load_state_dict(blob["state_dict"])
-    model.identity_names = blob["identity_names"]
+    load_weights(path, model, blob["state_dict"], "recognizer model", "train_recognizer")
+    model.identity_names, model.trained_on = blob["identity_names"], trained_on(blob)
     return model.to(device).eval()
 
 

@@ -13,6 +13,7 @@ from facegan.data.store import PreparedData, open_prepared
 from facegan.errors import FaceganError
 from facegan.io import atomic_write_json
 from facegan.live import live_factory
+from facegan.model_file import provenance
 from facegan.recognition.dataset import FaceSource, RowView, TrainBatches
 from facegan.recognition.embed import embed_faces, save_recognizer
 from facegan.recognition.train import clamped_batch_size, step_budget, train_recognizer
@@ -76,7 +77,8 @@ def train_recognizer_stage(params: Params, prepared_dir: Path = Path("data/prepa
     if not distributed.is_main():  # under torchrun, rank 0 saves and scores
         return {}
     save_recognizer(model_path, result.model, arch=p.arch, image_size=data.image_size,
-                    embedding_dim=p.embedding_dim, width=p.width, identity_names=names)
+                    embedding_dim=p.embedding_dim, width=p.width, identity_names=names,
+                    provenance=provenance(params, train_rows, data.image_size, result.steps))
 
     embeddings = embed_faces(result.model, RowView(data.faces, novel_rows.index.to_numpy()), flip=True,
                              device=next(result.model.parameters()).device)

@@ -16,6 +16,7 @@ from facegan.editor.grid import save_grid
 from facegan.errors import FaceganError
 from facegan.io import atomic_write_json
 from facegan.live import live_factory
+from facegan.model_file import provenance
 from facegan.recognition.backbone import default_device
 from facegan.recognition.embed import embed_faces, load_recognizer
 from facegan.translator.evaluate import episode_top1, image_quality
@@ -103,7 +104,8 @@ def train_translator_stage(params: Params, prepared_dir: Path = Path("data/prepa
         opened.end()
     if not distributed.is_main():  # under torchrun, rank 0 saves and scores
         return {}
-    save_translator(model_path, result.generator, data.image_size, source)
+    save_translator(model_path, result.generator, data.image_size, source,
+                    provenance(params, train_rows, data.image_size, result.steps))
 
     metrics = evaluate_translator(params, data, result.generator, recognizer, device)
     grid_rows = one_per_identity(twin_rows(data, split="novel"), GRID_ROWS, params.seed)

@@ -20,14 +20,16 @@ from facegan.recognition.backbone import autocast, inference_batch, to_input
 from facegan.translator.models import UNet
 
 
-def save_translator(path: Path, generator: UNet, image_size: int, thermal_source: str) -> None:
-    save_model(path, generator, image_size=image_size, thermal_source=thermal_source)
+def save_translator(path: Path, generator: UNet, image_size: int, thermal_source: str,
+                    provenance: dict | None = None) -> None:
+    save_model(path, generator, "translator", image_size=image_size, thermal_source=thermal_source,
+               provenance=provenance)
 
 
 def load_translator(path: Path, device="cpu") -> torch.nn.Module:
     """The thermal -> visible generator saved at `path`, on `device`, in eval mode.
     `.image_size` is the face size it was trained on, `.thermal_source` the kind of thermal data."""
-    generator, blob = load_model(path, UNet, "translator model", "train_translator")
+    generator, blob = load_model(path, UNet, "translator", "translator model", "train_translator")
     generator.image_size, generator.thermal_source = blob["image_size"], blob["thermal_source"]
     return generator.to(device).eval()
 

@@ -66,6 +66,11 @@ def _edit(args) -> int:
     except FaceganError as err:
         print(f"error: edit: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
+    if result["in_domain"] is False:
+        source = result["models_trained_on"].get("data", {}).get("source", "unknown")
+        print(f"warning: edit: {args.photo} is unlike the faces the models were trained on (data.source {source}; "
+              f"distance {result['domain_distance']}x the 99th percentile of held-out training faces): expect a "
+              "wrong edit and unreliable judge readings", file=sys.stderr)
     print(json.dumps(result))
     return 0
 

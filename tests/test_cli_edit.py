@@ -104,3 +104,56 @@ def test_a_broken_or_wrong_model_file_is_one_line(tiny_models, tmp_path, capsys,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"error: edit: {bad}: ") and message in err
     assert not (tmp_path / "out.png").exists()
+
+
+# ---- the domain check: is the photo like the faces the models were trained on?
+
+
+def _synthetic_domain(tiny_synthetic):
+    from facegan.data.store import open_prepared
+    from facegan.judges.domain import faces_domain
+
+    data = open_prepared(tiny_synthetic / "data/prepared")
+    train = data.rows(split="base", role="train", domain="visible").index.to_numpy()
+    heldout = data.rows(split="base", role="val", domain="visible").index.to_numpy()
+    return data, faces_domain(data.faces, train, heldout)
+
+
+def test_synthetic_statistics_flag_real_photos_and_not_rendered_ones(tiny_synthetic, celeba_mini):
+    from facegan.judges.domain import domain_distance, domain_features
+
+    data, stats = _synthetic_domain(tiny_synthetic)
+    novel = data.rows(split="novel", domain="visible").index.to_numpy()
+    rendered = domain_distance(stats, domain_features(data.faces[novel])) > stats["threshold"]
+    photos = sorted((celeba_mini / "img_align_celeba").glob("*.jpg"))[:40]
+    real = np.concatenate([read_face(p, data.faces.shape[1]) for p in photos])
+    flagged = domain_distance(stats, domain_features(real)) > stats["threshold"]
+    assert rendered.mean() <= 0.1 and flagged.mean() >= 0.5, (rendered.mean(), flagged.mean())
+
+
+def test_edit_warns_out_of_domain_and_reports_readings(tiny_models, tiny_synthetic, tmp_path, capsys):
+    from facegan.judges.judges import load_judges
+
+    data, stats = _synthetic_domain(tiny_synthetic)
+    judges = load_judges(tiny_models / "judges.pt")
+    judges.domain = stats  # the saved format is exercised by the judges stage; patch the loaded object
+    import facegan.judges.judges as jj
+
+    original = jj.load_judges
+    try:
+        jj.load_judges = lambda path, device="cpu": judges
+        inside = Image.fromarray(data.faces[int(data.rows(split="novel", domain="visible").index[0])])
+        inside.save(tmp_path / "face.png")
+        assert _edit_with(tmp_path, tiny_models / "editor.pt", tiny_models / "judges.pt") == 0
+        quiet = capsys.readouterr()
+        # Planted: a flat grey square is nothing like a rendered face.
+        Image.fromarray(np.full((32, 32, 3), 200, np.uint8)).save(tmp_path / "face.png")
+        assert _edit_with(tmp_path, tiny_models / "editor.pt", tiny_models / "judges.pt") == 0
+        loud = capsys.readouterr()
+    finally:
+        jj.load_judges = original
+    assert "warning" not in quiet.err and json.loads(quiet.out)["in_domain"] is True
+    result = json.loads(loud.out)
+    assert loud.err.count("warning: edit:") == 1 and result["in_domain"] is False
+    assert set(result["judged_after"]["eyeglasses"]) == {"p"} and "degrees" in result["judged_after"]["yaw"]
+    assert set(result["judges_read_as_reached"]) == {"eyeglasses"}

@@ -91,14 +91,26 @@ def read_face(path: Path, image_size: int) -> np.ndarray:
     return crop_aligned(aligned[0], image_size)[None]
 
 
+def _readings(judged: dict[str, np.ndarray]) -> dict:
+    """The judges' readings of one face: a probability per attribute, degrees for yaw."""
+    return {k: ({"degrees": round(float(v[0]), 1)} if k == YAW else {"p": round(float(v[0]), 3)})
+            for k, v in judged.items()}
+
+
 def edit_image(photo: Path, out: Path, targets: Mapping[str, float], editor_path: Path = Path("models/editor.pt"),
                judges_path: Path = Path("models/judges.pt"), device: torch.device | str = "cpu") -> dict:
     """Edit one aligned face photo file; the source's attributes come from the judges.
-    Returns the judged attributes before and after."""
+
+    Returns what the judges read before and after (readings, not facts), which targets they read
+    as reached, what the models were trained on, and whether the photo looks like those faces."""
+    from facegan.editor.evaluate import YAW_TOLERANCE
+    from facegan.judges.domain import out_of_domain
     from facegan.judges.judges import load_judges
 
     editor, judges = load_editor(editor_path, device), load_judges(judges_path, device)
     face = read_face(Path(photo), editor.image_size)
+    in_domain_stats = getattr(judges, "domain", None)
+    outside, ratio = out_of_domain(in_domain_stats, face)
     before = judged_attributes(judges, face)
     image_format = Image.registered_extensions().get(Path(out).suffix.lower())
     if image_format is None:
@@ -108,5 +120,19 @@ def edit_image(photo: Path, out: Path, targets: Mapping[str, float], editor_path
     Image.fromarray(edited[0]).save(buf, format=image_format)
     atomic_write_bytes(Path(out), buf.getvalue())
     after = judged_attributes(judges, edited)
-    return {"before": {k: float(v[0]) for k, v in before.items()},
-            "after": {k: float(v[0]) for k, v in after.items()}}
+    reached = {name: bool(abs(after[YAW][0] - value) <= YAW_TOLERANCE if name == YAW
+                          else (after[name][0] >= 0.5) == (value >= 0.5)) for name, value in targets.items()}
+    trained = getattr(editor, "trained_on", {}) or {}
+    result = {"judged_before": _readings(before), "judged_after": _readings(after),
+              "targets": dict(targets), "judges_read_as_reached": reached,
+              "in_domain": None if outside is None else not outside,
+              "domain_distance": None if ratio is None else round(ratio, 2),
+              "models_trained_on": trained,
+              "output": {"size": [int(edited.shape[2]), int(edited.shape[1])],
+                         "note": "the aligned face crop at the models' image size (not pasted back into the photo)"}}
+    if outside:
+        result["note"] = ("the photo is unlike the faces the models were trained on: the edit is likely wrong "
+                          "and the judges' readings unreliable")
+    elif outside is None:
+        result["note"] = "these judges hold no statistics of their training faces (older file): domain not checked"
+    return result

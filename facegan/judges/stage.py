@@ -18,7 +18,7 @@ from facegan.io import atomic_write_json
 from facegan.model_file import provenance
 from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.dlib_identity import DlibIdentity, dlib_model_dir
-from facegan.judges.domain import judges_domain
+from facegan.judges.domain import faces_domain
 from facegan.judges.judges import Judges
 from facegan.judges.train_attributes import ATTRIBUTE_AUGMENT, predict, train_attribute_judge
 from facegan.recognition.backbone import default_device, to_input
@@ -99,7 +99,7 @@ def train_judges_stage(params: Params, prepared_dir: Path = Path("data/prepared"
                                          novel["identity"].to_numpy(), params.seed)
     judges.save(model_path, data.image_size, j.attribute_arch, j.identity_arch, j.width, rp.width, rp.embedding_dim,
                 provenance=provenance(params, train, data.image_size),
-                domain=judges_domain(judges, data.faces, train.index.to_numpy(), val.index.to_numpy(), params.seed))
+                domain=faces_domain(data.faces, train.index.to_numpy(), val.index.to_numpy(), params.seed))
     report = {
         "attr_acc": attr_acc,
         "attr_balanced_acc": attr_balanced,

@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     edit.add_argument("-o", "--out", type=Path, required=True)
     edit.add_argument("--model", type=Path, default=Path("models/editor.pt"))
     edit.add_argument("--judges", type=Path, default=Path("models/judges.pt"))
+    edit.add_argument("--crop", action="store_true",
+                      help="write the aligned face crop at the models' size instead of the whole photo")
     preset = sub.add_parser("preset", help="write a complete params.yaml from presets/NAME.yaml")
     preset.add_argument("name")
     preset.add_argument("--out", default="params.yaml", type=Path)
@@ -62,7 +64,7 @@ def _edit(args) -> int:
 
     try:
         targets = _parse_targets(args.set, args.yaw)
-        result = edit_image(args.photo, args.out, targets, args.model, args.judges)
+        result = edit_image(args.photo, args.out, targets, args.model, args.judges, crop_only=args.crop)
     except FaceganError as err:
         print(f"error: edit: {err}", file=sys.stderr)
         return EXIT_USER_ERROR

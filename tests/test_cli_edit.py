@@ -1,5 +1,7 @@
 """`facegan edit`: argument checks and input handling (the model itself is tested in test_editor)."""
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -131,29 +133,71 @@ def test_synthetic_statistics_flag_real_photos_and_not_rendered_ones(tiny_synthe
     assert rendered.mean() <= 0.1 and flagged.mean() >= 0.5, (rendered.mean(), flagged.mean())
 
 
-def test_edit_warns_out_of_domain_and_reports_readings(tiny_models, tiny_synthetic, tmp_path, capsys):
-    from facegan.judges.judges import load_judges
+def test_edit_warns_out_of_domain_and_reports_readings(tiny_models, tiny_synthetic, tmp_path, capsys, monkeypatch):
+    import facegan.judges.judges as judges_module
 
     data, stats = _synthetic_domain(tiny_synthetic)
-    judges = load_judges(tiny_models / "judges.pt")
+    judges = judges_module.load_judges(tiny_models / "judges.pt")
     judges.domain = stats  # the saved format is exercised by the judges stage; patch the loaded object
-    import facegan.judges.judges as jj
-
-    original = jj.load_judges
-    try:
-        jj.load_judges = lambda path, device="cpu": judges
-        inside = Image.fromarray(data.faces[int(data.rows(split="novel", domain="visible").index[0])])
-        inside.save(tmp_path / "face.png")
-        assert _edit_with(tmp_path, tiny_models / "editor.pt", tiny_models / "judges.pt") == 0
-        quiet = capsys.readouterr()
-        # Planted: a flat grey square is nothing like a rendered face.
-        Image.fromarray(np.full((32, 32, 3), 200, np.uint8)).save(tmp_path / "face.png")
-        assert _edit_with(tmp_path, tiny_models / "editor.pt", tiny_models / "judges.pt") == 0
-        loud = capsys.readouterr()
-    finally:
-        jj.load_judges = original
+    monkeypatch.setattr(judges_module, "load_judges", lambda path, device="cpu": judges)
+    face = data.faces[int(data.rows(split="novel", domain="visible").index[1])]
+    Image.fromarray(face).save(tmp_path / "face.png")
+    assert _edit_with(tmp_path, tiny_models / "editor.pt", tiny_models / "judges.pt") == 0
+    quiet = capsys.readouterr()
+    # Planted: the same face in inverted colours is nothing like a rendered face.
+    Image.fromarray(255 - face).save(tmp_path / "face.png")
+    assert _edit_with(tmp_path, tiny_models / "editor.pt", tiny_models / "judges.pt") == 0
+    loud = capsys.readouterr()
     assert "warning" not in quiet.err and json.loads(quiet.out)["in_domain"] is True
     result = json.loads(loud.out)
     assert loud.err.count("warning: edit:") == 1 and result["in_domain"] is False
     assert set(result["judged_after"]["eyeglasses"]) == {"p"} and "degrees" in result["judged_after"]["yaw"]
     assert set(result["judges_read_as_reached"]) == {"eyeglasses"}
+
+
+# ---- the edit goes back into the photo, at the photo's own size
+
+
+def _smooth_photo(height, width, seed=0):
+    import cv2
+
+    noise = np.random.default_rng(seed).uniform(0, 255, (height, width, 3)).astype(np.float32)
+    return np.clip(cv2.GaussianBlur(noise, (0, 0), 6) * 4 - 384, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("size", [(218, 178), (150, 150)])  # CelebA-aligned, square crop
+def test_paste_back_returns_the_face_where_it_came_from(tmp_path, size):
+    from facegan.data.alignment import paste_face
+    from facegan.editor.edit import read_photo
+
+    Image.fromarray(_smooth_photo(*size)).save(tmp_path / "photo.png")
+    photo, face, to_crop = read_photo(tmp_path / "photo.png", 64)
+    same = paste_face(photo, face[0], to_crop)
+    assert same.shape == photo.shape
+    # An edit that changes nothing gives the photo back, up to the 64-px round trip...
+    assert np.abs(same.astype(int) - photo.astype(int)).mean() < 4
+    # ...and a planted change lands where its crop pixels came from.
+    marked = face[0].copy()
+    marked[20:28, 36:44] = (255, 0, 255)
+    pasted = paste_face(photo, marked, to_crop).astype(int)
+    x, y = np.linalg.solve(to_crop[:, :2], np.array([39.5, 23.5]) - to_crop[:, 2])
+    assert tuple(pasted[int(round(y)), int(round(x))]) == pytest.approx((255, 0, 255), abs=40)
+    assert np.abs(pasted - same.astype(int)).sum(axis=2).astype(bool).mean() < 0.05 * (size[0] * size[1] / 64 ** 2) * 8
+    if size == (218, 178):  # outside the aligned crop the photo is untouched
+        assert np.array_equal(pasted[:40], photo[:40].astype(int))
+
+
+@pytest.mark.real_data
+def test_paste_back_of_an_mtcnn_aligned_photo(celeba_mini, tmp_path):
+    from facegan.data.alignment import paste_face
+    from facegan.editor.edit import read_photo
+
+    image = np.asarray(Image.open(sorted((celeba_mini / "img_align_celeba").iterdir())[0]))
+    canvas = np.full((300, 260, 3), 120, np.uint8)
+    canvas[40:258, 50:228] = image
+    Image.fromarray(canvas).save(tmp_path / "photo.png")
+    photo, face, to_crop = read_photo(tmp_path / "photo.png", 64)
+    same = paste_face(photo, face[0], to_crop).astype(float)
+    inner = (slice(110, 220), slice(80, 200))  # the face itself
+    assert np.corrcoef(same[inner].ravel(), canvas[inner].astype(float).ravel())[0, 1] > 0.95
+    assert np.array_equal(same[:20].astype(np.uint8), canvas[:20])  # far from the face: untouched

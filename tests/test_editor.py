@@ -340,7 +340,12 @@ def test_stage_writes_model_report_grid_and_curves(tiny_synthetic, tmp_path):
     Image.fromarray(tiny_faces(1)[0]).resize((3 * SIZE, 3 * SIZE)).save(photo)
     judged = edit_image(photo, tmp_path / "out.png", {"eyeglasses": 1.0, "yaw": 30.0},
                         paths["model_path"], paths["judges_path"])
-    assert Image.open(tmp_path / "out.png").size == (SIZE, SIZE) and set(judged) == {"before", "after"}
+    assert Image.open(tmp_path / "out.png").size == (3 * SIZE, 3 * SIZE)  # the photo's own size
+    assert {"judged_before", "judged_after", "judges_read_as_reached", "in_domain"} <= set(judged)
+    assert judged["models_trained_on"]["data"]["source"] == "synthetic"
+    edit_image(photo, tmp_path / "crop.png", {"eyeglasses": 1.0}, paths["model_path"], paths["judges_path"],
+               crop_only=True)
+    assert Image.open(tmp_path / "crop.png").size == (SIZE, SIZE)
 
 
 @pytest.mark.bad_input

@@ -96,3 +96,37 @@ class MTCNNAligner:
         if points is None:
             return None
         return warp_to_celeba(image, points)
+
+
+# ---- from a photo to the prepared crop and back (facegan edit pastes its edit into the photo)
+
+
+def box_to_square(box: tuple[float, float, float, float], image_size: int) -> np.ndarray:
+    """2x3 affine from a photo's pixel coordinates to the S x S crop that resizes `box` (left,
+    top, right, bottom, in continuous coordinates) as PIL does: pixel centres sit at +0.5 in
+    PIL's box and at integers in OpenCV's matrices, hence the half-pixel terms."""
+    left, top, right, bottom = box
+    kx, ky = image_size / (right - left), image_size / (bottom - top)
+    return np.array([[kx, 0.0, kx * (0.5 - left) - 0.5], [0.0, ky, ky * (0.5 - top) - 0.5]], np.float64)
+
+
+def then(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The 2x3 affine that applies `first`, then `second`."""
+    return (np.vstack([second, [0, 0, 1]]) @ np.vstack([first, [0, 0, 1]]))[:2]
+
+
+def paste_face(photo: np.ndarray, face: np.ndarray, to_crop: np.ndarray, feather: float = 0.06) -> np.ndarray:
+    """`photo` (H x W x 3 uint8) with the S x S `face` warped back where `to_crop` took it from.
+
+    The seam is feathered over `feather` of the crop's side: the crop's border is where the
+    editor saw least context, and a hard edge would show at the photo's resolution."""
+    h, w = photo.shape[:2]
+    side = face.shape[0]
+    ramp = np.minimum(np.arange(side) + 0.5, side - 0.5 - np.arange(side)) / max(feather * side, 1.0)
+    ramp = np.clip(ramp, 0.0, 1.0).astype(np.float32)
+    mask = np.minimum(ramp[:, None], ramp[None, :])
+    flags = cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP  # to_crop maps the output (photo) into the crop
+    back = cv2.warpAffine(face, to_crop, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    alpha = cv2.warpAffine(mask, to_crop, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0)
+    out = photo.astype(np.float32) * (1 - alpha[..., None]) + back.astype(np.float32) * alpha[..., None]
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)

@@ -70,10 +70,12 @@ def source_attributes(faces: np.ndarray, rows: pd.DataFrame, judges) -> dict[str
     return judged_attributes(judges, faces[rows.index.to_numpy()])
 
 
-def read_face(path: Path, image_size: int) -> np.ndarray:
-    """A face photo as 1 x S x S x 3 uint8 in the prepared crop: a square crop is taken as
-    already prepared, a 178x218 image as CelebA-aligned, anything else is aligned with MTCNN."""
-    from facegan.data.alignment import CELEBA_SIZE, MTCNNAligner
+def read_photo(path: Path, image_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A face photo as (the whole photo H x W x 3 uint8, its face as 1 x S x S x 3 uint8 in the
+    prepared crop, the 2x3 affine from photo pixels to crop pixels). A square image is taken as
+    already a crop, a 178x218 image as CelebA-aligned, anything else is aligned with MTCNN."""
+    from facegan.data.alignment import (CELEBA_SIZE, FACE_CROP_BOX, MTCNNAligner, box_to_square,
+                                        similarity_to_template, then, warp_to_celeba)
     from facegan.data.decode import crop_aligned
 
     try:
@@ -81,14 +83,23 @@ def read_face(path: Path, image_size: int) -> np.ndarray:
     except (FileNotFoundError, UnidentifiedImageError, OSError) as err:
         raise FaceganError(f"{path}: cannot read the image ({err.__class__.__name__}); "
                            "give a face photo (jpg, png)") from None
+    photo = np.asarray(image)
     if abs(image.width - image.height) <= 0.05 * max(image.size):
-        return np.asarray(image.resize((image_size, image_size), Image.BICUBIC))[None]
+        face = np.asarray(image.resize((image_size, image_size), Image.BICUBIC))
+        return photo, face[None], box_to_square((0, 0, image.width, image.height), image_size)
+    crop = box_to_square(FACE_CROP_BOX, image_size)
     if image.size == CELEBA_SIZE:
-        return crop_aligned(np.asarray(image), image_size)[None]
-    aligned = MTCNNAligner().align(np.asarray(image))
-    if aligned is None:
+        return photo, crop_aligned(photo, image_size)[None], crop
+    points = MTCNNAligner().landmarks(photo)
+    if points is None:
         raise FaceganError(f"{path}: no face found; give a photo with one clearly visible face")
-    return crop_aligned(aligned[0], image_size)[None]
+    aligned, _ = warp_to_celeba(photo, points)
+    return photo, crop_aligned(aligned, image_size)[None], then(similarity_to_template(points), crop)
+
+
+def read_face(path: Path, image_size: int) -> np.ndarray:
+    """A face photo as 1 x S x S x 3 uint8 in the prepared crop (see read_photo)."""
+    return read_photo(path, image_size)[1]
 
 
 def _readings(judged: dict[str, np.ndarray]) -> dict:
@@ -98,17 +109,21 @@ def _readings(judged: dict[str, np.ndarray]) -> dict:
 
 
 def edit_image(photo: Path, out: Path, targets: Mapping[str, float], editor_path: Path = Path("models/editor.pt"),
-               judges_path: Path = Path("models/judges.pt"), device: torch.device | str = "cpu") -> dict:
-    """Edit one aligned face photo file; the source's attributes come from the judges.
+               judges_path: Path = Path("models/judges.pt"), device: torch.device | str = "cpu",
+               crop_only: bool = False) -> dict:
+    """Edit the face in one photo file; the source's attributes come from the judges.
 
-    Returns what the judges read before and after (readings, not facts), which targets they read
-    as reached, what the models were trained on, and whether the photo looks like those faces."""
+    Writes the photo at its own size with the edited face pasted back where it was aligned from
+    (or, with `crop_only`, the aligned crop at the models' size). Returns what the judges read
+    before and after (readings, not facts), which targets they read as reached, what the models
+    were trained on, and whether the photo looks like those faces."""
+    from facegan.data.alignment import paste_face
     from facegan.editor.evaluate import YAW_TOLERANCE
     from facegan.judges.domain import out_of_domain
     from facegan.judges.judges import load_judges
 
     editor, judges = load_editor(editor_path, device), load_judges(judges_path, device)
-    face = read_face(Path(photo), editor.image_size)
+    whole, face, to_crop = read_photo(Path(photo), editor.image_size)
     in_domain_stats = getattr(judges, "domain", None)
     outside, ratio = out_of_domain(in_domain_stats, face)
     before = judged_attributes(judges, face)
@@ -117,7 +132,8 @@ def edit_image(photo: Path, out: Path, targets: Mapping[str, float], editor_path
         raise FaceganError(f"{out}: unknown image type {Path(out).suffix!r}; name the output .png or .jpg")
     edited = edit_faces(editor, face, targets, before)
     buf = io.BytesIO()
-    Image.fromarray(edited[0]).save(buf, format=image_format)
+    written = edited[0] if crop_only else paste_face(whole, edited[0], to_crop)
+    Image.fromarray(written).save(buf, format=image_format)
     atomic_write_bytes(Path(out), buf.getvalue())
     after = judged_attributes(judges, edited)
     reached = {name: bool(abs(after[YAW][0] - value) <= YAW_TOLERANCE if name == YAW
@@ -128,8 +144,11 @@ def edit_image(photo: Path, out: Path, targets: Mapping[str, float], editor_path
               "in_domain": None if outside is None else not outside,
               "domain_distance": None if ratio is None else round(ratio, 2),
               "models_trained_on": trained,
-              "output": {"size": [int(edited.shape[2]), int(edited.shape[1])],
-                         "note": "the aligned face crop at the models' image size (not pasted back into the photo)"}}
+              "output": {"size": [int(written.shape[1]), int(written.shape[0])],
+                         "face_resolution": int(edited.shape[1]),
+                         "note": ("the aligned face crop at the models' image size" if crop_only else
+                                  f"the photo at its own size, the edited face pasted back into the region it "
+                                  f"was aligned from (edited at {edited.shape[1]} px and scaled to fit)")}}
     if outside:
         result["note"] = ("the photo is unlike the faces the models were trained on: the edit is likely wrong "
                           "and the judges' readings unreliable")

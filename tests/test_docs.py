@@ -31,3 +31,21 @@ def test_nothing_cites_the_design_notes_outside_the_repository():
     old = re.compile("DESIGN \u00a7|shared/DESIGN")
     here = str(Path(__file__).relative_to(REPO))  # this test spells the pattern out
     assert [p for p in CITING if p != here and old.search((REPO / p).read_text())] == []
+
+
+def test_the_readme_says_which_stages_read_each_params_key():
+    """The README's table of params keys and the stages that read them is dvc.yaml's, row for row."""
+    import yaml
+
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    readers: dict[str, list[str]] = {}
+    for name, stage in stages.items():
+        for key in stage.get("params", []):
+            readers.setdefault(key, []).append(name)
+    every = [name for name in stages if name != "validate"]
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("| params.yaml key |"):].split("\n\n")[0]
+    rows = re.findall(r"^\| `([\w.]+)` \| (.+) \|$", section, re.M)
+    table = {key: every if cell == "every stage but `validate`" else re.findall(r"`(\w+)`", cell)
+             for key, cell in rows}
+    assert table == readers

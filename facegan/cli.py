@@ -1,5 +1,6 @@
 """The `facegan` command: `facegan <stage> [--params params.yaml]` runs one pipeline stage;
-`facegan preset NAME` writes params.yaml from presets/NAME.yaml; `facegan results` and
+`facegan preset NAME` writes params.yaml from presets/NAME.yaml; `facegan params --write` writes
+it from the defaults (facegan/config.py), comments included; `facegan results` and
 `facegan seeds` report on reports/metrics.json (one run, or a `dvc exp` seed sweep);
 `facegan summary` prints reports/summary.json (or compares experiments)."""
 
@@ -33,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     preset = sub.add_parser("preset", help="write a complete params.yaml from presets/NAME.yaml")
     preset.add_argument("name")
     preset.add_argument("--out", default="params.yaml", type=Path)
+    defaults = sub.add_parser("params", help="print params.yaml as the defaults in facegan/config.py make it")
+    defaults.add_argument("--write", action="store_true", help="write it to --out instead of printing it")
+    defaults.add_argument("--out", default="params.yaml", type=Path)
     results = sub.add_parser("results", help="write a Markdown results page from reports/metrics.json")
     results.add_argument("--metrics", type=Path, default=Path("reports/metrics.json"))
     results.add_argument("--out", type=Path, default=Path("reports/results.md"))
@@ -52,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         return _report(args)
     if args.command == "preset":
         return _write_preset(args.name, args.out)
+    if args.command == "params":
+        return _write_params(args.out if args.write else None)
     if args.command == "edit":
         return _edit(args)
     return run_stage(args.command, STAGES[args.command], args.params)
@@ -120,6 +126,18 @@ def _write_preset(name: str, out: Path) -> int:
         print(f"error: preset: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
     print(f"wrote {out} from presets/{name}.yaml; run `dvc repro`", file=sys.stderr)
+    return 0
+
+
+def _write_params(out: Path | None) -> int:
+    from facegan.io import atomic_write_bytes
+    from facegan.params_file import params_text
+
+    if out is None:
+        print(params_text(), end="")
+    else:
+        atomic_write_bytes(out, params_text().encode())
+        print(f"wrote {out} from the defaults in facegan/config.py", file=sys.stderr)
     return 0
 
 

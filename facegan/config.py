@@ -74,35 +74,51 @@ def _set_keys(section: Section, key: str) -> None:
 
 
 class DataParams(Section):
-    source: Literal["synthetic", "celeba", "folder"] = "synthetic"
-    root: str = "data/raw/synthetic"
+    source: Literal["synthetic", "celeba", "folder"] = Field("synthetic", description="synthetic | celeba | folder")
+    root: str = Field(
+        "data/raw/synthetic", description="CelebA layout (synthetic, celeba) or identity folders (folder)")
     # Multiple of 16 so encoder-decoders can halve it four times.
-    image_size: Annotated[int, Field(ge=32, le=256, multiple_of=16)] = 64
-    workers: Annotated[int, Field(ge=1, le=64)] = 2
-    # MTCNN face-probability below which a folder-set image counts as "no face".
-    min_face_prob: Fraction = 0.9
+    image_size: Annotated[int, Field(ge=32, le=256, multiple_of=16)] = Field(
+        64, description="prepared face crops are image_size x image_size (32..256, multiple of 16)")
+    workers: Annotated[int, Field(ge=1, le=64)] = Field(2, description="decoding processes")
+    min_face_prob: Fraction = Field(0.9, description="folder sets: MTCNN confidence below this = no face")
 
 
 class SplitParams(Section):
-    by: Literal["partition", "random"] = "random"
-    novel_fraction: OpenFraction = 0.3
-    min_images: Annotated[int, Field(ge=2)] = 8
-    # Share of each base identity's images held out to score judges/recognizer.
-    val_fraction: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.1
-    # Share of identities held out from all training to choose evaluation settings on
-    # (split.by partition: CelebA's val partition instead); 0 = none.
-    val_identities: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.1
+    by: Literal["partition", "random"] = Field(
+        "random", description="partition (CelebA test identities -> novel) | random")
+    novel_fraction: OpenFraction = Field(0.3, description="random: share of eligible identities held out as novel")
+    min_images: Annotated[int, Field(ge=2)] = Field(
+        8, description="random: identities with fewer images always stay base")
+    # The held-out images score the judges and the recognizer.
+    val_fraction: Annotated[float, Field(ge=0.0, lt=0.5)] = Field(
+        0.1, description="share of each base identity's images held out for scoring")
+    val_identities: Annotated[float, Field(ge=0.0, lt=0.5)] = Field(
+        0.1, description="share of identities held out from all training to choose evaluation settings on "
+                         "(the matcher); partition: CelebA's val partition; 0 = none")
+
+
+class ThermalParams(Section):
+    source: Literal["auto", "synthetic", "simulated", "paired", "none"] = Field(
+        "auto", description="auto | synthetic | simulated | paired | none (auto: the renderer's twins for "
+                            "data.source synthetic, the landmark-driven simulator for real photos)")
+    root: str = Field("data/raw/thermal", description="paired: visible/<id>/<n>.png + thermal/<id>/<n>.png")
 
 
 class LowshotParams(Section):
-    shots: list[Annotated[int, Field(ge=1, le=50)]] = [1, 5]
-    episodes: Annotated[int, Field(ge=1, le=1000)] = 10
-    gallery: Literal["neutral", "random"] = "neutral"
-    neutral_max_yaw: Annotated[float, Field(gt=0, le=45)] = 10.0
-    # Matching rule; auto = chosen on val identities (never on novel ones).
-    matcher: Literal["auto", "ncm", "nn", "matched"] = "auto"
-    # Bootstrap resamples (identities and episodes) behind every interval.
-    resamples: Annotated[int, Field(ge=200, le=100_000)] = 2000
+    shots: list[Annotated[int, Field(ge=1, le=50)]] = Field(
+        [1, 5], description="enrollment photos per novel identity")
+    episodes: Annotated[int, Field(ge=1, le=1000)] = Field(10, description="gallery draws, for means and 95% CIs")
+    gallery: Literal["neutral", "random"] = Field(
+        "neutral", description="neutral (no glasses/smile, young, frontal) | random")
+    neutral_max_yaw: Annotated[float, Field(gt=0, le=45)] = Field(
+        10.0, description="degrees: |yaw| below this counts as frontal")
+    # auto is chosen on val identities, never on novel ones.
+    matcher: Literal["auto", "ncm", "nn", "matched"] = Field(
+        "auto", description="ncm (class mean) | nn (nearest enrolled image) | matched (enrolled images nearest "
+                            "the probe's judged attributes and yaw) | auto: chosen on val identities")
+    resamples: Annotated[int, Field(ge=200, le=100_000)] = Field(
+        2000, description="bootstrap resamples over novel identities and episodes, for every interval")
 
     @model_validator(mode="after")
     def _shots_sorted_unique(self):
@@ -114,11 +130,12 @@ class LowshotParams(Section):
 class SyntheticParams(Section):
     n_identities: Annotated[int, Field(ge=4, le=100_000)] = 120
     images_per_identity: tuple[Annotated[int, Field(ge=2)], Annotated[int, Field(ge=2)]] = (14, 26)
-    # (val, test) fractions of identities, as CelebA's list_eval_partition.txt.
-    partition_fractions: tuple[Fraction, Fraction] = (0.1, 0.3)
+    partition_fractions: tuple[Fraction, Fraction] = Field(
+        (0.1, 0.3), description="(val, test) share of identities, like CelebA's partitions")
     jpeg_quality: tuple[Annotated[int, Field(ge=30, le=100)], Annotated[int, Field(ge=30, le=100)]] = (75, 95)
-    thermal: bool = True
-    difficulty: Annotated[float, Field(ge=0.0, le=3.0)] = 1.0
+    thermal: bool = Field(True, description="also render an aligned LWIR twin of every photo")
+    difficulty: Annotated[float, Field(ge=0.0, le=3.0)] = Field(
+        1.0, description="scales attribute and nuisance strength")
     workers: Annotated[int, Field(ge=1, le=64)] = 2
 
     @model_validator(mode="after")
@@ -133,92 +150,112 @@ class SyntheticParams(Section):
 
 
 class RecognizerParams(Section):
-    arch: Literal["iresnet", "mobilefacenet"] = "iresnet"
-    width: Annotated[int, Field(ge=4, le=256)] = 16  # channels of the first stage; later stages double it
+    arch: Literal["iresnet", "mobilefacenet"] = Field("iresnet", description="iresnet | mobilefacenet")
+    width: Annotated[int, Field(ge=4, le=256)] = Field(
+        16, description="first-stage channels (doubled per stage, up to 8x)")
     embedding_dim: Annotated[int, Field(ge=16, le=2048)] = 512
-    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
-    head: Literal["arcface", "cosface"] = "arcface"
+    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(0.0, description="before the embedding FC")
+    head: Literal["arcface", "cosface"] = Field("arcface", description="arcface | cosface")
     margin: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     scale: Annotated[float, Field(gt=0.0, le=128.0)] = 32.0
     # AdamW: from scratch on ~2k faces in ~20 epochs it reaches clearly better novel-identity
     # verification than SGD (which needs many more steps with a margin head).
-    optimizer: Literal["sgd", "adamw"] = "adamw"
-    lr: Annotated[float, Field(gt=0.0, le=10.0)] = 2e-3
-    weight_decay: Annotated[float, Field(ge=0.0, le=1.0)] = 0.05
-    warmup_epochs: Annotated[float, Field(ge=0.0, le=100.0)] = 1.0
+    optimizer: Literal["sgd", "adamw"] = Field("adamw", description="adamw | sgd (momentum 0.9, Nesterov)")
+    lr: Annotated[float, Field(gt=0.0, le=10.0)] = Field(2e-3, description="peak, after warmup (use ~0.1 with sgd)")
+    weight_decay: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        0.05, description="not applied to BN/PReLU/bias (use ~5e-4 with sgd)")
+    warmup_epochs: Annotated[float, Field(ge=0.0, le=100.0)] = Field(
+        1.0, description="linear warmup, then cosine decay to 0")
     epochs: Annotated[int, Field(ge=1, le=1000)] = 20
     batch_size: Annotated[int, Field(ge=2, le=4096)] = 128
     augment: list[
         Literal["hflip", "brightness_contrast", "affine", "coarse_dropout", "blur_noise"]
     ] = ["hflip", "brightness_contrast", "affine", "coarse_dropout", "blur_noise"]
-    num_workers: Annotated[int, Field(ge=0, le=64)] = 0
-    checkpoint_every: PositiveInt = 200
+    num_workers: Annotated[int, Field(ge=0, le=64)] = Field(
+        0, description="DataLoader workers; 0 = augment in the training process")
+    checkpoint_every: PositiveInt = Field(200, description="steps")
 
 
 class RecognizerAugParams(Section):
-    # true: also train on kept thermal->visible translations of base photos
-    thermal: bool = False
+    thermal: bool = Field(False, description="true: also train on kept thermal->visible translations of base photos")
 
 
 class JudgesParams(Section):
-    extra_attributes: list[str] = []
-    attribute_arch: Literal["iresnet", "mobilefacenet"] = "mobilefacenet"
+    extra_attributes: list[str] = Field(
+        [], description="more CelebA attributes (lower-case) for the attribute judge")
+    attribute_arch: Literal["iresnet", "mobilefacenet"] = Field(
+        "mobilefacenet", description="attribute classifier + yaw regressor trunk")
     width: Annotated[int, Field(ge=4, le=256)] = 16
     epochs: Annotated[int, Field(ge=1, le=1000)] = 12
     batch_size: Annotated[int, Field(ge=2, le=4096)] = 64
     lr: Annotated[float, Field(gt=0.0, le=10.0)] = 2e-3
     # The identity judge is the recognizer recipe with another architecture and seed.
-    identity_arch: Literal["iresnet", "mobilefacenet"] = "mobilefacenet"
+    identity_arch: Literal["iresnet", "mobilefacenet"] = Field(
+        "mobilefacenet", description="identity judge: must differ from recognizer.arch")
     identity_epochs: Annotated[int, Field(ge=1, le=1000)] = 20
-    identity_far: Annotated[float, Field(gt=0.0, lt=1.0)] = 1e-3
+    identity_far: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
+        1e-3, description="identity threshold is set at this false-accept rate on held-out base pairs")
     # auto: on real photos (celeba, folder) dlib's pretrained face ResNet judges identity
     # when the [judge] extra is installed; trained: always the embedder trained here.
-    identity_judge: Literal["auto", "trained"] = "auto"
-    checkpoint_every: PositiveInt = 200
+    identity_judge: Literal["auto", "trained"] = Field(
+        "auto", description="auto: dlib's pretrained ResNet on real photos when [judge] is installed | trained")
+    checkpoint_every: PositiveInt = Field(200, description="steps")
 
 
 class EditorParams(Section):
-    adversarial_loss: Literal["nonsaturating", "hinge", "wgan-gp", "lsgan"] = "hinge"
-    # Discriminator regularizer: R1 on real faces, or WGAN-GP's penalty on interpolates (required by wgan-gp).
-    penalty: Literal["r1", "gp"] = "r1"
-    penalty_weight: Annotated[float, Field(ge=0.0)] = 1.0
-    penalty_every: Annotated[int, Field(ge=1, le=1000)] = 4  # lazy regularization (StyleGAN2): cheaper steps
-    # Weight of D's heads learning that G's edits show the *source* attributes: a pattern that fooled
-    # them once stops working, so G has to draw the attribute (realistic edits still read as the target).
-    heads_on_edits: Annotated[float, Field(ge=0.0)] = 0.5
+    adversarial_loss: Literal["nonsaturating", "hinge", "wgan-gp", "lsgan"] = Field(
+        "hinge", description="nonsaturating | hinge | wgan-gp | lsgan")
+    penalty: Literal["r1", "gp"] = Field("r1", description="r1 (on real faces) | gp (WGAN-GP; required by wgan-gp)")
+    penalty_weight: Annotated[float, Field(ge=0.0)] = Field(1.0, description="R1 gamma / GP lambda")
+    # Lazy regularization (StyleGAN2) makes most steps cheaper.
+    penalty_every: Annotated[int, Field(ge=1, le=1000)] = Field(
+        4, description="lazy regularization: penalty every k D steps, weighted by k")
+    # A pattern that fooled D's heads once stops working, so G has to draw the attribute
+    # (realistic edits still read as the target).
+    heads_on_edits: Annotated[float, Field(ge=0.0)] = Field(
+        0.5, description="weight of D's heads learning that edits keep the source attributes")
     steps: Annotated[int, Field(ge=1, le=10_000_000)] = 600
     batch_size: Annotated[int, Field(ge=2, le=4096)] = 32
     lr_g: Annotated[float, Field(gt=0.0, le=1.0)] = 5e-4
     lr_d: Annotated[float, Field(gt=0.0, le=1.0)] = 5e-4
-    channels: Annotated[int, Field(ge=4, le=256)] = 16  # generator's first level; doubled per level
-    levels: Annotated[int, Field(ge=2, le=5)] = 3  # generator down/up levels (image_size / 2**levels >= 4)
-    res_blocks: Annotated[int, Field(ge=0, le=8)] = 1  # residual blocks in the generator's bottleneck
-    blur: bool = True  # low-pass after each of G's upsamplings (no checkerboards)
-    d_channels: Annotated[int, Field(ge=4, le=256)] = 24
-    lambda_rec: Annotated[float, Field(ge=0.0)] = 10.0
-    # Share of each batch that G also reconstructs (target = source) per step. The copy path makes
-    # reconstruction easy to learn, and half the batch keeps its loss while G runs on 1.5x, not 2x.
-    recon_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
-    lambda_attr: Annotated[float, Field(ge=0.0)] = 10.0
-    lambda_yaw: Annotated[float, Field(ge=0.0)] = 10.0
-    lambda_id: Annotated[float, Field(ge=0.0)] = 2.0
-    # The first steps (of `steps`, at most half of them) train only D's attribute and yaw heads, on real
-    # faces (cheap steps): G's first edits then chase attributes D already knows.
-    heads_pretrain_steps: Annotated[int, Field(ge=0)] = 100
-    # Adversarial and attribute terms ramp up over these steps: reconstruction first.
-    warmup_steps: Annotated[int, Field(ge=0)] = 50
-    ema_decay: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.99
-    instance_noise: Annotated[float, Field(ge=0.0, le=1.0)] = 0.2  # std of Gaussian noise on D's input
-    noise_decay: Fraction = 1.0  # share of the steps over which the noise decays linearly to 0
-    label_smoothing: Annotated[float, Field(ge=0.0, lt=0.5)] = 0.1  # one-sided
-    # DiffAugment ops on every D input, real and fake: D's heads must read attributes, not pixel patterns.
-    # (translation: D's smile head learns far slower at 64 px; off by default.)
-    augment: list[Literal["translation", "cutout"]] = ["cutout"]
-    log_every: PositiveInt = 25  # steps between logged losses
-    monitor_every: PositiveInt = 200  # steps between judged edit success and a sample grid
-    # Keep the EMA generator of the monitor step (or the last step) whose edits the judges would
-    # most often keep on held-out base faces; GAN training on a small set can drift past its best.
-    select_best: bool = True
+    channels: Annotated[int, Field(ge=4, le=256)] = Field(
+        16, description="generator width at the first level, doubled per level")
+    # image_size / 2**levels must stay >= 4.
+    levels: Annotated[int, Field(ge=2, le=5)] = Field(3, description="generator down/up levels")
+    res_blocks: Annotated[int, Field(ge=0, le=8)] = Field(1, description="residual blocks at the bottleneck")
+    blur: bool = Field(True, description="[1,2,1] low-pass after G's upsamplings (against checkerboards)")
+    d_channels: Annotated[int, Field(ge=4, le=256)] = Field(24, description="discriminator width at the first level")
+    lambda_rec: Annotated[float, Field(ge=0.0)] = Field(10.0, description="L1 reconstruction when target = source")
+    # The copy path makes reconstruction easy to learn, and half the batch keeps its loss while
+    # G runs on 1.5x, not 2x.
+    recon_share: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.5, description="share of each batch G also reconstructs per step")
+    lambda_attr: Annotated[float, Field(ge=0.0)] = Field(10.0, description="D's attribute head on edits")
+    lambda_yaw: Annotated[float, Field(ge=0.0)] = Field(10.0, description="D's yaw head on edits")
+    lambda_id: Annotated[float, Field(ge=0.0)] = Field(
+        2.0, description="cosine distance of recognizer embeddings, edit vs source")
+    # Cheap steps: G's first edits then chase attributes D already knows.
+    heads_pretrain_steps: Annotated[int, Field(ge=0)] = Field(
+        100, description="first steps (at most half) train only D's attribute/yaw heads on real faces")
+    # Reconstruction first.
+    warmup_steps: Annotated[int, Field(ge=0)] = Field(
+        50, description="adversarial/attribute terms ramp up over these steps")
+    ema_decay: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.99, description="EMA generator (sampling); ramps up from 0")
+    instance_noise: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        0.2, description="std of Gaussian noise on D's input, decays to 0")
+    noise_decay: Fraction = Field(1.0, description="share of the steps over which it decays")
+    label_smoothing: Annotated[float, Field(ge=0.0, lt=0.5)] = Field(0.1, description="one-sided")
+    # D's heads must read attributes, not pixel patterns. Translation is off by default: with it
+    # D's smile head learns far slower at 64 px.
+    augment: list[Literal["translation", "cutout"]] = Field(
+        ["cutout"], description="DiffAugment ops on all of D's inputs (real and fake): cutout | translation")
+    log_every: PositiveInt = Field(25, description="steps between logged losses")
+    monitor_every: PositiveInt = Field(
+        200, description="steps between judged edit success + sample grid (dvclive)")
+    # Judged on held-out base faces: GAN training on a small set can drift past its best.
+    select_best: bool = Field(
+        True, description="keep the monitored EMA generator whose edits the judges would keep most often")
     checkpoint_every: PositiveInt = 200
 
     @model_validator(mode="after")
@@ -228,49 +265,56 @@ class EditorParams(Section):
         return self
 
 
-class ThermalParams(Section):
-    # Where the thermal (LWIR) twins of the photos come from. auto: the renderer's twins for
-    # data.source synthetic, the landmark-driven simulator for real photos; paired: the user's
-    # aligned pairs under `root` (visible/<id>/<n>.png + thermal/<id>/<n>.png); none: no thermal rows.
-    source: Literal["auto", "synthetic", "simulated", "paired", "none"] = "auto"
-    root: str = "data/raw/thermal"
-
-
 class TranslatorParams(Section):
     steps: Annotated[int, Field(ge=1, le=10_000_000)] = 800
     batch_size: Annotated[int, Field(ge=2, le=4096)] = 16
     lr_g: Annotated[float, Field(gt=0.0, le=1.0)] = 1e-3
     lr_d: Annotated[float, Field(gt=0.0, le=1.0)] = 2e-4
-    lr_decay_start: Fraction = 0.5  # share of the steps after which both rates decay linearly to 0
-    lambda_l1: Annotated[float, Field(ge=0.0)] = 100.0
-    lambda_id: Annotated[float, Field(ge=0.0)] = 10.0
-    lambda_cycle: Annotated[float, Field(ge=0.0)] = 0.0  # > 0: CycleGAN (second generator, cycle L1)
-    channels: Annotated[int, Field(ge=4, le=256)] = 16  # U-Net width at the first level; doubled per level (up to 8x)
-    levels: Annotated[int, Field(ge=2, le=7)] = 4  # U-Net down/up levels (image_size / 2**levels >= 2)
-    d_channels: Annotated[int, Field(ge=4, le=256)] = 16  # PatchGAN width at the first level
-    log_every: PositiveInt = 25  # steps between logged losses
-    monitor_every: PositiveInt = 200  # steps between sample grids (dvclive)
+    lr_decay_start: Fraction = Field(
+        0.5, description="share of the steps after which both rates decay linearly to 0")
+    lambda_l1: Annotated[float, Field(ge=0.0)] = Field(100.0, description="L1 to the visible twin")
+    lambda_id: Annotated[float, Field(ge=0.0)] = Field(
+        10.0, description="cosine distance of recognizer embeddings, translation vs visible twin")
+    lambda_cycle: Annotated[float, Field(ge=0.0)] = Field(
+        0.0, description="> 0: CycleGAN (visible->thermal generator, cycle L1; for unpaired data)")
+    channels: Annotated[int, Field(ge=4, le=256)] = Field(
+        16, description="U-Net width at the first level, doubled per level (up to 8x)")
+    # image_size / 2**levels must stay >= 2.
+    levels: Annotated[int, Field(ge=2, le=7)] = Field(4, description="U-Net down/up levels")
+    d_channels: Annotated[int, Field(ge=4, le=256)] = Field(16, description="PatchGAN width at the first level")
+    log_every: PositiveInt = Field(25, description="steps between logged losses")
+    monitor_every: PositiveInt = Field(200, description="steps between sample grids (dvclive)")
     checkpoint_every: PositiveInt = 200
 
 
 class SynthesisParams(Section):
-    yaw_targets: list[Annotated[float, Field(ge=-60, le=60)]] = [-40.0, -20.0, 20.0, 40.0]
     attributes: list[Literal["eyeglasses", "smiling", "young"]] = ["eyeglasses", "smiling", "young"]
+    yaw_targets: list[Annotated[float, Field(ge=-60, le=60)]] = [-40.0, -20.0, 20.0, 40.0]
     base_variants_per_image: Annotated[int, Field(ge=0, le=32)] = 2
 
 
 class Params(Section):
+    """facegan parameters: every knob, grouped by stage. Validated at load: an
+    unknown key or an out-of-range value stops the stage with one line naming it.
+    Defaults run the whole pipeline on the built-in synthetic faces on a CPU.
+    """
+
+    # The docstring is params.yaml's header, line for line, and the fields' order its order
+    # (facegan.params_file writes it from this model).
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
     data: DataParams = DataParams()
     split: SplitParams = SplitParams()
+    thermal: ThermalParams = Field(ThermalParams(), description="thermal (LWIR) twins of the photos")
     lowshot: LowshotParams = LowshotParams()
-    synthetic: SyntheticParams = SyntheticParams()
+    synthetic: SyntheticParams = Field(SyntheticParams(), description="the built-in renderer (stage render)")
     recognizer: RecognizerParams = RecognizerParams()
-    recognizer_aug: RecognizerAugParams = RecognizerAugParams()
+    recognizer_aug: RecognizerAugParams = Field(
+        RecognizerAugParams(),
+        description="stage train_recognizer_aug: the recognizer recipe on base photos plus kept variants")
     judges: JudgesParams = JudgesParams()
     editor: EditorParams = EditorParams()
-    translator: TranslatorParams = TranslatorParams()
-    thermal: ThermalParams = ThermalParams()
+    translator: TranslatorParams = Field(
+        TranslatorParams(), description="thermal -> visible (TV-GAN: pix2pix U-Net + PatchGAN)")
     synthesis: SynthesisParams = SynthesisParams()
 
     @model_validator(mode="after")

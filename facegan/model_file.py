@@ -1,12 +1,26 @@
-"""Model files: a plain dict (config, weights, metadata), loadable with weights_only=True,
-written atomically; what each was trained on (provenance); one-line errors for files that are
-missing, unreadable or of another kind."""
+"""Model files: one format for every trained model (recognizer, judges, editor, translator).
+
+A model file is a plain dict, written atomically and read with torch.load(weights_only=True):
+
+    format        FORMAT (a file without it, or with another, was written by an older facegan)
+    kind          recognizer | judges | editor | translator
+    config        what rebuilds the nets and the loaded object (plain values; the judges' domain
+                  statistics are tensors)
+    state_dicts   {net name: its state dict, on the CPU}
+    fingerprint   the training run's fingerprint where the writer has it, else None
+    provenance    what the model was trained on (`provenance()`), None if not recorded
+
+`read_model_file` is the one reader: a missing, truncated, foreign, older or wrong-kind file, or
+one whose config and weights do not rebuild the nets, is one line that says what to do.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import zipfile
-from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -14,16 +28,16 @@ import torch
 from facegan.errors import FaceganError
 from facegan.io import atomic_write_bytes
 
+FORMAT = 2
 UNKNOWN = "unknown"
-# Keys that tell the kinds apart in files written before they recorded `kind`.
-KIND_KEYS = {
-    "judges": ("attribute", "identity"),
-    "translator": ("config", "thermal_source"),
-    "editor": ("config", "attributes"),
-    "recognizer": ("arch", "identity_names"),
+# kind: (its name in messages, the stage that writes it, its default path)
+KINDS = {
+    "recognizer": ("recognizer model", "train_recognizer", "models/recognizer.pt"),
+    "judges": ("judges", "train_judges", "models/judges.pt"),
+    "editor": ("editor model", "train_editor", "models/editor.pt"),
+    "translator": ("translator model", "train_translator", "models/translator.pt"),
 }
-DEFAULT_PATHS = {"editor": "models/editor.pt", "translator": "models/translator.pt",
-                 "judges": "models/judges.pt", "recognizer": "models/recognizer.pt"}
+LEGACY_KEYS = ("state_dict", "attribute")  # every model file before FORMAT 2 had one of these
 
 
 def provenance(params, rows, image_size: int, steps: int | None = None) -> dict:
@@ -34,75 +48,78 @@ def provenance(params, rows, image_size: int, steps: int | None = None) -> dict:
             "steps": None if steps is None else int(steps), "seed": int(params.seed)}
 
 
-def trained_on(blob: dict) -> dict:
-    """The saved provenance, or "unknown" fields for files written before it was recorded."""
-    saved = blob.get("provenance") or {}
-    data = saved.get("data") or {}
-    return {"data": {"source": data.get("source", UNKNOWN), "root": data.get("root", UNKNOWN)}} | {
-        k: saved.get(k, blob.get(k, UNKNOWN) if k == "image_size" else UNKNOWN)
-        for k in ("image_size", "n_train_identities", "n_train_images", "steps", "seed")}
-
-
-def write_blob(path: Path, blob: dict) -> None:
+def save_model_file(path: Path, kind: str, config: dict, nets: dict[str, torch.nn.Module], *,
+                    fingerprint: str | None = None, provenance: dict | None = None) -> None:
+    """`nets`' weights (on the CPU) under their names, with the config that rebuilds them."""
+    assert kind in KINDS, kind
+    state_dicts = {name: {k: v.detach().cpu() for k, v in net.state_dict().items()} for name, net in nets.items()}
     buf = io.BytesIO()
-    torch.save(blob, buf)
+    torch.save({"format": FORMAT, "kind": kind, "config": config, "state_dicts": state_dicts,
+                "fingerprint": fingerprint, "provenance": provenance}, buf)
     atomic_write_bytes(Path(path), buf.getvalue())
 
 
-def save_model(path: Path, module: torch.nn.Module, kind: str, **meta) -> None:
-    """`module.config` (its constructor's keyword arguments), its weights on CPU, and `meta`."""
-    write_blob(path, meta | {"kind": kind, "config": dict(module.config),
-                             "state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()}})
+@dataclass(frozen=True)
+class ModelFile:
+    path: Path
+    kind: str
+    stage: str  # the stage to rerun when the file does not rebuild
+    config: dict
+    state_dicts: dict[str, dict[str, torch.Tensor]]
+    fingerprint: str | None
+    provenance: dict | None
+
+    @property
+    def trained_on(self) -> dict:
+        """The provenance, with "unknown" fields where it was not recorded."""
+        saved = self.provenance or {}
+        data = saved.get("data") or {}
+        return {"data": {"source": data.get("source", UNKNOWN), "root": data.get("root", UNKNOWN)}} | {
+            k: saved.get(k, (self.config or {}).get(k, UNKNOWN) if k == "image_size" else UNKNOWN)
+            for k in ("image_size", "n_train_identities", "n_train_images", "steps", "seed")}
+
+    @contextlib.contextmanager
+    def rebuilding(self) -> Iterator[None]:
+        """Around building the nets from `config` and loading `state_dicts` into them: a damaged or
+        edited file that does not fit is one line."""
+        what = KINDS[self.kind][0]
+        try:
+            yield
+        except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as err:
+            detail = (str(err).splitlines() or [err.__class__.__name__])[0][:120]
+            raise FaceganError(f"{self.path}: the {what} does not rebuild from its saved configuration and weights "
+                               f"({detail}); rerun `dvc repro {self.stage}`") from None
 
 
-def kind_of(blob) -> str | None:
-    if not isinstance(blob, dict):
-        return None
-    if blob.get("kind") in KIND_KEYS:
-        return blob["kind"]
-    return next((kind for kind, keys in KIND_KEYS.items() if all(k in blob for k in keys)), None)
-
-
-def read_model_file(path: Path, kind: str, what: str, stage: str) -> dict:
-    """The saved dict of a `kind` model file, or one line saying what is wrong and what to do."""
+def read_model_file(path: Path, kind: str, stage: str | None = None) -> ModelFile:
+    """The `kind` model file at `path` (written by `stage`, by default the kind's own), or one line
+    saying what is wrong and what to do."""
     path = Path(path)
-    rerun = f"rerun `dvc repro {stage}` or give the {what} file ({DEFAULT_PATHS[kind]})"
+    what, default_stage, default_path = KINDS[kind]
+    stage = stage or default_stage
     if not path.is_file():
         raise FaceganError(f"{path}: {what} missing; run `dvc repro {stage}` first")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - arbitrary bytes make the unpickler raise anything (KeyError, ...)
         why = "truncated or damaged" if zipfile.is_zipfile(path) or _starts_as_zip(path) else "not a torch model file"
-        raise FaceganError(f"{path}: cannot read the {what} ({why}); {rerun}") from None
-    found = kind_of(blob)
-    if found != kind:
-        holds = f"{'an' if found[0] in 'aeiou' else 'a'} {found} model" if found else "no facegan model"
-        raise FaceganError(f"{path}: holds {holds}, not the {what}; give the {what} file ({DEFAULT_PATHS[kind]})")
-    return blob
+        raise FaceganError(f"{path}: cannot read the {what} ({why}); rerun `dvc repro {stage}` "
+                           f"or give the {what} file ({default_path})") from None
+    if not isinstance(blob, dict) or (blob.get("kind") not in KINDS and not any(k in blob for k in LEGACY_KEYS)):
+        raise FaceganError(f"{path}: holds no facegan model, not the {what}; give the {what} file ({default_path})")
+    found = blob.get("kind")
+    if found in KINDS and found != kind:
+        article = "an" if found[0] in "aeiou" else "a"
+        raise FaceganError(f"{path}: holds {article} {found} model, not the {what}; "
+                           f"give the {what} file ({default_path})")
+    if blob.get("format") != FORMAT:
+        raise FaceganError(f"{path}: the {what} was written by an older facegan (another model file format); "
+                           f"rerun `dvc repro {stage}`")
+    return ModelFile(path, kind, stage, blob.get("config"), blob.get("state_dicts"), blob.get("fingerprint"),
+                     blob.get("provenance"))
 
 
 def _starts_as_zip(path: Path) -> bool:
     """torch.save writes a zip archive: a file with its header but no readable end was cut short."""
     with open(path, "rb") as f:
         return f.read(4) == b"PK\x03\x04"
-
-
-def load_weights(path: Path, module: torch.nn.Module, state_dict: dict, what: str, stage: str) -> None:
-    """`module.load_state_dict`, with a mismatch (damaged or edited file) as one line."""
-    try:
-        module.load_state_dict(state_dict)
-    except (RuntimeError, KeyError, TypeError) as err:
-        raise FaceganError(f"{path}: the {what}'s weights do not fit its saved configuration "
-                           f"({str(err).splitlines()[0][:120]}); rerun `dvc repro {stage}`") from None
-
-
-def load_model(path: Path, build: Callable[..., torch.nn.Module], kind: str, what: str, stage: str):
-    """(module rebuilt from its config with the saved weights, the saved dict)."""
-    blob = read_model_file(path, kind, what, stage)
-    try:
-        module = build(**blob["config"])
-    except (KeyError, TypeError, ValueError) as err:
-        raise FaceganError(f"{path}: the {what}'s saved configuration is not usable ({err}); "
-                           f"rerun `dvc repro {stage}`") from None
-    load_weights(path, module, blob["state_dict"], what, stage)
-    return module, blob

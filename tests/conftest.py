@@ -113,7 +113,8 @@ def write_models(models) -> None:
                     image_size=SYNTH_SIZE, embedding_dim=16, width=4, identity_names=[])
     Judges(AttributeYawNet("mobilefacenet", SYNTH_SIZE, ["eyeglasses", "smiling", "young"], 4),
            build_backbone("mobilefacenet", SYNTH_SIZE, 16, 4), 0.9, 1e-3).save(
-        models / "judges.pt", SYNTH_SIZE, "mobilefacenet", "mobilefacenet", 4, 4, 16)
+        models / "judges.pt", image_size=SYNTH_SIZE, attribute_arch="mobilefacenet", width=4,
+        identity_arch="mobilefacenet", identity_width=4, identity_dim=16)
     save_editor(models / "editor.pt", Generator(4, channels=4, levels=2).eval(), SYNTH_SIZE)
 
 

@@ -313,7 +313,8 @@ def write_untrained_models(tmp_path):
                     image_size=SIZE, embedding_dim=16, width=4, identity_names=[])
     judges = Judges(AttributeYawNet("mobilefacenet", SIZE, ["eyeglasses", "smiling", "young"], 4),
                     build_backbone("mobilefacenet", SIZE, 16, 4), 0.5, 1e-3)
-    judges.save(tmp_path / "judges.pt", SIZE, "mobilefacenet", "mobilefacenet", 4, 4, 16)
+    judges.save(tmp_path / "judges.pt", image_size=SIZE, attribute_arch="mobilefacenet", width=4,
+                identity_arch="mobilefacenet", identity_width=4, identity_dim=16)
 
 
 def test_stage_writes_model_report_grid_and_curves(tiny_synthetic, tmp_path):

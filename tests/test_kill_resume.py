@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from facegan.model_file import read_model_file
+
 REPO = Path(__file__).resolve().parents[1]
 PARAMS = {"data": {"image_size": 32},
           "recognizer": {"width": 4, "embedding_dim": 16, "epochs": 8, "batch_size": 16, "checkpoint_every": 3}}
@@ -49,8 +51,7 @@ def test_kill_9_mid_training_then_rerun_matches_an_uninterrupted_run(tiny_synthe
     assert not (killed / "models/recognizer.pt").exists()
     assert stage(killed).wait(timeout=600) == 0
 
-    a = torch.load(whole / "models/recognizer.pt", weights_only=True)["state_dict"]
-    b = torch.load(killed / "models/recognizer.pt", weights_only=True)["state_dict"]
+    a, b = (read_model_file(p / "models/recognizer.pt", "recognizer").state_dicts["backbone"] for p in (whole, killed))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     ra, rb = (json.loads((p / "reports/recognizer.json").read_text()) for p in (whole, killed))
     for key in ("verification_acc", "tar_at_far_1e-3", "eer"):

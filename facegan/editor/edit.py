@@ -15,18 +15,24 @@ from facegan.editor.conditioning import BINARY, NAMES, YAW, attribute_vectors, s
 from facegan.editor.generator import Generator
 from facegan.errors import FaceganError
 from facegan.io import atomic_write_bytes
-from facegan.model_file import load_model, save_model, trained_on
+from facegan.model_file import read_model_file, save_model_file
 from facegan.recognition.backbone import autocast, inference_batch, to_input
 
 
-def save_editor(path: Path, generator: Generator, image_size: int, provenance: dict | None = None) -> None:
-    save_model(path, generator, "editor", image_size=image_size, attributes=list(NAMES), provenance=provenance)
+def save_editor(path: Path, generator: Generator, image_size: int, provenance: dict | None = None,
+                fingerprint: str | None = None) -> None:
+    config = {"generator": dict(generator.config), "image_size": image_size, "attributes": list(NAMES)}
+    save_model_file(path, "editor", config, {"generator": generator}, fingerprint=fingerprint, provenance=provenance)
 
 
 def load_editor(path: Path, device: torch.device | str = "cpu") -> Generator:
     """The (EMA) generator saved at `path`, on `device`, in eval mode; `.image_size` says its input size."""
-    generator, blob = load_model(path, Generator, "editor", "editor model", "train_editor")
-    generator.image_size, generator.trained_on = blob["image_size"], trained_on(blob)
+    saved = read_model_file(path, "editor")
+    with saved.rebuilding():
+        generator = Generator(**saved.config["generator"])
+        generator.load_state_dict(saved.state_dicts["generator"])
+        generator.image_size = saved.config["image_size"]
+    generator.trained_on = saved.trained_on
     return generator.to(device, memory_format=torch.channels_last).eval()  # oneDNN's fast layout on CPU
 
 

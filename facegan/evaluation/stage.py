@@ -237,7 +237,7 @@ def _backbone(params, data, variants, oracle, lookup, aug_path, device, episodes
               index) -> dict:
     """Novel-identity verification and visible low-shot top-1 of the recognizer trained on real base
     photos against the one trained on real plus generated ones, paired on the same episodes."""
-    aug = load_recognizer(aug_path, device)
+    aug = load_recognizer(aug_path, device, stage="train_recognizer_aug")
     novel = {"novel": episodes["novel"]}
     embedded = _embed(aug, data, variants, oracle, lookup, None, params, novel, full=False)
     scorer = EpisodeScorer(index[index["split"] == "novel"], embedded, lookup, None, params.lowshot.neutral_max_yaw)

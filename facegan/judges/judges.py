@@ -16,7 +16,7 @@ from facegan.errors import FaceganError
 from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.dlib_identity import DlibIdentity, dlib_model_dir
 from facegan.judges.train_attributes import predict
-from facegan.model_file import load_weights, read_model_file, trained_on, write_blob
+from facegan.model_file import read_model_file, save_model_file
 from facegan.recognition.backbone import build_backbone, to_input
 from facegan.recognition.embed import embed_faces
 
@@ -28,7 +28,7 @@ class Judges:
     identity_threshold: float  # cosine similarity at which the identity judge has FAR = identity_far on base pairs
     identity_far: float
     device: torch.device = torch.device("cpu")
-    trained_on: dict | None = None  # model_file.trained_on of the saved file
+    trained_on: dict | None = None  # ModelFile.trained_on of the saved file
     domain: dict | None = None  # judges.domain statistics of the training faces, if saved
 
     @property
@@ -52,40 +52,42 @@ class Judges:
     def same_identity(self, faces_a: np.ndarray, faces_b: np.ndarray) -> np.ndarray:
         return self.identity_similarity(faces_a, faces_b) >= self.identity_threshold
 
-    def save(self, path: Path, image_size: int, attribute_arch: str, identity_arch: str, width: int,
-             identity_width: int, identity_dim: int, provenance: dict | None = None,
-             domain: dict | None = None) -> None:
-        """`provenance`: what they were trained on; `domain`: judges.domain statistics of the training faces."""
+    def save(self, path: Path, *, image_size: int, attribute_arch: str, width: int, identity_arch: str,
+             identity_width: int, identity_dim: int, provenance: dict | None = None, domain: dict | None = None,
+             fingerprint: str | None = None) -> None:
+        """The nets' architectures (`identity_*` describe a trained identity embedder; dlib's needs none),
+        `provenance`: what they were trained on; `domain`: judges.domain statistics of the training faces."""
+        nets = {"attribute": self.attribute_net}
         if isinstance(self.identity_net, DlibIdentity):
             identity = {"kind": "dlib"}
         else:
             identity = {"kind": "trained", "arch": identity_arch, "width": identity_width,
-                        "embedding_dim": identity_dim, "state_dict": _cpu(self.identity_net)}
-        domain = None if domain is None else {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
-                                              for k, v in domain.items()}
-        write_blob(path, {
-            "kind": "judges",
+                        "embedding_dim": identity_dim}
+            nets["identity"] = self.identity_net
+        config = {
             "image_size": image_size,
-            "attribute": {"arch": attribute_arch, "width": width, "attributes": self.attribute_names,
-                          "state_dict": _cpu(self.attribute_net)},
+            "attribute": {"arch": attribute_arch, "width": width, "attributes": self.attribute_names},
             "identity": identity,
             "identity_threshold": float(self.identity_threshold),
             "identity_far": float(self.identity_far),
-            "provenance": provenance,
-            "domain": domain,
-        })
-
-
-def _cpu(module: torch.nn.Module) -> dict:
-    return {k: v.detach().cpu() for k, v in module.state_dict().items()}
+            "domain": None if domain is None else {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
+                                                   for k, v in domain.items()},
+        }
+        save_model_file(path, "judges", config, nets, fingerprint=fingerprint, provenance=provenance)
 
 
 def load_judges(path: Path = Path("models/judges.pt"), device: torch.device | str = "cpu") -> Judges:
-    blob = read_model_file(path, "judges", "judges", "train_judges")
-    a, i = blob["attribute"], blob["identity"]
-    attribute_net = AttributeYawNet(a["arch"], blob["image_size"], a["attributes"], a["width"])
-    load_weights(path, attribute_net, a["state_dict"], "judges", "train_judges")
+    saved = read_model_file(path, "judges")
     device = torch.device(device)
+    with saved.rebuilding():
+        c = saved.config
+        a, i = c["attribute"], c["identity"]
+        attribute_net = AttributeYawNet(a["arch"], c["image_size"], a["attributes"], a["width"])
+        attribute_net.load_state_dict(saved.state_dicts["attribute"])
+        if i["kind"] != "dlib":
+            identity_net = build_backbone(i["arch"], c["image_size"], i["embedding_dim"], i["width"])
+            identity_net.load_state_dict(saved.state_dicts["identity"])
+        threshold, far, domain = c["identity_threshold"], c["identity_far"], c["domain"]
     if i["kind"] == "dlib":
         model_dir = dlib_model_dir()
         if model_dir is None:
@@ -93,13 +95,9 @@ def load_judges(path: Path = Path("models/judges.pt"), device: torch.device | st
                                "pip install '.[judge]' or set judges.identity_judge: trained and rerun train_judges")
         identity_net = DlibIdentity(model_dir)
     else:
-        identity_net = build_backbone(i["arch"], blob["image_size"], i["embedding_dim"], i["width"])
-        load_weights(path, identity_net, i["state_dict"], "judges", "train_judges")
         identity_net = identity_net.to(device).eval()
-    judges = Judges(attribute_net.to(device).eval(), identity_net, blob["identity_threshold"], blob["identity_far"],
-                    device)
-    # Files written before these were recorded load with unknown provenance and no domain statistics.
-    judges.trained_on = trained_on(blob)
-    judges.domain = None if blob.get("domain") is None else {
-        k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in blob["domain"].items()}
+    judges = Judges(attribute_net.to(device).eval(), identity_net, threshold, far, device)
+    judges.trained_on = saved.trained_on
+    judges.domain = None if domain is None else {
+        k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in domain.items()}
     return judges

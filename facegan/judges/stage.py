@@ -97,7 +97,8 @@ def train_judges_stage(params: Params, prepared_dir: Path = Path("data/prepared"
     novel = data.rows(split="novel", domain="visible")
     novel_metrics = verification_metrics(judges.identity_embeddings(RowView(data.faces, novel.index.to_numpy())),
                                          novel["identity"].to_numpy(), params.seed)
-    judges.save(model_path, data.image_size, j.attribute_arch, j.identity_arch, j.width, rp.width, rp.embedding_dim,
+    judges.save(model_path, image_size=data.image_size, attribute_arch=j.attribute_arch, width=j.width,
+                identity_arch=j.identity_arch, identity_width=rp.width, identity_dim=rp.embedding_dim,
                 provenance=provenance(params, train, data.image_size),
                 domain=faces_domain(data.faces, train.index.to_numpy(), val.index.to_numpy(), params.seed))
     report = {

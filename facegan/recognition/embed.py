@@ -7,25 +7,27 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from facegan.model_file import load_weights, read_model_file, trained_on, write_blob
+from facegan.model_file import read_model_file, save_model_file
 from facegan.recognition.backbone import autocast, build_backbone, inference_batch, to_input
 
 
 def save_recognizer(path: Path, model: torch.nn.Module, *, arch: str, image_size: int, embedding_dim: int,
-                    width: int, identity_names: list[str], provenance: dict | None = None) -> None:
-    """A plain dict (loadable with weights_only=True), written atomically."""
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    write_blob(path, {"kind": "recognizer", "arch": arch, "image_size": image_size, "embedding_dim": embedding_dim,
-                      "width": width, "state_dict": state, "identity_names": list(identity_names),
-                      "provenance": provenance})
+                    width: int, identity_names: list[str], provenance: dict | None = None,
+                    fingerprint: str | None = None) -> None:
+    config = {"arch": arch, "image_size": image_size, "embedding_dim": embedding_dim, "width": width,
+              "identity_names": list(identity_names)}
+    save_model_file(path, "recognizer", config, {"backbone": model}, fingerprint=fingerprint, provenance=provenance)
 
 
-def load_recognizer(path: Path, device: torch.device | str = "cpu") -> torch.nn.Module:
-    """The embedder saved at `path`, on `device`, in eval mode."""
-    blob = read_model_file(path, "recognizer", "recognizer model", "train_recognizer")
-    model = build_backbone(blob["arch"], blob["image_size"], blob["embedding_dim"], blob["width"])
-    load_weights(path, model, blob["state_dict"], "recognizer model", "train_recognizer")
-    model.identity_names, model.trained_on = blob["identity_names"], trained_on(blob)
+def load_recognizer(path: Path, device: torch.device | str = "cpu", stage: str = "train_recognizer") -> torch.nn.Module:
+    """The embedder saved at `path` (by `stage`), on `device`, in eval mode."""
+    saved = read_model_file(path, "recognizer", stage)
+    with saved.rebuilding():
+        c = saved.config
+        model = build_backbone(c["arch"], c["image_size"], c["embedding_dim"], c["width"])
+        model.load_state_dict(saved.state_dicts["backbone"])
+        model.identity_names = c["identity_names"]
+    model.trained_on = saved.trained_on
     return model.to(device).eval()
 
 

@@ -15,22 +15,27 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from facegan.model_file import load_model, save_model
+from facegan.model_file import read_model_file, save_model_file
 from facegan.recognition.backbone import autocast, inference_batch, to_input
 from facegan.translator.models import UNet
 
 
 def save_translator(path: Path, generator: UNet, image_size: int, thermal_source: str,
-                    provenance: dict | None = None) -> None:
-    save_model(path, generator, "translator", image_size=image_size, thermal_source=thermal_source,
-               provenance=provenance)
+                    provenance: dict | None = None, fingerprint: str | None = None) -> None:
+    config = {"generator": dict(generator.config), "image_size": image_size, "thermal_source": thermal_source}
+    save_model_file(path, "translator", config, {"generator": generator}, fingerprint=fingerprint,
+                    provenance=provenance)
 
 
 def load_translator(path: Path, device="cpu") -> torch.nn.Module:
     """The thermal -> visible generator saved at `path`, on `device`, in eval mode.
     `.image_size` is the face size it was trained on, `.thermal_source` the kind of thermal data."""
-    generator, blob = load_model(path, UNet, "translator", "translator model", "train_translator")
-    generator.image_size, generator.thermal_source = blob["image_size"], blob["thermal_source"]
+    saved = read_model_file(path, "translator")
+    with saved.rebuilding():
+        generator = UNet(**saved.config["generator"])
+        generator.load_state_dict(saved.state_dicts["generator"])
+        generator.image_size, generator.thermal_source = saved.config["image_size"], saved.config["thermal_source"]
+    generator.trained_on = saved.trained_on
     return generator.to(device).eval()
 
 

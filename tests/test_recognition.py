@@ -20,9 +20,10 @@ from facegan.recognition.backbone import build_backbone
 from facegan.recognition.dataset import FaceSource, TrainBatches
 from facegan.recognition.embed import embed_faces, load_recognizer
 from facegan.recognition.margin import ArcFace, CosFace
-from facegan.recognition.stage import train_recognizer_aug_stage, train_recognizer_stage
+from facegan.recognition.stage import train_recognizer_stage
 from facegan.recognition.train import step_budget, train_recognizer
 from facegan.recognition.verification import score_metrics, threshold_at_far, verification_metrics
+from facegan.stages.train_recognizer_aug import train_recognizer_aug_stage
 
 TINY = dict(arch="iresnet", width=4, embedding_dim=16, batch_size=8, epochs=3, lr=0.05, warmup_epochs=0.5,
             augment=["hflip", "brightness_contrast"], checkpoint_every=1000)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from facegan.errors import FaceganError
 from facegan.stage import EXIT_USER_ERROR, run_stage
-from facegan.stages import STAGES
+from facegan.stages.registry import STAGES
 
 
 def main(argv: list[str] | None = None) -> int:

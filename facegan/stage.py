@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import random
 import sys
 import time
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -17,6 +19,9 @@ from facegan.errors import FaceganError
 EXIT_USER_ERROR = 2
 # Storage problems a user fixes outside facegan: one line, like a bad input.
 _STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES}
+# Stages that train with DDP under `torchrun --nproc_per_node=N`; the others run on rank 0 alone.
+DISTRIBUTED_STAGES = {"train_recognizer", "train_judges", "train_editor", "train_translator", "train_recognizer_aug"}
+TIMING = Path("reports/timing")  # render's and prep's seconds: kept out of their data folders
 
 
 # A folder: each stage run writes <stage>.json there, the params keys it read (tests check them
@@ -25,8 +30,6 @@ READS_ENV = "FACEGAN_PARAMS_READ"
 
 
 def _write_reads(name: str, reads: set[str]) -> None:
-    from pathlib import Path
-
     from facegan.io import atomic_write_json
 
     if int(os.environ.get("RANK", "0")) == 0:
@@ -44,7 +47,6 @@ def _one_process_under_torchrun(name: str) -> bool:
     """For a stage without DDP launched by torchrun: rank 0 runs it alone, the others stand down.
     True when this process has nothing to do."""
     from facegan.distributed import launched_by_torchrun
-    from facegan.stages import DISTRIBUTED_STAGES
 
     if not launched_by_torchrun() or name in DISTRIBUTED_STAGES:
         return False
@@ -53,6 +55,11 @@ def _one_process_under_torchrun(name: str) -> bool:
         return True
     os.environ["WORLD_SIZE"] = "1"  # nothing inside may wait for the other ranks
     return False
+
+
+def print_report(report: dict) -> None:
+    if report:  # under torchrun only rank 0 reports
+        print(json.dumps(report))
 
 
 def run_stage(name: str, body: Callable[[Params], None], params_path: str = "params.yaml") -> int:

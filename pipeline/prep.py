@@ -1,9 +1,9 @@
-"""DVC stage `prep`: see facegan.stages.prep."""
+"""DVC stage `prep`: see facegan.stages.prep (this stage's code only)."""
 
 import sys
 
 from facegan.stage import run_stage
-from facegan.stages import prep
+from facegan.stages.prep import run
 
 if __name__ == "__main__":
-    sys.exit(run_stage("prep", prep))
+    sys.exit(run_stage("prep", run))

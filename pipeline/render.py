@@ -1,9 +1,9 @@
-"""DVC stage `render`: see facegan.stages.render."""
+"""DVC stage `render`: see facegan.stages.render (this stage's code only)."""
 
 import sys
 
 from facegan.stage import run_stage
-from facegan.stages import render
+from facegan.stages.render import run
 
 if __name__ == "__main__":
-    sys.exit(run_stage("render", render))
+    sys.exit(run_stage("render", run))

@@ -1,9 +1,9 @@
-"""DVC stage `train_editor`: see facegan.stages.train_editor."""
+"""DVC stage `train_editor`: see facegan.stages.train_editor (this stage's code only)."""
 
 import sys
 
 from facegan.stage import run_stage
-from facegan.stages import train_editor
+from facegan.stages.train_editor import run
 
 if __name__ == "__main__":
-    sys.exit(run_stage("train_editor", train_editor))
+    sys.exit(run_stage("train_editor", run))

@@ -1,9 +1,9 @@
-"""DVC stage `train_recognizer`: see facegan.stages.train_recognizer."""
+"""DVC stage `train_recognizer`: see facegan.stages.train_recognizer (this stage's code only)."""
 
 import sys
 
 from facegan.stage import run_stage
-from facegan.stages import train_recognizer
+from facegan.stages.train_recognizer import run
 
 if __name__ == "__main__":
-    sys.exit(run_stage("train_recognizer", train_recognizer))
+    sys.exit(run_stage("train_recognizer", run))

@@ -1,9 +1,9 @@
-"""DVC stage `train_recognizer_aug`: see facegan.stages.train_recognizer_aug."""
+"""DVC stage `train_recognizer_aug`: see facegan.stages.train_recognizer_aug (this stage's code only)."""
 
 import sys
 
 from facegan.stage import run_stage
-from facegan.stages import train_recognizer_aug
+from facegan.stages.train_recognizer_aug import run
 
 if __name__ == "__main__":
-    sys.exit(run_stage("train_recognizer_aug", train_recognizer_aug))
+    sys.exit(run_stage("train_recognizer_aug", run))

@@ -1,9 +1,9 @@
-"""DVC stage `train_translator`: see facegan.stages.train_translator."""
+"""DVC stage `train_translator`: see facegan.stages.train_translator (this stage's code only)."""
 
 import sys
 
 from facegan.stage import run_stage
-from facegan.stages import train_translator
+from facegan.stages.train_translator import run
 
 if __name__ == "__main__":
-    sys.exit(run_stage("train_translator", train_translator))
+    sys.exit(run_stage("train_translator", run))

@@ -137,9 +137,10 @@ def run_recognizer(params, store, upstream, out: Path) -> Path:
 
 def run_judges(params, store, upstream, out: Path) -> Path:
     from facegan.judges.stage import train_judges_stage
+    from facegan.recognition.train import train_recognizer
 
     train_judges_stage(params, store["prepared"], out / "models/judges.pt", out / "reports/judges.json",
-                       out / "checkpoints")
+                       out / "checkpoints", train_identity=train_recognizer)
     return out / "models/judges.pt"
 
 
@@ -166,7 +167,7 @@ def run_translator(params, store, upstream, out: Path) -> Path:
 
 
 def run_recognizer_aug(params, store, upstream, out: Path) -> Path:
-    from facegan.recognition.stage import train_recognizer_aug_stage
+    from facegan.stages.train_recognizer_aug import train_recognizer_aug_stage
 
     train_recognizer_aug_stage(params, store["prepared"], store["variants"], out / "models/recognizer_aug.pt",
                                out / "reports/recognizer_aug.json", None, out / "checkpoints")

@@ -16,11 +16,11 @@ from facegan.editor.edit import edit_faces, edit_image, load_editor, save_editor
 from facegan.editor.evaluate import edit_plan, evaluate_editor, reconstruction_quality
 from facegan.editor.augment import diff_augment
 from facegan.editor.generator import Blur, Generator
-from facegan.editor.losses import LOSSES, d_adversarial, g_adversarial, gradient_penalty, r1_penalty
 from facegan.editor.stage import train_editor_stage
 from facegan.editor.train import build_models, train_editor
 from facegan.editor.yaw_truth import synthetic_root, yaw_truth_quality
 from facegan.errors import FaceganError
+from facegan.gan.losses import LOSSES, d_adversarial, g_adversarial, gradient_penalty, r1_penalty
 from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.judges import Judges
 from facegan.recognition.backbone import build_backbone

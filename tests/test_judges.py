@@ -11,6 +11,7 @@ from facegan.judges.stage import train_judges_stage
 from facegan.judges.train_attributes import predict, train_attribute_judge
 from facegan.recognition.backbone import to_input
 from facegan.recognition.dataset import FaceSource, TrainBatches
+from facegan.recognition.train import train_recognizer
 
 TINY_RECOGNIZER = {"width": 8, "embedding_dim": 32, "batch_size": 16, "epochs": 2, "warmup_epochs": 0.5}
 
@@ -48,7 +49,7 @@ def test_judges_stage_on_rendered_faces(tiny_synthetic, monkeypatch):
     monkeypatch.chdir(tiny_synthetic)
     params = parse_params({"recognizer": TINY_RECOGNIZER,
                            "judges": {"width": 8, "epochs": 2, "identity_epochs": 2, "batch_size": 16}})
-    report = train_judges_stage(params)
+    report = train_judges_stage(params, train_identity=train_recognizer)
     assert set(report["attr_acc"]) == {"eyeglasses", "smiling", "young"}
     assert all(0 <= v <= 1 for v in report["attr_acc"].values())
     assert 0 <= report["identity_eer"] <= 1 and report["yaw_mae_deg"] >= 0
@@ -64,7 +65,7 @@ def test_judges_stage_on_rendered_faces(tiny_synthetic, monkeypatch):
     sims = judges.identity_similarity(faces[:-1], faces[1:])
     assert np.array_equal(judges.same_identity(faces[:-1], faces[1:]), sims >= report["identity_threshold"])
     # rerun: resumes from the finished checkpoints, same judges
-    again = train_judges_stage(params)
+    again = train_judges_stage(params, train_identity=train_recognizer)
     assert again["identity_threshold"] == report["identity_threshold"]
     assert again["attr_acc"] == report["attr_acc"]
 
@@ -73,7 +74,8 @@ def test_judges_stage_on_rendered_faces(tiny_synthetic, monkeypatch):
 def test_unknown_extra_attribute_is_named(tiny_synthetic, monkeypatch):
     monkeypatch.chdir(tiny_synthetic)
     with pytest.raises(FaceganError, match="judges.extra_attributes: 'wearing_crown'"):
-        train_judges_stage(parse_params({"judges": {"extra_attributes": ["wearing_crown"]}}))
+        train_judges_stage(parse_params({"judges": {"extra_attributes": ["wearing_crown"]}}),
+                           train_identity=train_recognizer)
 
 
 @pytest.mark.bad_input

@@ -16,11 +16,14 @@ import torch
 
 from facegan.config import RecognizerParams, parse_params
 from facegan.errors import FaceganError
-from facegan.recognition import (ArcFace, CosFace, build_backbone, embed_faces, load_recognizer, score_metrics,
-                                 threshold_at_far, verification_metrics)
+from facegan.recognition.backbone import build_backbone
 from facegan.recognition.dataset import FaceSource, TrainBatches
-from facegan.recognition.stage import train_recognizer_aug_stage, train_recognizer_stage
+from facegan.recognition.embed import embed_faces, load_recognizer
+from facegan.recognition.margin import ArcFace, CosFace
+from facegan.recognition.stage import train_recognizer_stage
 from facegan.recognition.train import step_budget, train_recognizer
+from facegan.recognition.verification import score_metrics, threshold_at_far, verification_metrics
+from facegan.stages.train_recognizer_aug import train_recognizer_aug_stage
 
 TINY = dict(arch="iresnet", width=4, embedding_dim=16, batch_size=8, epochs=3, lr=0.05, warmup_epochs=0.5,
             augment=["hflip", "brightness_contrast"], checkpoint_every=1000)
@@ -81,8 +84,8 @@ def test_backbones_accept_sizes_that_are_not_powers_of_two():
 
 NARROW_TRAINING = """
 import sys, numpy as np, torch, torch.nn.functional as F
-from facegan.recognition import ArcFace, build_backbone
-from facegan.recognition.backbone import to_input
+from facegan.recognition.backbone import build_backbone, to_input
+from facegan.recognition.margin import ArcFace
 width = int(sys.argv[1])
 torch.manual_seed(0)
 model, head = build_backbone("iresnet", 32, 16, width), ArcFace(16, 8)

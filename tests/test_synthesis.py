@@ -104,7 +104,7 @@ def test_synthesize_keeps_only_what_the_judges_agree_on(synthesized):
 
 
 def test_augmented_recognizer_trains_on_the_kept_base_variants(synthesized, tmp_path):
-    from facegan.recognition.stage import train_recognizer_aug_stage
+    from facegan.stages.train_recognizer_aug import train_recognizer_aug_stage
 
     params, paths, _ = synthesized
     table = open_variants(paths["out_dir"]).table

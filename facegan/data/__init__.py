@@ -1,0 +1,1 @@
+"""Data: decode, align, split and index a face source into the prepared store (data/prepared/)."""

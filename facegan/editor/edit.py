@@ -124,7 +124,7 @@ def edit_image(photo: Path, out: Path, targets: Mapping[str, float], editor_path
     before and after (readings, not facts), which targets they read as reached, what the models
     were trained on, and whether the photo looks like those faces."""
     from facegan.data.alignment import paste_face
-    from facegan.editor.evaluate import YAW_TOLERANCE
+    from facegan.judges.acceptance import YAW_TOLERANCE
     from facegan.judges.domain import out_of_domain
     from facegan.judges.judges import load_judges
 

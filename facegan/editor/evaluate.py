@@ -2,9 +2,9 @@
 
 Each source face gets every edit of the evaluation plan: each binary attribute
 flipped, and each yaw target. An edit succeeds when the attribute judge reads
-the target (probability on the right side of 0.5; yaw within YAW_TOLERANCE
-degrees). Identity is the identity judge's similarity between source and
-edit; reconstruction is the edit with no targets; KID compares edited and
+the target (the judges' rule, facegan.judges.acceptance: probability on the
+right side of 0.5; yaw within YAW_TOLERANCE degrees). Identity is the identity
+judge's similarity between source and edit; reconstruction is the edit with no targets; KID compares edited and
 real faces in the identity judge's embedding space (no Inception weights
 offline).
 """
@@ -21,10 +21,10 @@ from torchmetrics.image.kid import KernelInceptionDistance
 
 from facegan.editor.conditioning import BINARY, YAW
 from facegan.editor.edit import edit_faces
+from facegan.judges.acceptance import attribute_reached, identity_kept
 from facegan.recognition.backbone import to_input
 
 EVAL_YAW_TARGETS = (-40.0, -20.0, 20.0, 40.0)
-YAW_TOLERANCE = 10.0  # degrees
 KID_FEATURES = "identity-judge embeddings (L2-normalized), polynomial-kernel KID"
 
 
@@ -37,9 +37,9 @@ def edit_plan(source: Mapping[str, np.ndarray]) -> list[tuple[str, dict]]:
 def _success(targets: dict, judged: tuple[dict, np.ndarray]) -> np.ndarray:
     probs, yaw = judged
     if YAW in targets:
-        return np.abs(yaw - targets[YAW]) <= YAW_TOLERANCE
+        return attribute_reached(YAW, targets[YAW], yaw)
     attribute = next(iter(targets))
-    return (probs[attribute] >= 0.5) == (targets[attribute] >= 0.5)
+    return attribute_reached(attribute, targets[attribute], probs[attribute])
 
 
 def _run_plan(editor, faces: np.ndarray, source: Mapping[str, np.ndarray], judges):
@@ -67,7 +67,7 @@ def edit_success(editor, faces: np.ndarray, source: Mapping[str, np.ndarray], ju
     `usable` is what checkpoint selection (`editor.select_best`) maximizes."""
     edits, attributes, hits = _run_plan(editor, faces, source, judges)
     source_emb = judges.identity_embeddings(faces)
-    kept = [hit & (np.sum(source_emb * judges.identity_embeddings(e), 1) >= judges.identity_threshold)
+    kept = [hit & identity_kept(np.sum(source_emb * judges.identity_embeddings(e), 1), judges.identity_threshold)
             for hit, e in zip(hits, edits)]
     usable = float(np.mean(list(_per_attribute(attributes, kept).values())))
     return _per_attribute(attributes, hits) | {"usable": usable}
@@ -107,7 +107,7 @@ def evaluate_editor(editor, faces: np.ndarray, source: Mapping[str, np.ndarray],
     return {
         "edit_success": success,
         "identity": {"mean_similarity": float(similarity.mean()),
-                     "preserved_rate": float((similarity >= judges.identity_threshold).mean()),
+                     "preserved_rate": float(identity_kept(similarity, judges.identity_threshold).mean()),
                      "threshold": float(judges.identity_threshold)},
         "recon_psnr": psnr,
         "recon_ssim": ssim_value,

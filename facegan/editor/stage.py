@@ -15,10 +15,11 @@ from facegan.data.store import PreparedData, one_per_identity, open_prepared
 from facegan.editor.conditioning import attribute_vectors
 from facegan.editor.edit import save_editor, source_attributes
 from facegan.editor.evaluate import EVAL_YAW_TARGETS, edit_success, evaluate_editor
-from facegan.editor.grid import edit_grid, save_grid
+from facegan.editor.grid import edit_grid
 from facegan.editor.train import train_editor
 from facegan.editor.yaw_truth import TRUTH_SOURCES, synthetic_root, yaw_truth_quality
 from facegan.errors import FaceganError
+from facegan.gan.grid import save_grid
 from facegan.io import atomic_write_json
 from facegan.judges.judges import load_judges
 from facegan.live import live_factory

@@ -44,7 +44,7 @@ from facegan.editor.conditioning import BINARY, NAMES, sample_targets
 from facegan.editor.discriminator import Discriminator
 from facegan.editor.ema import make_ema, update_ema
 from facegan.editor.generator import Generator
-from facegan.editor.losses import d_adversarial, g_adversarial, gradient_penalty, r1_penalty
+from facegan.gan.losses import d_adversarial, g_adversarial, gradient_penalty, r1_penalty
 from facegan.live import HISTORY_KEY, logged
 from facegan.recognition.backbone import default_device, to_input
 from facegan.recognition.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from facegan.errors import FaceganError
+from facegan.judges.acceptance import identity_kept
 from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.dlib_identity import DlibIdentity, dlib_model_dir
 from facegan.judges.train_attributes import predict
@@ -50,7 +51,7 @@ class Judges:
         return np.sum(self.identity_embeddings(faces_a) * self.identity_embeddings(faces_b), axis=1)
 
     def same_identity(self, faces_a: np.ndarray, faces_b: np.ndarray) -> np.ndarray:
-        return self.identity_similarity(faces_a, faces_b) >= self.identity_threshold
+        return identity_kept(self.identity_similarity(faces_a, faces_b), self.identity_threshold)
 
     def save(self, path: Path, *, image_size: int, attribute_arch: str, width: int, identity_arch: str,
              identity_width: int, identity_dim: int, provenance: dict | None = None, domain: dict | None = None,

@@ -4,6 +4,7 @@ scored on held-out base faces (attributes, yaw, identity threshold) and novel pa
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,6 @@ from facegan.judges.judges import Judges
 from facegan.judges.train_attributes import ATTRIBUTE_AUGMENT, predict, train_attribute_judge
 from facegan.recognition.backbone import default_device, to_input
 from facegan.recognition.dataset import FaceSource, RowView, TrainBatches
-from facegan.recognition.train import train_recognizer
 from facegan.recognition.verification import pair_cosine, sample_pairs, threshold_at_far, verification_metrics
 
 EDITED_ATTRIBUTES = ["eyeglasses", "smiling", "young"]
@@ -32,8 +32,9 @@ EDITED_ATTRIBUTES = ["eyeglasses", "smiling", "young"]
 JUDGE_SEED_OFFSET = 7919
 
 
-def _train_identity_judge(rp, data, train, seed: int, checkpoint_dir: Path) -> torch.nn.Module:
-    """The recognizer recipe with another architecture and seed."""
+def _train_identity_judge(train_recognizer: Callable, rp, data, train, seed: int,
+                          checkpoint_dir: Path) -> torch.nn.Module:
+    """The recognizer recipe (`train_recognizer`, facegan.recognition.train's) with another architecture and seed."""
     classes = np.unique(train["identity"].to_numpy())
     labels = np.searchsorted(classes, train["identity"].to_numpy())
     batches = TrainBatches([FaceSource(data.faces, train.index.to_numpy(), labels)], rp.augment, seed)
@@ -44,7 +45,10 @@ def _train_identity_judge(rp, data, train, seed: int, checkpoint_dir: Path) -> t
 def train_judges_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
                        model_path: Path = Path("models/judges.pt"),
                        report_path: Path = Path("reports/judges.json"),
-                       checkpoint_dir: Path = Path("checkpoints/train_judges")) -> dict:
+                       checkpoint_dir: Path = Path("checkpoints/train_judges"), *,
+                       train_identity: Callable) -> dict:
+    """`train_identity`: the recognizer's training function (facegan.recognition.train.train_recognizer),
+    passed in by the stage so that the judges do not import another concept's training code."""
     started = time.perf_counter()
     distributed.setup()  # before the device: under torchrun each process has a GPU of its own
     j, device = params.judges, default_device()
@@ -77,7 +81,7 @@ def train_judges_stage(params: Params, prepared_dir: Path = Path("data/prepared"
     if j.identity_judge == "auto" and params.data.source != "synthetic" and model_dir is not None:
         identity_net, identity_name = DlibIdentity(model_dir), "dlib_face_recognition_resnet_model_v1 (pretrained)"
     else:
-        identity_net = _train_identity_judge(rp, data, train, seed, Path(checkpoint_dir) / "identity")
+        identity_net = _train_identity_judge(train_identity, rp, data, train, seed, Path(checkpoint_dir) / "identity")
         identity_name = f"{j.identity_arch} (trained here, seed {seed})"
     if not distributed.is_main():  # under torchrun, rank 0 scores and saves
         return {}

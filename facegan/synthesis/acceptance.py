@@ -1,10 +1,8 @@
 """When the judges agree that a variant is what it claims to be.
 
-Attribute: the attribute judge reads the target (probability on the target's
-side of 0.5; yaw within YAW_TOLERANCE degrees of the target). Identity: the
-identity judge's cosine similarity to the source is at least its threshold
-(the similarity at which it falsely accepts `identity_far` of base impostor
-pairs). A thermal translation has no attribute target; its identity is
+The rules are the judges' (facegan.judges.acceptance): the attribute judge
+reads the target, and the identity judge's similarity to the source is at least
+its threshold. A thermal translation has no attribute target; its identity is
 checked against the visible twin.
 """
 
@@ -12,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from facegan.editor.evaluate import YAW_TOLERANCE
+from facegan.judges.acceptance import attribute_reached
 from facegan.synthesis.plan import THERMAL
 
 
@@ -24,9 +22,7 @@ def judged_value(kind: str, probs: dict[str, np.ndarray], yaw: np.ndarray) -> np
 def target_reached(kind: str, target: np.ndarray, judged: np.ndarray) -> np.ndarray:
     if kind == THERMAL:
         return np.ones(len(judged), bool)
-    if kind == "yaw":
-        return np.abs(judged - target) <= YAW_TOLERANCE
-    return (judged >= 0.5) == (target >= 0.5)
+    return attribute_reached(kind, target, judged)
 
 
 def targets_reached(wanted: list[dict[str, float]], probs: dict[str, np.ndarray], yaw: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from facegan.editor.edit import edit_faces
+from facegan.judges.acceptance import identity_kept
 from facegan.synthesis.acceptance import judged_value, target_reached, targets_reached
 from facegan.synthesis.plan import NORMALIZE, THERMAL, parse_targets
 
@@ -91,5 +92,5 @@ def generate_variants(jobs: pd.DataFrame, store_faces: np.ndarray, source_attrib
                                     axis=1)
             bar.update(len(part))
     bar.close()
-    kept = reached & (similarity >= judges.identity_threshold)
+    kept = reached & identity_kept(similarity, judges.identity_threshold)
     return jobs.assign(judged=judged, target_reached=reached, identity_similarity=similarity, kept=kept)

@@ -16,6 +16,7 @@ from facegan.editor.conditioning import NAMES
 from facegan.editor.edit import judged_attributes, load_editor, source_attributes
 from facegan.errors import FaceganError
 from facegan.io import atomic_dir, atomic_write_json
+from facegan.judges.acceptance import identity_kept
 from facegan.judges.judges import load_judges
 from facegan.lowshot.episodes import enrollable_rows
 from facegan.recognition.backbone import default_device
@@ -74,7 +75,8 @@ def _report(table: pd.DataFrame, threshold: float, seconds: float) -> dict:
                 "kept_rate": {k: float(g["kept"].mean()) for k, g in t.groupby("kind", sort=False)},
                 "target_reached_rate": {k: float(g["target_reached"].mean()) for k, g in t.groupby("kind", sort=False)},
                 "identity_preserved_rate": {
-                    k: float((g["identity_similarity"] >= threshold).mean()) for k, g in t.groupby("kind", sort=False)}}
+                    k: float(identity_kept(g["identity_similarity"], threshold).mean())
+                    for k, g in t.groupby("kind", sort=False)}}
 
     return summary(table) | {"by_split": {s: summary(t) for s, t in table.groupby("split", sort=True)},
                              "identity_threshold": float(threshold), "seconds": round(seconds, 1),

@@ -12,8 +12,8 @@ import pandas as pd
 from facegan import distributed
 from facegan.config import Params
 from facegan.data.store import PreparedData, one_per_identity, open_prepared
-from facegan.editor.grid import save_grid
 from facegan.errors import FaceganError
+from facegan.gan.grid import save_grid
 from facegan.io import atomic_write_json
 from facegan.live import live_factory
 from facegan.model_file import provenance

@@ -35,8 +35,8 @@ from tqdm import tqdm
 
 from facegan import distributed
 from facegan.config import TranslatorParams
-from facegan.editor.losses import d_adversarial, g_adversarial
 from facegan.editor.train import step_generator
+from facegan.gan.losses import d_adversarial, g_adversarial
 from facegan.live import HISTORY_KEY, logged
 from facegan.recognition.backbone import amp_dtype, autocast, default_device, to_input
 from facegan.recognition.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,

@@ -1,0 +1,1 @@
+"""Shared GAN pieces below the editor and the translator: adversarial losses and image grids."""

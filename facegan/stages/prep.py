@@ -1,0 +1,23 @@
+"""Stage `prep`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from facegan.config import Params
+from facegan.stage import TIMING
+
+PREPARED = Path("data/prepared")
+
+
+def run(params: Params) -> None:
+    """Decode, align, split and index the configured source into data/prepared/."""
+    from facegan.data.prep import TIMING_KEYS, prepare
+    from facegan.io import atomic_write_json
+
+    report = prepare(params, PREPARED)
+    atomic_write_json(TIMING / "prep.json", {k: report[k] for k in TIMING_KEYS})
+    summary = {k: report[k] for k in ("source", "n_images", "n_thermal", "n_identities", "n_base_identities",
+                                      "n_novel_identities", "n_skipped", "images_per_second")}
+    print(json.dumps(summary))

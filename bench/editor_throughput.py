@@ -22,7 +22,8 @@ from report import emit, steady_rate  # bench/report.py (scripts run from bench/
 from facegan.config import EditorParams, RecognizerParams
 from facegan.editor.conditioning import attribute_vectors
 from facegan.editor.edit import edit_faces
-from facegan.editor.train import EditorTrainer, read_batch, step_generator
+from facegan.editor.train import EditorTrainer, read_batch
+from facegan.train.rng import step_generator
 from facegan.recognition.backbone import build_backbone
 from facegan.recognition.dataset import FaceSource
 

@@ -191,7 +191,7 @@ def test_resume_after_a_kill_gives_bit_identical_weights(tmp_path, loss, penalty
 
 def test_heads_pretraining_trains_only_the_discriminator(tmp_path):
     from facegan.editor.train import EditorTrainer
-    from facegan.recognition.backbone import to_input
+    from facegan.train.device import to_input
 
     params = EditorParams(**(TINY | {"heads_pretrain_steps": 2}))
     trainer = EditorTrainer(params, SIZE, tiny_recognizer(), seed=0, device=torch.device("cpu"))

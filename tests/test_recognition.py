@@ -82,7 +82,7 @@ def test_backbones_accept_sizes_that_are_not_powers_of_two():
 NARROW_TRAINING = """
 import sys, numpy as np, torch, torch.nn.functional as F
 from facegan.recognition import ArcFace, build_backbone
-from facegan.recognition.backbone import to_input
+from facegan.train.device import to_input
 width = int(sys.argv[1])
 torch.manual_seed(0)
 model, head = build_backbone("iresnet", 32, 16, width), ArcFace(16, 8)

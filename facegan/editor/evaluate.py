@@ -21,7 +21,7 @@ from torchmetrics.image.kid import KernelInceptionDistance
 
 from facegan.editor.conditioning import BINARY, YAW
 from facegan.editor.edit import edit_faces
-from facegan.recognition.backbone import to_input
+from facegan.train.device import to_input
 
 EVAL_YAW_TARGETS = (-40.0, -20.0, 20.0, 40.0)
 YAW_TOLERANCE = 10.0  # degrees

@@ -46,10 +46,11 @@ from facegan.editor.ema import make_ema, update_ema
 from facegan.editor.generator import Generator
 from facegan.editor.losses import d_adversarial, g_adversarial, gradient_penalty, r1_penalty
 from facegan.live import HISTORY_KEY, logged
-from facegan.recognition.backbone import default_device, to_input
-from facegan.recognition.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
+from facegan.train.device import default_device, to_input
+from facegan.train.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
                                              set_rng_states)
-from facegan.recognition.dataset import FaceSource, epoch_batches
+from facegan.recognition.dataset import FaceSource
+from facegan.train.rng import epoch_batches, step_generator
 
 # Params that change how a run is executed or observed, not what it computes.
 _EXECUTION_ONLY = {"checkpoint_every", "log_every"}
@@ -72,10 +73,6 @@ def build_models(p: EditorParams, image_size: int) -> tuple[Generator, Discrimin
         raise ValueError(f"editor.levels {p.levels} leaves less than 4 px of a {image_size} px face; lower it")
     return (Generator(len(NAMES), p.channels, p.levels, p.res_blocks, p.blur),
             Discriminator(image_size, len(BINARY), p.d_channels))
-
-
-def step_generator(seed: int, step: int) -> torch.Generator:
-    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, step]).generate_state(1)[0]))
 
 
 def read_batch(source: FaceSource, attributes: np.ndarray, indices: np.ndarray, rng: torch.Generator,

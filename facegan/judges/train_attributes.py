@@ -24,10 +24,11 @@ from tqdm import tqdm
 
 from facegan import distributed
 from facegan.judges.attribute_net import YAW_SCALE, AttributeYawNet
-from facegan.recognition.backbone import amp_dtype, autocast, inference_batch
-from facegan.recognition.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
+from facegan.train.device import amp_dtype, autocast, inference_batch
+from facegan.train.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
                                              set_rng_states)
-from facegan.recognition.dataset import TrainBatches, epoch_batches
+from facegan.recognition.dataset import TrainBatches
+from facegan.train.rng import epoch_batches
 
 # Hflip mirrors yaw, so it is applied with the label fix below rather than by albumentations.
 ATTRIBUTE_AUGMENT = ["brightness_contrast", "affine", "blur_noise"]

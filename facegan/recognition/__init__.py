@@ -4,7 +4,9 @@ It measures what the generated variants add, and its embeddings drive the
 editor's identity loss.
 """
 
-from facegan.recognition.backbone import ARCHS, build_backbone, to_input
+from facegan.recognition.backbone import ARCHS, build_backbone
+
+from facegan.train.device import to_input
 from facegan.recognition.embed import embed_faces, load_recognizer, save_recognizer
 from facegan.recognition.margin import ArcFace, CosFace, build_head
 from facegan.recognition.verification import score_metrics, threshold_at_far, verification_metrics

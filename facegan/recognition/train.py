@@ -26,10 +26,12 @@ from tqdm import tqdm
 from facegan import distributed
 from facegan.config import RecognizerParams
 from facegan.live import HISTORY_KEY, logged
-from facegan.recognition.backbone import amp_dtype, autocast, build_backbone, default_device
-from facegan.recognition.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
+from facegan.recognition.backbone import build_backbone
+from facegan.train.device import amp_dtype, autocast, default_device
+from facegan.train.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
                                              set_rng_states)
-from facegan.recognition.dataset import TrainBatches, epoch_batches
+from facegan.recognition.dataset import TrainBatches
+from facegan.train.rng import epoch_batches
 from facegan.recognition.embed import embed_faces
 from facegan.recognition.margin import build_head
 from facegan.recognition.verification import verification_metrics

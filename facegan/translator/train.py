@@ -36,12 +36,11 @@ from tqdm import tqdm
 from facegan import distributed
 from facegan.config import TranslatorParams
 from facegan.editor.losses import d_adversarial, g_adversarial
-from facegan.editor.train import step_generator
 from facegan.live import HISTORY_KEY, logged
-from facegan.recognition.backbone import amp_dtype, autocast, default_device, to_input
-from facegan.recognition.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
+from facegan.train.device import amp_dtype, autocast, default_device, to_input
+from facegan.train.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
                                              set_rng_states)
-from facegan.recognition.dataset import epoch_batches
+from facegan.train.rng import epoch_batches, step_generator
 from facegan.translator.models import PatchDiscriminator, UNet
 
 # Params that change how a run is executed or observed, not what it computes.

@@ -38,13 +38,13 @@ def keyed_batches(data: Dataset, batch_size: int, seed: int, start: int, stop: i
                   **loader_options) -> Iterator[tuple[tuple[int, int, np.ndarray], object]]:
     """((epoch, step, indices), batch) for steps [start, stop) of a Dataset of whole batches keyed by
     (epoch, step, indices) (facegan.recognition.dataset.TrainBatches): this process's shard of each
-    global batch, one DataLoader per epoch. Lazy: an epoch's loader starts when its first batch is
-    asked for, where an epoch loop would start it (a loader without a generator draws from the
-    global RNG, which the checkpoint before it must not have seen)."""
+    global batch, one DataLoader per epoch. Each loader gets a fixed generator: it would otherwise draw
+    its workers' seed from the global RNG once per epoch, which a run resumed mid-epoch draws again."""
     step = start
     while step < stop:
         epoch, first = divmod(step, len(data) // batch_size)
         batches = epoch_batches(len(data), batch_size, seed, epoch)[first:][:stop - step]
         keys = [(epoch, first + i, distributed.shard(b)) for i, b in enumerate(batches)]
-        yield from zip(keys, DataLoader(data, sampler=keys, batch_size=None, **loader_options))
+        yield from zip(keys, DataLoader(data, sampler=keys, batch_size=None,
+                                         generator=torch.Generator().manual_seed(seed), **loader_options))
         step += len(keys)

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+from facegan.editor.train import EditorTrainer
 from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.train_attributes import AttributeJudgeTrainer, train_attribute_judge
 from facegan.recognition.dataset import FaceSource, TrainBatches
 from facegan.train import loop
 from facegan.translator.train import TranslatorTrainer
-from tests import test_judges, test_translator
+from tests import test_editor, test_judges, test_translator
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -32,6 +33,13 @@ def _attribute_judge(tmp_path, name):
                           device=torch.device("cpu"))
 
 
+def _editor(tmp_path, name):
+    def monitor(generator, step):  # a score that changes with the weights: select_best's state is resumed too
+        return {"usable": float(next(generator.parameters()).sum())}, None
+
+    test_editor.train_tiny(tmp_path, name, monitor=monitor, penalty="r1", penalty_every=2, heads_pretrain_steps=2)
+
+
 def _translator(tmp_path, name):
     test_translator.train_tiny(tmp_path, name, lambda_cycle=10.0)
 
@@ -40,6 +48,7 @@ def _translator(tmp_path, name):
 # another epoch than that checkpoint's where the model has epochs)
 CASES = {
     "attribute_judge": (_attribute_judge, AttributeJudgeTrainer, 8),  # 12 steps of 4 an epoch, checkpoint at 5
+    "editor": (_editor, EditorTrainer, 4),  # 6 steps, checkpoints at 2 and 4
     "translator": (_translator, TranslatorTrainer, 4),  # 6 steps, checkpoints at 2 and 4
 }
 

@@ -131,7 +131,7 @@ def evaluate(params: Params) -> None:
                       for k in visible if k[1:].isdigit()}))
 
 
-# Stages that train with DDP under `torchrun --nproc_per_node=N`; the others run on rank 0 alone.
+# Stages that train data-parallel under `torchrun --nproc_per_node=N`; the others run on rank 0 alone.
 DISTRIBUTED_STAGES = {"train_recognizer", "train_judges", "train_editor", "train_translator", "train_recognizer_aug"}
 
 STAGES = {"validate": validate, "render": render, "prep": prep, "render_oracle": render_oracle, "train_recognizer": train_recognizer,

@@ -4,17 +4,23 @@ bit for bit: weights, optimizers, schedules and RNG states of the final checkpoi
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from facegan.editor.train import EditorTrainer
+from facegan.config import RecognizerParams
 from facegan.judges.attribute_net import AttributeYawNet
+from facegan.judges.stage import _train_identity_judge
 from facegan.judges.train_attributes import AttributeJudgeTrainer, train_attribute_judge
 from facegan.recognition.dataset import FaceSource, TrainBatches
+from facegan.recognition.train import RecognizerTrainer
 from facegan.train import loop
 from facegan.translator.train import TranslatorTrainer
-from tests import test_editor, test_judges, test_translator
+from tests import test_editor, test_judges, test_recognition, test_translator
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -33,6 +39,19 @@ def _attribute_judge(tmp_path, name):
                           device=torch.device("cpu"))
 
 
+def _recognizer(tmp_path, name):
+    test_recognition.train_tiny(tmp_path, name, dropout=0.2, checkpoint_every=5)
+
+
+def _identity_judge(tmp_path, name):
+    """The judges stage's identity judge: the recognizer recipe with another architecture and seed."""
+    faces, labels = test_recognition.tiny_faces()
+    params = RecognizerParams(**(test_recognition.TINY | {"arch": "mobilefacenet", "dropout": 0.2,
+                                                          "checkpoint_every": 5}))
+    _train_identity_judge(params, SimpleNamespace(faces=faces, image_size=32), pd.DataFrame({"identity": labels}),
+                          seed=7919, checkpoint_dir=tmp_path / name)
+
+
 def _editor(tmp_path, name):
     def monitor(generator, step):  # a score that changes with the weights: select_best's state is resumed too
         return {"usable": float(next(generator.parameters()).sum())}, None
@@ -47,6 +66,8 @@ def _translator(tmp_path, name):
 # (train(tmp_path, name), its Trainer class, the step after which it crashes: past a checkpoint, in
 # another epoch than that checkpoint's where the model has epochs)
 CASES = {
+    "recognizer": (_recognizer, RecognizerTrainer, 6),  # 12 steps of 4 an epoch, checkpoint at 5
+    "identity_judge": (_identity_judge, RecognizerTrainer, 6),
     "attribute_judge": (_attribute_judge, AttributeJudgeTrainer, 8),  # 12 steps of 4 an epoch, checkpoint at 5
     "editor": (_editor, EditorTrainer, 4),  # 6 steps, checkpoints at 2 and 4
     "translator": (_translator, TranslatorTrainer, 4),  # 6 steps, checkpoints at 2 and 4

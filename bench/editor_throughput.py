@@ -22,7 +22,8 @@ from report import emit, steady_rate  # bench/report.py (scripts run from bench/
 from facegan.config import EditorParams, RecognizerParams
 from facegan.editor.conditioning import attribute_vectors
 from facegan.editor.edit import edit_faces
-from facegan.editor.train import EditorTrainer, read_batch, step_generator
+from facegan.editor.train import EditorTrainer
+from facegan.train.rng import step_generator
 from facegan.recognition.backbone import build_backbone
 from facegan.recognition.dataset import FaceSource
 
@@ -43,15 +44,13 @@ def train_rate(p: EditorParams, image_size: int, batch_size: int, steps: int) ->
     attributes = attribute_vectors(random_attributes(len(faces), rng))
     r = RecognizerParams()
     recognizer = build_backbone(r.arch, image_size, r.embedding_dim, r.width)
-    trainer = EditorTrainer(p, image_size, recognizer, seed=0, device=torch.device("cpu"))
-    done = [0]
+    trainer = EditorTrainer(p, source, attributes, recognizer, seed=0, image_size=image_size,
+                            device=torch.device("cpu"))
 
     def run() -> int:  # `steps` training steps
         for _ in range(steps):
-            g = step_generator(0, done[0])
-            trainer.train_step(*read_batch(source, attributes, np.arange(done[0], done[0] + batch_size) % len(faces),
-                                           g), g)
-            done[0] += 1
+            trainer.train_step(trainer.step, step_generator(0, trainer.step))
+            trainer.step += 1
         return steps * batch_size
 
     return steady_rate(run)
@@ -60,8 +59,9 @@ def train_rate(p: EditorParams, image_size: int, batch_size: int, steps: int) ->
 def edit_rate(p: EditorParams, image_size: int, n: int = 1024) -> float:
     rng = np.random.default_rng(0)
     faces = rng.integers(0, 256, size=(n, image_size, image_size, 3), dtype=np.uint8)
-    trainer = EditorTrainer(p, image_size, build_backbone("iresnet", image_size, 16, 4), 0, torch.device("cpu"))
     source = random_attributes(n, rng)
+    trainer = EditorTrainer(p, FaceSource(faces, np.arange(n), np.zeros(n)), attribute_vectors(source),
+                            build_backbone("iresnet", image_size, 16, 4), 0, image_size, torch.device("cpu"))
     return steady_rate(lambda: len(edit_faces(trainer.ema, faces, {"yaw": 20.0}, source)))
 
 

@@ -21,7 +21,8 @@ from report import emit, steady_rate  # bench/report.py (scripts run from bench/
 
 from facegan.config import RecognizerParams, TranslatorParams
 from facegan.recognition.backbone import build_backbone
-from facegan.translator.train import PairedFaces, TranslatorTrainer, read_step
+from facegan.train.rng import step_generator
+from facegan.translator.train import PairedFaces, TranslatorTrainer
 from facegan.translator.translate import translate_faces
 
 # train_translator's default steps must fit ~70 s of an idle 2-core CPU (the stage's budget is ~90 s).
@@ -37,23 +38,23 @@ def random_pairs(n: int, image_size: int) -> PairedFaces:
 def train_rate(p: TranslatorParams, image_size: int, steps: int) -> float:
     pairs = random_pairs(p.batch_size * 4, image_size)
     r = RecognizerParams()
-    trainer = TranslatorTrainer(p, image_size, build_backbone(r.arch, image_size, r.embedding_dim, r.width),
-                                seed=0, device=torch.device("cpu"))
-    trainer.train()
-    done = [0]
+    trainer = TranslatorTrainer(p, pairs, build_backbone(r.arch, image_size, r.embedding_dim, r.width),
+                                seed=0, image_size=image_size, device=torch.device("cpu"))
 
     def run() -> int:  # `steps` training steps
         for _ in range(steps):
-            trainer.train_step(*read_step(pairs, p.batch_size, 0, done[0], trainer.cycle))
-            done[0] += 1
+            trainer.train_step(trainer.step, step_generator(0, trainer.step))
+            trainer.step += 1
         return steps * p.batch_size
 
     return steady_rate(run)
 
 
 def translate_rate(p: TranslatorParams, image_size: int, n: int = 1024) -> float:
-    trainer = TranslatorTrainer(p, image_size, build_backbone("iresnet", image_size, 16, 4), 0, torch.device("cpu"))
-    faces = random_pairs(n, image_size).faces[:n]
+    pairs = random_pairs(n, image_size)
+    trainer = TranslatorTrainer(p, pairs, build_backbone("iresnet", image_size, 16, 4), 0, image_size,
+                                torch.device("cpu"))
+    faces = pairs.faces[:n]
     return steady_rate(lambda: len(translate_faces(trainer.g, faces)))
 
 

@@ -19,7 +19,7 @@ from facegan.errors import FaceganError
 EXIT_USER_ERROR = 2
 # Storage problems a user fixes outside facegan: one line, like a bad input.
 _STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES}
-# Stages that train with DDP under `torchrun --nproc_per_node=N`; the others run on rank 0 alone.
+# Stages that train data-parallel under `torchrun --nproc_per_node=N`; the others run on rank 0 alone.
 DISTRIBUTED_STAGES = {"train_recognizer", "train_judges", "train_editor", "train_translator", "train_recognizer_aug"}
 TIMING = Path("reports/timing")  # render's and prep's seconds: kept out of their data folders
 
@@ -44,7 +44,7 @@ def seed_everything(seed: int) -> None:
 
 
 def _one_process_under_torchrun(name: str) -> bool:
-    """For a stage without DDP launched by torchrun: rank 0 runs it alone, the others stand down.
+    """For a stage that does not train data-parallel, launched by torchrun: rank 0 runs it alone, the others stand down.
     True when this process has nothing to do."""
     from facegan.distributed import launched_by_torchrun
 

@@ -191,18 +191,18 @@ def test_resume_after_a_kill_gives_bit_identical_weights(tmp_path, loss, penalty
 
 def test_heads_pretraining_trains_only_the_discriminator(tmp_path):
     from facegan.editor.train import EditorTrainer
-    from facegan.recognition.backbone import to_input
 
     params = EditorParams(**(TINY | {"heads_pretrain_steps": 2}))
-    trainer = EditorTrainer(params, SIZE, tiny_recognizer(), seed=0, device=torch.device("cpu"))
+    source = FaceSource(tiny_faces(4), np.arange(4), np.zeros(4))
+    trainer = EditorTrainer(params, source, attribute_vectors(tiny_attributes(4)), tiny_recognizer(), seed=0,
+                            image_size=SIZE, device=torch.device("cpu"))
     g0, d0 = ({k: v.clone() for k, v in m.state_dict().items()} for m in (trainer.g, trainer.d))
-    x, source = to_input(tiny_faces(4)), torch.from_numpy(attribute_vectors(tiny_attributes(4)))
-    losses = trainer.train_step(x, source, torch.Generator().manual_seed(0))
+    losses = trainer.train_step(0, torch.Generator().manual_seed(0))
     assert set(losses) == {"d/attributes", "d/yaw"}
     assert all(torch.equal(v, g0[k]) for k, v in trainer.g.state_dict().items())
     assert not torch.equal(trainer.d.state_dict()["attributes.0.weight"], d0["attributes.0.weight"])
-    trainer.train_step(x, source, torch.Generator().manual_seed(1))
-    assert "g/attributes" in trainer.train_step(x, source, torch.Generator().manual_seed(2))  # step 3: the GAN
+    trainer.train_step(1, torch.Generator().manual_seed(1))
+    assert "g/attributes" in trainer.train_step(2, torch.Generator().manual_seed(2))  # step 3: the GAN
 
 
 def test_select_best_keeps_the_monitored_generator_with_the_most_usable_edits(tmp_path):

@@ -9,7 +9,7 @@ from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.judges import load_judges
 from facegan.judges.stage import train_judges_stage
 from facegan.judges.train_attributes import predict, train_attribute_judge
-from facegan.recognition.backbone import to_input
+from facegan.train.device import to_input
 from facegan.recognition.dataset import FaceSource, TrainBatches
 from facegan.recognition.train import train_recognizer
 

@@ -84,8 +84,9 @@ def test_backbones_accept_sizes_that_are_not_powers_of_two():
 
 NARROW_TRAINING = """
 import sys, numpy as np, torch, torch.nn.functional as F
-from facegan.recognition.backbone import build_backbone, to_input
+from facegan.recognition.backbone import build_backbone
 from facegan.recognition.margin import ArcFace
+from facegan.train.device import to_input
 width = int(sys.argv[1])
 torch.manual_seed(0)
 model, head = build_backbone("iresnet", 32, 16, width), ArcFace(16, 8)

@@ -92,8 +92,8 @@ def test_a_checkpoint_of_a_network_built_differently_is_set_aside(tmp_path, monk
 
 
 def test_learning_rates_decay_linearly_to_zero():
-    trainer = TranslatorTrainer(TranslatorParams(**TINY | {"steps": 10, "lr_decay_start": 0.5}), SIZE,
-                                tiny_recognizer(), 0, torch.device("cpu"))
+    trainer = TranslatorTrainer(TranslatorParams(**TINY | {"steps": 10, "lr_decay_start": 0.5}), tiny_pairs(),
+                                tiny_recognizer(), 0, SIZE, torch.device("cpu"))
     rates = []
     for step in (0, 5, 6, 9, 10):
         trainer.step = step

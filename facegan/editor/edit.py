@@ -16,7 +16,7 @@ from facegan.editor.generator import Generator
 from facegan.errors import FaceganError
 from facegan.io import atomic_write_bytes
 from facegan.model_file import read_model_file, save_model_file
-from facegan.recognition.backbone import autocast, inference_batch, to_input
+from facegan.train.device import autocast, inference_batch, to_input
 
 
 def save_editor(path: Path, generator: Generator, image_size: int, provenance: dict | None = None,

@@ -22,7 +22,7 @@ from torchmetrics.image.kid import KernelInceptionDistance
 from facegan.editor.conditioning import BINARY, YAW
 from facegan.editor.edit import edit_faces
 from facegan.judges.acceptance import attribute_reached, identity_kept
-from facegan.recognition.backbone import to_input
+from facegan.train.device import to_input
 
 EVAL_YAW_TARGETS = (-40.0, -20.0, 20.0, 40.0)
 KID_FEATURES = "identity-judge embeddings (L2-normalized), polynomial-kernel KID"

@@ -24,7 +24,7 @@ from facegan.io import atomic_write_json
 from facegan.judges.judges import load_judges
 from facegan.live import live_factory
 from facegan.model_file import provenance
-from facegan.recognition.backbone import default_device
+from facegan.train.device import default_device
 from facegan.recognition.dataset import FaceSource
 from facegan.recognition.embed import load_recognizer
 

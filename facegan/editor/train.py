@@ -10,24 +10,22 @@ recognizer's embedding (the judges never enter a loss). D sees every image
 through DiffAugment. Adversarial and attribute terms ramp up over
 `warmup_steps`: the identity mapping comes first.
 
-Reproducible like the recognizer's loop: batch order from (seed, epoch),
-everything random within a step (flips, targets, augmentation, instance
-noise, interpolates) from a generator seeded by (seed, step), so a resumed
-run ends with the same weights as an uninterrupted one (CPU).
+Trained by facegan.train.loop.fit: batch order from (seed, epoch), everything
+random within a step (flips, targets, augmentation, instance noise,
+interpolates) from the step's generator, so a resumed run ends with the same
+weights as an uninterrupted one (CPU).
 
 Under torchrun each process takes its shard of every global batch; the step's
 random draws are made for the whole batch and cut the same way, and gradients
-are averaged over the processes before each optimizer step. The models are
-not wrapped in DistributedDataParallel: a step runs D three times (real, fake,
-fake for G) and R1 differentiates D's gradient, which its reducer does not
-follow. G's BatchNorm keeps per-process statistics (rank 0's are saved). No
+are averaged over the processes before each optimizer step (Trainer.update:
+not DDP, which does not follow a step that runs D three times and R1's
+gradient of D's gradient). G's BatchNorm keeps per-process statistics (rank 0's are saved). No
 autocast on CUDA: R1's double backward under a GradScaler needs manual
 unscaling, and the models are small enough for fp32.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +33,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from facegan import distributed
 from facegan.config import EditorParams
@@ -45,11 +42,11 @@ from facegan.editor.discriminator import Discriminator
 from facegan.editor.ema import make_ema, update_ema
 from facegan.editor.generator import Generator
 from facegan.gan.losses import d_adversarial, g_adversarial, gradient_penalty, r1_penalty
-from facegan.live import HISTORY_KEY, logged
-from facegan.recognition.backbone import default_device, to_input
-from facegan.recognition.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
-                                             set_rng_states)
-from facegan.recognition.dataset import FaceSource, epoch_batches
+from facegan.recognition.dataset import FaceSource
+from facegan.train.checkpoint import computing_params, first_weights, sample_rows
+from facegan.train.device import default_device, to_input
+from facegan.train.loop import Callback, LossLog, Trainer, fit, sample_name
+from facegan.train.rng import step_batch
 
 # Params that change how a run is executed or observed, not what it computes.
 _EXECUTION_ONLY = {"checkpoint_every", "log_every"}
@@ -74,10 +71,6 @@ def build_models(p: EditorParams, image_size: int) -> tuple[Generator, Discrimin
             Discriminator(image_size, len(BINARY), p.d_channels))
 
 
-def step_generator(seed: int, step: int) -> torch.Generator:
-    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, step]).generate_state(1)[0]))
-
-
 def read_batch(source: FaceSource, attributes: np.ndarray, indices: np.ndarray, rng: torch.Generator,
                part: distributed.Shard | None = None):
     """Faces in [-1, 1] and their attribute vectors, half of them mirrored (which negates yaw):
@@ -97,12 +90,19 @@ def _heads_loss(attr_logits: torch.Tensor, yaw: torch.Tensor, target: torch.Tens
             F.smooth_l1_loss(yaw, target[:, -1], beta=0.1))
 
 
-class EditorTrainer:
-    """G, D, EMA and optimizers, with one `step` of training and plain-dict state for checkpoints."""
+class EditorTrainer(Trainer):
+    """G, D, EMA and optimizers, trained on `source` faces with `attributes` (N x 4 vectors, row-aligned)."""
 
-    def __init__(self, p: EditorParams, image_size: int, recognizer: torch.nn.Module, seed: int,
-                 device: torch.device):
-        self.p, self.seed, self.device = p, seed, device
+    name = "train_editor"
+    shown = ("g/reconstruction", "d/attributes")
+
+    def __init__(self, p: EditorParams, source: FaceSource, attributes: np.ndarray, recognizer: torch.nn.Module,
+                 seed: int, image_size: int, device: torch.device):
+        batch_size = min(p.batch_size, len(source))
+        distributed.check_batch_size(batch_size, "editor.batch_size")
+        # No autocast: R1's double backward under a GradScaler needs manual unscaling.
+        super().__init__(seed, p.steps, batch_size, p.checkpoint_every, device, amp=False)
+        self.p, self.source, self.attributes, self.image_size = p, source, attributes, image_size
         torch.manual_seed(seed)
         g, d = build_models(p, image_size)
         # channels_last: oneDNN's convolutions (and their backward) run about twice as fast on CPU.
@@ -112,21 +112,25 @@ class EditorTrainer:
         self.recognizer = recognizer.to(device, memory_format=CHANNELS_LAST).eval().requires_grad_(False)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=p.lr_g, betas=ADAM_BETAS)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=p.lr_d, betas=ADAM_BETAS)
-        self.step = 0
+        self.nets = {"g": self.g, "d": self.d}
+        self.parts = self.nets | {"ema": self.ema, "opt_g": self.opt_g, "opt_d": self.opt_d}
         # select_best: every monitored step's score, and the best step's EMA weights {"step", "ema"}.
         self.best: dict | None = None
         self.scores: dict[int, float] = {}
         self.pretrain_steps = min(p.heads_pretrain_steps, p.steps // 2)  # D's heads alone, first
 
-    def state(self) -> dict:
-        return {"step": self.step, "g": self.g.state_dict(), "d": self.d.state_dict(), "ema": self.ema.state_dict(),
-                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "best": self.best,
-                "scores": dict(self.scores)}
+    def fingerprint(self) -> dict:
+        """Computing params, seed, size, attributes, a pixel sample and the recognizer."""
+        return dict(params=computing_params(self.p, _EXECUTION_ONLY), seed=self.seed, image_size=self.image_size,
+                    attributes=self.attributes, pixels=self.source.read(sample_rows(len(self.source))),
+                    recognizer=first_weights(self.recognizer))
 
-    def load(self, state: dict) -> None:
-        self.step, self.best, self.scores = state["step"], state["best"], dict(state["scores"])
-        for name in ("g", "d", "ema", "opt_g", "opt_d"):
-            getattr(self, name).load_state_dict(state[name])
+    def state_dict(self) -> dict:
+        return super().state_dict() | {"best": self.best, "scores": dict(self.scores)}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.best, self.scores = state["best"], dict(state["scores"])
 
     def consider(self, score: float) -> None:
         """Remember the current EMA generator if its monitored score is the best so far (ties: the earlier)."""
@@ -152,23 +156,23 @@ class EditorTrainer:
         before G starts learning from them, so G's first edits chase attributes, not noise."""
         _, attr, yaw = self.d(diff_augment(x, self.p.augment, rng, part))
         d_attr, d_yaw = _heads_loss(attr, yaw, source)
-        self.opt_d.zero_grad(set_to_none=True)
-        (d_attr + d_yaw).backward()
-        distributed.average_gradients(self.d.parameters())
-        self.opt_d.step()
-        self.step += 1
+        self.update(d_attr + d_yaw, self.opt_d, self.d.parameters())
         return {"d/attributes": d_attr.item(), "d/yaw": d_yaw.item()}
 
-    def train_step(self, x: torch.Tensor, source: torch.Tensor, rng: torch.Generator,
-                   part: distributed.Shard | None = None) -> dict[str, float]:
-        """One step on faces `x` with attribute vectors `source`: `part`'s share of the global batch
-        (all of it by default); `rng` draws for the whole batch."""
-        p, dev = self.p, self.device
-        part = part or distributed.Shard(len(x))
-        x, source = x.to(dev, memory_format=CHANNELS_LAST), source.to(dev)
-        gan_step = self.step - self.pretrain_steps
-        if gan_step < 0:
+    def train_step(self, step: int, rng: torch.Generator) -> dict[str, float]:
+        """One step on this process's share of the step's global batch; `rng` draws for the whole batch."""
+        indices = step_batch(len(self.source), self.batch_size, self.seed, step)
+        part = distributed.batch_shard(len(indices))
+        x, source = read_batch(self.source, self.attributes, indices, rng, part)
+        x, source = x.to(self.device, memory_format=CHANNELS_LAST), source.to(self.device)
+        if step < self.pretrain_steps:
             return self._heads_step(x, source, rng, part)
+        return self._gan_step(x, source, rng, part, step - self.pretrain_steps)
+
+    def _gan_step(self, x: torch.Tensor, source: torch.Tensor, rng: torch.Generator, part: distributed.Shard,
+                  gan_step: int) -> dict[str, float]:
+        """D learns real vs fake and the heads, then G learns from D (see the module's docstring)."""
+        p, dev = self.p, self.device
         target = sample_targets(source.cpu(), rng, part).to(dev)
         cond = target - source
         std = self._noise_std(gan_step)
@@ -201,10 +205,7 @@ class EditorTrainer:
             penalty = (r1_penalty(real_adv, real_in) / 2 if p.penalty == "r1" else
                        gradient_penalty(lambda t: self.d(t)[0], real_in, fake_in, rng, part))
             d_loss = d_loss + p.penalty_weight * p.penalty_every * penalty
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        distributed.average_gradients(self.d.parameters())
-        self.opt_d.step()
+        self.update(d_loss, self.opt_d, self.d.parameters())
 
         # Generator: D's weights need no gradients here.
         self.d.requires_grad_(False)
@@ -217,104 +218,44 @@ class EditorTrainer:
         g_id = (1 - (F.normalize(self.recognizer(fake)) * anchor).sum(1)).mean()
         g_loss = (ramp * (g_adv + p.lambda_attr * g_attr + p.lambda_yaw * g_yaw)
                   + p.lambda_rec * g_rec + p.lambda_id * g_id)
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        distributed.average_gradients(self.g.parameters())
-        self.opt_g.step()
+        self.update(g_loss, self.opt_g, self.g.parameters())
         update_ema(self.ema, self.g, p.ema_decay, gan_step)
-        self.step += 1
         return {"d/adversarial": d_adv.item(), "d/attributes": d_attr.item(), "d/yaw": d_yaw.item(),
                 "g/adversarial": g_adv.item(), "g/attributes": g_attr.item(), "g/yaw": g_yaw.item(),
                 "g/reconstruction": g_rec.item(), "g/identity": g_id.item(), "noise_std": std}
+
+
+class JudgedEdits(Callback):
+    """`monitor(ema_generator, step)` -> (metrics, PIL grid) every `monitor_every` steps and, when
+    selecting, at the last step; its SELECTION_METRIC is the select_best score. Rank 0 alone
+    monitors: it alone selects and saves."""
+
+    def __init__(self, monitor: Callable[[torch.nn.Module, int], tuple[dict, object]], p: EditorParams):
+        self.monitor, self.p = monitor, p
+
+    def on_step(self, trainer, losses, logs):
+        p, step = self.p, trainer.step
+        if not distributed.is_main() or not (step % p.monitor_every == 0 or (step == p.steps and p.select_best)):
+            return None
+        metrics, image = self.monitor(trainer.ema, step)
+        if p.select_best:
+            trainer.consider(metrics[SELECTION_METRIC])
+        return {f"monitor/{key}": value for key, value in metrics.items()} | {sample_name(step): image}
 
 
 def train_editor(p: EditorParams, source: FaceSource, attributes: np.ndarray, recognizer: torch.nn.Module, *,
                  seed: int, image_size: int, checkpoint_dir: Path, live=None,
                  monitor: Callable[[torch.nn.Module, int], tuple[dict, object]] | None = None,
                  max_steps: int | None = None, device: torch.device | None = None) -> TrainResult:
-    """Train (or resume) the editor on `source` faces with `attributes` (N x 4 vectors, row-aligned).
+    """Train (or resume) the editor on `source` faces with `attributes` (N x 4 vectors, row-aligned)
+    (facegan.train.loop.fit).
 
-    `live` is a dvclive factory `live(checkpoint)` (facegan.live); `monitor(ema_generator, step)` returns
-    (metrics, PIL image) logged every `monitor_every` steps. `max_steps` stops early (as if
-    killed) after checkpointing; tests use it to check resuming. Under torchrun rank 0 logs
-    (losses averaged over the processes), monitors and checkpoints.
+    `live` is a dvclive factory `live(checkpoint)` (facegan.live): mean losses every `log_every`
+    steps and, with `monitor(ema_generator, step)` returning (metrics, PIL image), judged success
+    and a grid every `monitor_every` steps. `max_steps` stops early (as if killed) after checkpointing.
     """
-    device = device or default_device()
-    batch_size = min(p.batch_size, len(source))
-    distributed.check_batch_size(batch_size, "editor.batch_size")
-    steps_per_epoch = len(source) // batch_size
-    pixel_sample = source.read(np.linspace(0, len(source) - 1, min(64, len(source))).astype(np.int64))
-    recognizer_sample = next(iter(recognizer.state_dict().values())).detach().cpu().numpy()
-    trainer = EditorTrainer(p, image_size, recognizer, seed, device)
-    run_id = fingerprint(params={k: v for k, v in p.model_dump().items() if k not in _EXECUTION_ONLY},
-                         seed=seed, image_size=image_size, attributes=attributes, pixels=pixel_sample,
-                         recognizer=recognizer_sample, architecture=architecture(trainer.g, trainer.d))
-    timing = {"images": 0, "seconds": 0.0}
-    state = load_checkpoint(checkpoint_dir, run_id)
-    if state is not None:
-        trainer.load(state)
-        timing = state["timing"]
-        set_rng_states(state["rng"])
-    if callable(live):  # a factory: a resumed run's curves are rebuilt from the checkpoint
-        live = live(state) if distributed.is_main() else None
-
-    def checkpoint() -> None:
-        save_checkpoint(checkpoint_dir, trainer.state() | {"fingerprint": run_id, "timing": dict(timing),
-                                                          "rng": rng_states(), HISTORY_KEY: logged(live)})
-
-    stop = p.steps if max_steps is None else min(p.steps, max_steps)
-    progress = tqdm(total=stop * batch_size, initial=trainer.step * batch_size, unit="img", unit_scale=True,
-                    desc="train_editor", leave=False, mininterval=2.0, disable=not distributed.is_main())
-    sums: dict[str, list[float]] = {}
-    trained = trainer.step < stop
-    trainer.g.train()
-    while trainer.step < stop:
-        epoch, position = divmod(trainer.step, steps_per_epoch)
-        indices = epoch_batches(len(source), batch_size, seed, epoch)[position]
-        started = time.perf_counter()
-        rng = step_generator(seed, trainer.step)
-        part = distributed.batch_shard(len(indices))
-        losses = trainer.train_step(*read_batch(source, attributes, indices, rng, part), rng, part)
-        losses = distributed.mean_over_processes(losses, device)
-        timing["seconds"] += time.perf_counter() - started
-        timing["images"] += batch_size
-        progress.update(batch_size)
-        progress.set_postfix({k.split("/")[1][:3]: f"{v:.3f}" for k, v in losses.items()
-                              if k in ("g/reconstruction", "d/attributes")}, refresh=False)
-        for key, value in losses.items():
-            sums.setdefault(key, []).append(value)
-        _log(live, trainer, sums, monitor, final=trainer.step == p.steps)
-        if trainer.step % p.checkpoint_every == 0 and trainer.step < stop:
-            checkpoint()
-    if trained:  # the end state, so a rerun after a crash later in the stage skips training
-        checkpoint()
-    progress.close()
+    trainer = EditorTrainer(p, source, attributes, recognizer, seed, image_size, device or default_device())
+    callbacks = [LossLog(p.log_every)] + ([JudgedEdits(monitor, p)] if monitor is not None else [])
+    run = fit(trainer, checkpoint_dir, max_steps=max_steps, callbacks=callbacks, live=live)
     generator, selected_step = trainer.selected() if trainer.step == p.steps else (trainer.ema.eval(), trainer.step)
-    return TrainResult(generator, trainer.step, timing["images"] / max(timing["seconds"], 1e-9), selected_step,
-                       dict(trainer.scores))
-
-
-def _log(live, trainer: EditorTrainer, sums: dict[str, list[float]], monitor, final: bool) -> None:
-    """Mean losses since the last log every `log_every` steps; judged success and a grid every
-    `monitor_every` steps (and at the last step when selecting), scored for select_best. `sums`
-    is reset after logging. Under torchrun rank 0 alone monitors (it alone selects and saves)."""
-    p, step = trainer.p, trainer.step
-    log_losses = live is not None and step % p.log_every == 0
-    run_monitor = (monitor is not None and distributed.is_main()
-                   and (step % p.monitor_every == 0 or (final and p.select_best)))
-    if run_monitor:
-        metrics, image = monitor(trainer.ema, step)
-        if p.select_best:
-            trainer.consider(metrics[SELECTION_METRIC])
-    if live is None or not (log_losses or run_monitor):
-        return
-    live.step = step
-    if log_losses:  # means over the steps since the last log (fewer right after a resume)
-        for key, values in sums.items():
-            live.log_metric(f"train/{key}", sum(values) / len(values))
-        sums.clear()
-    if run_monitor:
-        for key, value in metrics.items():
-            live.log_metric(f"monitor/{key}", value)
-        live.log_image(f"samples/step_{step:06d}.png", image)
-    live.next_step()
+    return TrainResult(generator, run.steps, run.train_img_per_s, selected_step, dict(trainer.scores))

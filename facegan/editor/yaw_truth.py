@@ -20,7 +20,7 @@ from pytorch_msssim import ssim
 from facegan.data.decode import load_face
 from facegan.editor.conditioning import YAW
 from facegan.editor.edit import edit_faces
-from facegan.recognition.backbone import to_input
+from facegan.train.device import to_input
 from facegan.render.dataset import rerender_at_yaw
 
 TRUTH_SOURCES = 128  # re-rendering costs ~60 ms a photo per target: a fixed sample of the novel faces

@@ -23,7 +23,7 @@ from facegan.io import atomic_write_json
 from facegan.lowshot.bootstrap import METHOD
 from facegan.lowshot.episodes import draw_protocol, gallery_rows
 from facegan.lowshot.scoring import MATCHERS
-from facegan.recognition.backbone import default_device
+from facegan.train.device import default_device
 from facegan.recognition.dataset import RowView
 from facegan.recognition.embed import embed_faces, load_recognizer
 from facegan.synthesis.store import open_oracle, open_variants

@@ -18,7 +18,8 @@ from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.dlib_identity import DlibIdentity, dlib_model_dir
 from facegan.judges.train_attributes import predict
 from facegan.model_file import read_model_file, save_model_file
-from facegan.recognition.backbone import build_backbone, to_input
+from facegan.recognition.backbone import build_backbone
+from facegan.train.device import to_input
 from facegan.recognition.embed import embed_faces
 
 

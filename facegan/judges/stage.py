@@ -22,7 +22,7 @@ from facegan.judges.dlib_identity import DlibIdentity, dlib_model_dir
 from facegan.judges.domain import faces_domain
 from facegan.judges.judges import Judges
 from facegan.judges.train_attributes import ATTRIBUTE_AUGMENT, predict, train_attribute_judge
-from facegan.recognition.backbone import default_device, to_input
+from facegan.train.device import default_device, to_input
 from facegan.recognition.dataset import FaceSource, RowView, TrainBatches
 from facegan.recognition.verification import pair_cosine, sample_pairs, threshold_at_far, verification_metrics
 

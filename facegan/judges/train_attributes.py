@@ -1,14 +1,12 @@
 """Training the attribute/yaw judge on base faces (BCE per attribute + smooth-L1 on yaw).
 
-Reuses the recognizer's reproducible batching (order from (seed, epoch),
-augmentation from (seed, epoch, step)) and its checkpoint format, so a killed
+Trained by facegan.train.loop.fit on the recognizer's reproducible batches
+(order from (seed, epoch), augmentation from (seed, epoch, step)), so a killed
 run resumes to the same weights.
 
 Under torchrun each process takes its shard of every global batch and the
-gradients are averaged over the processes before each step (as in the GAN
-loops: one mechanism for every stage; the net is small, so DDP's overlap of
-communication with backward would gain little). BatchNorm statistics stay
-per process (rank 0's are saved).
+gradients are averaged over the processes before each step (Trainer.update,
+as for every model). BatchNorm statistics stay per process (rank 0's are saved).
 """
 
 from __future__ import annotations
@@ -19,15 +17,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from facegan import distributed
 from facegan.judges.attribute_net import YAW_SCALE, AttributeYawNet
-from facegan.recognition.backbone import amp_dtype, autocast, inference_batch
-from facegan.recognition.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
-                                             set_rng_states)
-from facegan.recognition.dataset import TrainBatches, epoch_batches
+from facegan.recognition.dataset import TrainBatches
+from facegan.train.checkpoint import sample_rows
+from facegan.train.device import autocast, inference_batch
+from facegan.train.loop import Trainer, fit
+from facegan.train.rng import keyed_batches
 
 # Hflip mirrors yaw, so it is applied with the label fix below rather than by albumentations.
 ATTRIBUTE_AUGMENT = ["brightness_contrast", "affine", "blur_noise"]
@@ -44,74 +41,66 @@ def balanced_pos_weight(labels: np.ndarray) -> torch.Tensor:
                                                                                    MAX_POS_WEIGHT)
 
 
+class AttributeJudgeTrainer(Trainer):
+    """The attribute/yaw net, AdamW with a cosine schedule, trained on `data` (labels index `targets`)."""
+
+    name = "train_judges/attributes"
+    progress_unit = "step"
+    shown = ("loss",)
+
+    def __init__(self, net: AttributeYawNet, data: TrainBatches, targets: np.ndarray, *, epochs: int,
+                 batch_size: int, lr: float, seed: int, checkpoint_every: int, device: torch.device):
+        batch_size = min(batch_size, len(data))
+        distributed.check_batch_size(batch_size, "judges.batch_size")
+        super().__init__(seed, epochs * (len(data) // batch_size), batch_size, checkpoint_every, device)
+        self.net, self.data, self.targets, self.epochs, self.lr = net, data, targets, epochs, lr
+        net.to(device)
+        if device.type == "cuda":
+            net.to(memory_format=torch.channels_last)
+        distributed.broadcast_modules(net)
+        self.optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / self.steps)))
+        self.nets = {"model": net}
+        self.parts = {"model": net, "optimizer": self.optimizer, "scheduler": self.scheduler}
+        self.targets_t = torch.as_tensor(targets, dtype=torch.float32)
+        self.pos_weight = balanced_pos_weight(targets[np.asarray(data.labels), :-1]).to(device)
+
+    def fingerprint(self) -> dict:
+        return dict(kind="attribute_judge (balanced)", epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                    seed=self.seed, attributes=self.net.attributes, targets=self.targets, labels=self.data.labels,
+                    pixels=self.data.read(sample_rows(len(self.data))))
+
+    def batches(self, start: int, stop: int):
+        return keyed_batches(self.data, self.batch_size, self.seed, start, stop)
+
+    def train_step(self, batch, rng: torch.Generator) -> dict[str, float]:
+        (epoch, step, _), (x, rows) = batch
+        device = self.device
+        y = self.targets_t[rows].to(device)
+        # Flips for the whole global batch, cut like its faces: as in a one-process run.
+        flip = torch.from_numpy(np.random.default_rng([self.seed, epoch, step, 7]).random(self.batch_size) < 0.5)
+        flip = distributed.shard(flip)
+        x = torch.where(flip[:, None, None, None], x.flip(3), x).to(device)
+        if device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        yaw_target = torch.where(flip.to(device), -y[:, -1], y[:, -1])
+        with autocast(device):
+            logits, yaw = self.net(x)
+            loss = (F.binary_cross_entropy_with_logits(logits.float(), y[:, :-1], pos_weight=self.pos_weight)
+                    + F.smooth_l1_loss(yaw.float() / YAW_SCALE, yaw_target / YAW_SCALE, beta=0.1))
+        self.update(loss, self.optimizer, self.net.parameters())
+        self.scheduler.step()
+        return {"loss": loss.item()}
+
+
 def train_attribute_judge(net: AttributeYawNet, data: TrainBatches, targets: np.ndarray, *, epochs: int,
                           batch_size: int, lr: float, seed: int, checkpoint_dir: Path, checkpoint_every: int,
                           device: torch.device, max_steps: int | None = None) -> AttributeYawNet:
     """`data`'s labels index rows of `targets` (N x (A + 1): attributes 0/1, then yaw degrees)."""
-    batch_size = min(batch_size, len(data))
-    distributed.check_batch_size(batch_size, "judges.batch_size")
-    steps_per_epoch = len(data) // batch_size
-    total = epochs * steps_per_epoch
-    run_id = fingerprint(kind="attribute_judge (balanced)", epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                         attributes=net.attributes, targets=targets, labels=data.labels,
-                         architecture=architecture(net))
-    net.to(device)
-    if device.type == "cuda":
-        net.to(memory_format=torch.channels_last)
-    distributed.broadcast_modules(net)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
-    scaler = torch.amp.GradScaler(enabled=amp_dtype(device) == torch.float16)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
-    step = 0
-    state = load_checkpoint(checkpoint_dir, run_id)
-    if state is not None:
-        net.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        step = state["step"]
-        set_rng_states(state["rng"])
-
-    def checkpoint() -> None:
-        save_checkpoint(checkpoint_dir, {"fingerprint": run_id, "step": step, "model": net.state_dict(),
-                                         "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                                         "rng": rng_states()})
-
-    targets_t = torch.as_tensor(targets, dtype=torch.float32)
-    pos_weight = balanced_pos_weight(targets[np.asarray(data.labels), :-1]).to(device)
-    stop = total if max_steps is None else min(total, max_steps)
-    progress = tqdm(total=stop, initial=step, desc="train_judges/attributes", unit="step", leave=False,
-                    disable=not distributed.is_main())
-    net.train()
-    while step < stop:
-        epoch, first = divmod(step, steps_per_epoch)
-        keys = [(epoch, first + i, distributed.shard(b)) for i, b in
-                enumerate(epoch_batches(len(data), batch_size, seed, epoch)[first:][: stop - step])]
-        for (_, key_step, _), (x, rows) in zip(keys, DataLoader(data, sampler=keys, batch_size=None)):
-            y = targets_t[rows].to(device)
-            # Flips for the whole global batch, cut like its faces: as in a one-process run.
-            flip = torch.from_numpy(np.random.default_rng([seed, epoch, key_step, 7]).random(batch_size) < 0.5)
-            flip = distributed.shard(flip)
-            x = torch.where(flip[:, None, None, None], x.flip(3), x).to(device)
-            if device.type == "cuda":
-                x = x.contiguous(memory_format=torch.channels_last)
-            yaw_target = torch.where(flip.to(device), -y[:, -1], y[:, -1])
-            with autocast(device):
-                logits, yaw = net(x)
-                loss = (F.binary_cross_entropy_with_logits(logits.float(), y[:, :-1], pos_weight=pos_weight)
-                        + F.smooth_l1_loss(yaw.float() / YAW_SCALE, yaw_target / YAW_SCALE, beta=0.1))
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            distributed.average_gradients(net.parameters())
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            step += 1
-            progress.update(1)
-            progress.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-            if step % checkpoint_every == 0:
-                checkpoint()
-    checkpoint()
-    progress.close()
+    trainer = AttributeJudgeTrainer(net, data, targets, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                                    checkpoint_every=checkpoint_every, device=device)
+    fit(trainer, checkpoint_dir, max_steps=max_steps)
     return net.eval()
 
 

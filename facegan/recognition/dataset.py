@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import Dataset
 
 from facegan.recognition.augment import build_augment
-from facegan.recognition.backbone import to_input
+from facegan.train.device import to_input
 
 
 class FaceSource:
@@ -77,11 +77,3 @@ class TrainBatches(Dataset):
             self.augment.set_random_seed(int(np.random.SeedSequence([self.seed, epoch, step]).generate_state(1)[0]))
             faces = np.stack([self.augment(image=f)["image"] for f in faces])
         return to_input(faces), torch.from_numpy(self.labels[indices])
-
-
-def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
-    """The epoch's shuffled batches, a pure function of (seed, epoch); the ragged tail is dropped
-    (a tiny last batch gives BatchNorm noisy statistics)."""
-    order = np.random.default_rng([seed, epoch]).permutation(n)
-    full = n // batch_size
-    return [order[i * batch_size:(i + 1) * batch_size] for i in range(full)]

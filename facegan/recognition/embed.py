@@ -8,7 +8,8 @@ import numpy as np
 import torch
 
 from facegan.model_file import read_model_file, save_model_file
-from facegan.recognition.backbone import autocast, build_backbone, inference_batch, to_input
+from facegan.recognition.backbone import build_backbone
+from facegan.train.device import autocast, inference_batch, to_input
 
 
 def save_recognizer(path: Path, model: torch.nn.Module, *, arch: str, image_size: int, embedding_dim: int,

@@ -1,4 +1,5 @@
-"""Training loop of the recognizer: margin-softmax classification of training identities.
+"""Training of the recognizer (and the identity judge): margin-softmax classification of training
+identities, through facegan.train.loop.fit.
 
 Reproducible by construction: weights come from `seed`, each epoch's order
 from (seed, epoch), each batch's augmentation from (seed, epoch, step), and
@@ -12,27 +13,24 @@ run's optimizer steps and schedule, in fewer, fractional epochs of its data.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from facegan import distributed
 from facegan.config import RecognizerParams
-from facegan.live import HISTORY_KEY, logged
-from facegan.recognition.backbone import amp_dtype, autocast, build_backbone, default_device
-from facegan.recognition.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
-                                             set_rng_states)
-from facegan.recognition.dataset import TrainBatches, epoch_batches
+from facegan.recognition.backbone import build_backbone
+from facegan.recognition.dataset import TrainBatches
 from facegan.recognition.embed import embed_faces
 from facegan.recognition.margin import build_head
 from facegan.recognition.verification import verification_metrics
+from facegan.train.checkpoint import computing_params, sample_rows
+from facegan.train.device import autocast, default_device
+from facegan.train.loop import Callback, Trainer, fit
+from facegan.train.rng import keyed_batches
 
 # Params that change how a run is executed, not what it computes.
 _EXECUTION_ONLY = {"num_workers", "checkpoint_every"}
@@ -76,10 +74,112 @@ def _schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+class RecognizerTrainer(Trainer):
+    """Backbone and margin head, their optimizer and warmup-cosine schedule, trained on `data` for
+    `total_steps` optimizer steps (the data cycles in its own epochs)."""
+
+    name = "train_recognizer"
+    shown = ("loss",)
+
+    def __init__(self, p: RecognizerParams, data: TrainBatches, num_classes: int, *, seed: int, image_size: int,
+                 total_steps: int | None, device: torch.device):
+        batch_size = clamped_batch_size(p, len(data))
+        distributed.check_batch_size(batch_size, "recognizer.batch_size")
+        own_budget = step_budget(p, len(data))
+        total_steps = own_budget if total_steps is None else total_steps
+        super().__init__(seed, total_steps, batch_size, p.checkpoint_every, device)
+        self.p, self.data, self.num_classes, self.image_size = p, data, num_classes, image_size
+        self.steps_per_epoch = len(data) // batch_size
+        # Only a budget other than the data's own is fingerprinted: default runs keep their checkpoints.
+        self.budget = {} if total_steps == own_budget else {"total_steps": total_steps}
+        torch.manual_seed(seed)
+        self.model = build_backbone(p.arch, image_size, p.embedding_dim, p.width, p.dropout).to(device)
+        self.head = build_head(p.head, p.embedding_dim, num_classes, p.scale, p.margin).to(device)
+        if device.type == "cuda":
+            self.model = self.model.to(memory_format=torch.channels_last)
+        distributed.broadcast_modules(self.model, self.head)
+        self.optimizer = _optimizer(p, [self.model, self.head])
+        # total_steps / epochs: the budget's epoch (exactly steps_per_epoch for the data's own budget).
+        self.scheduler = _schedule(self.optimizer, round(p.warmup_epochs * (total_steps / p.epochs)), total_steps)
+        self.nets = {"model": self.model, "head": self.head}
+        self.parts = self.nets | {"optimizer": self.optimizer, "scheduler": self.scheduler}
+
+    def fingerprint(self) -> dict:
+        """Labels plus a pixel sample: re-prepared data with the same identities must not resume."""
+        return dict(params=computing_params(self.p, _EXECUTION_ONLY), seed=self.seed, image_size=self.image_size,
+                    labels=self.data.labels, num_classes=self.num_classes,
+                    pixels=self.data.read(sample_rows(len(self.data))), **self.budget)
+
+    def batches(self, start: int, stop: int):
+        return keyed_batches(self.data, self.batch_size, self.seed, start, stop, num_workers=self.p.num_workers,
+                             persistent_workers=False)
+
+    def log_step(self) -> int:
+        """Rows are epochs of the data; a partial last epoch is logged as the next epoch."""
+        return math.ceil(self.step / self.steps_per_epoch)
+
+    def epoch_ends(self) -> bool:
+        """After the current step: an epoch of the data is complete, or the budget spent."""
+        return self.step % self.steps_per_epoch == 0 or self.step == self.steps
+
+    def train_step(self, batch, rng: torch.Generator) -> dict[str, float]:
+        """One optimizer step; the loss, and how many margin logits ranked the target first."""
+        _, (x, y) = batch
+        device = self.device
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        if device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with autocast(device):
+            logits = self.head(self.model(x), y)
+            loss = F.cross_entropy(logits, y)
+        self.update(loss, self.optimizer, [*self.model.parameters(), *self.head.parameters()])
+        self.scheduler.step()
+        return {"loss": loss.item(), "correct": int((logits.argmax(1) == y).sum()), "seen": len(y)}
+
+
+class EpochLog(Callback):
+    """Each epoch's training loss, accuracy and learning rate and, with `val` (uint8 faces,
+    identities), verification metrics of `val` when the epoch ends. The running sums of the
+    epoch are in the checkpoint: a run resumed mid-epoch logs the epoch an uninterrupted one does."""
+
+    def __init__(self, val: tuple[np.ndarray, np.ndarray] | None, seed: int):
+        self.val, self.seed, self.sums = val, seed, _no_sums()
+
+    def state_dict(self) -> dict:
+        return {"epoch_sums": dict(self.sums)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.sums = dict(state["epoch_sums"])
+
+    def on_step(self, trainer: RecognizerTrainer, losses, logs):
+        self.sums["loss"] += losses["loss"] * losses["seen"]
+        self.sums["correct"] += losses["correct"]
+        self.sums["seen"] += losses["seen"]
+        if not trainer.epoch_ends():
+            return None
+        sums, self.sums = self.sums, _no_sums()
+        if not logs:
+            return None
+        row = {"train/loss": sums["loss"] / max(1, sums["seen"]), "train/acc": sums["correct"] / max(1, sums["seen"]),
+               "train/lr": trainer.optimizer.param_groups[0]["lr"]}
+        if self.val is not None:
+            faces, identities = self.val
+            embeddings = embed_faces(trainer.model, faces, device=trainer.device, flip=False)
+            trainer.model.train()
+            metrics = verification_metrics(embeddings, identities, self.seed)
+            row |= {f"val/{key}": metrics[key] for key in ("verification_acc", "eer", "tar_at_far_1e-3")}
+        return row
+
+
+def _no_sums() -> dict:
+    return {"loss": 0.0, "correct": 0, "seen": 0}
+
+
 def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, *, seed: int, image_size: int,
                      checkpoint_dir: Path, live=None, val: tuple[np.ndarray, np.ndarray] | None = None,
                      max_steps: int | None = None, total_steps: int | None = None) -> TrainResult:
-    """Train (or resume) an embedder on `data`; `val` = (uint8 faces, identities) scored each epoch.
+    """Train (or resume) an embedder on `data` (facegan.train.loop.fit); `val` = (uint8 faces,
+    identities) scored each epoch.
 
     `total_steps` is the optimizer-step budget (default `step_budget(p, len(data))`); warmup
     stays the same share of it (warmup_epochs / epochs) and the cosine ends at it, so a run
@@ -87,131 +187,11 @@ def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, 
     its own epochs: each is logged (and `val` scored) when it ends, and a partial last epoch
     when the budget runs out (simplest: no second clock for logging).
     `max_steps` stops early (as if killed) after checkpointing; tests use it to check resuming.
-    Under torchrun each process trains on its shard of every global batch (DDP averages the
-    gradients), so the schedule and the data seen are those of a one-process run; rank 0
-    checkpoints and logs, with the training loss and accuracy summed over all processes.
+    Under torchrun each process trains on its shard of every global batch, the gradients averaged
+    (Trainer.update), so the schedule and the data seen are those of a one-process run; rank 0
+    checkpoints and logs, with the training loss and accuracy averaged over all processes.
     """
-    distributed.setup()
-    device = default_device()
-    batch_size = clamped_batch_size(p, len(data))
-    distributed.check_batch_size(batch_size, "recognizer.batch_size")
-    steps_per_epoch = len(data) // batch_size
-    own_budget = step_budget(p, len(data))
-    total_steps = own_budget if total_steps is None else total_steps
-    # Only a budget other than the data's own is fingerprinted: default runs keep their checkpoints.
-    budget = {} if total_steps == own_budget else {"total_steps": total_steps}
-    # Labels plus a pixel sample: re-prepared data with the same identities must not resume.
-    pixel_sample = data.read(np.linspace(0, len(data) - 1, min(64, len(data))).astype(np.int64))
-
-    torch.manual_seed(seed)
-    model = build_backbone(p.arch, image_size, p.embedding_dim, p.width, p.dropout).to(device)
-    head = build_head(p.head, p.embedding_dim, num_classes, p.scale, p.margin).to(device)
-    run_id = fingerprint(params={k: v for k, v in p.model_dump().items() if k not in _EXECUTION_ONLY},
-                         seed=seed, image_size=image_size, labels=data.labels, num_classes=num_classes,
-                         pixels=pixel_sample, architecture=architecture(model, head), **budget)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = _optimizer(p, [model, head])
-    train_model, train_head = model, head
-    if distributed.world_size() > 1:
-        train_model, train_head = DistributedDataParallel(model), DistributedDataParallel(head)
-    # total_steps / epochs: the budget's epoch (exactly steps_per_epoch for the data's own budget).
-    scheduler = _schedule(optimizer, round(p.warmup_epochs * (total_steps / p.epochs)), total_steps)
-    scaler = torch.amp.GradScaler(enabled=amp_dtype(device) == torch.float16)
-    sums = {"loss": 0.0, "correct": 0, "seen": 0}  # running over the current epoch
-    timing = {"images": 0, "seconds": 0.0}  # of training steps, over all sessions of this run
-
-    state = load_checkpoint(checkpoint_dir, run_id)
-    step = 0
-    if state is not None:
-        model.load_state_dict(state["model"])
-        head.load_state_dict(state["head"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        step, sums, timing = state["step"], state["epoch_sums"], state["timing"]
-        set_rng_states(state["rng"])
-    if callable(live):  # a factory: a resumed run's curves are rebuilt from the checkpoint
-        live = live(state) if distributed.is_main() else None
-
-    def epoch_ends() -> bool:  # after the current step: an epoch of `data` is complete, or the budget spent
-        return step % steps_per_epoch == 0 or step == total_steps
-
-    def checkpoint() -> None:
-        save_checkpoint(checkpoint_dir, {
-            "fingerprint": run_id, "step": step, "epoch": step // steps_per_epoch,
-            "model": model.state_dict(), "head": head.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "epoch_sums": dict(sums), "timing": dict(timing),
-            "rng": rng_states(), HISTORY_KEY: logged(live),
-        })
-
-    stop_at = total_steps if max_steps is None else min(total_steps, max_steps)
-    progress = tqdm(total=stop_at * batch_size, initial=step * batch_size, unit="img", unit_scale=True,
-                    desc="train_recognizer", leave=False, mininterval=2.0, disable=not distributed.is_main())
-    trained = False
-    model.train()
-    while step < stop_at:
-        epoch, first = divmod(step, steps_per_epoch)
-        batches = epoch_batches(len(data), batch_size, seed, epoch)[first:]
-        keys = [(epoch, first + i, distributed.shard(b)) for i, b in enumerate(batches[:stop_at - step])]
-        # A fixed generator: DataLoader would otherwise draw worker seeds from the global RNG,
-        # which a resumed run reaches in a different state.
-        loader = DataLoader(data, sampler=keys, batch_size=None, num_workers=p.num_workers,
-                            generator=torch.Generator().manual_seed(seed), persistent_workers=False)
-        started = time.perf_counter()
-        for x, y in loader:
-            loss_value, correct = _train_step(train_model, train_head, x, y, optimizer, scaler, device)
-            scheduler.step()
-            step += 1
-            sums["loss"] += loss_value * len(y)
-            sums["correct"] += correct
-            sums["seen"] += len(y)
-            progress.update(len(y) * distributed.world_size())
-            progress.set_postfix(loss=f"{loss_value:.3f}", epoch=epoch + 1, refresh=False)
-            if step % p.checkpoint_every == 0 and not epoch_ends():
-                checkpoint()  # an epoch's last step checkpoints below, after its epoch is logged
-        timing["seconds"] += time.perf_counter() - started
-        timing["images"] += len(keys) * batch_size
-        trained = True
-        if epoch_ends():
-            reduced = dict(zip(sums, distributed.all_sum(list(sums.values()), device)))
-            if distributed.is_main():  # a partial last epoch is logged as the next epoch
-                _log_epoch(live, math.ceil(step / steps_per_epoch), reduced, optimizer, model, val, seed, device)
-            sums = {"loss": 0.0, "correct": 0, "seen": 0}
-            if step % p.checkpoint_every == 0 and step < stop_at:
-                checkpoint()
-    if trained:  # the end state, so a rerun after a crash later in the stage skips training
-        checkpoint()
-    progress.close()
-    model.eval()
-    return TrainResult(model, step, timing["images"] / max(timing["seconds"], 1e-9))
-
-
-def _train_step(model, head, x, y, optimizer, scaler, device) -> tuple[float, int]:
-    """One optimizer step; returns the batch loss and how many margin logits ranked the target first."""
-    x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-    if device.type == "cuda":
-        x = x.contiguous(memory_format=torch.channels_last)
-    with autocast(device):
-        logits = head(model(x), y)
-        loss = F.cross_entropy(logits, y)
-    optimizer.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()
-    scaler.step(optimizer)
-    scaler.update()
-    return loss.item(), int((logits.argmax(1) == y).sum())
-
-
-def _log_epoch(live, epoch: int, sums: dict, optimizer, model, val, seed: int, device) -> None:
-    if live is None:
-        return
-    live.step = epoch
-    live.log_metric("train/loss", sums["loss"] / max(1, sums["seen"]))
-    live.log_metric("train/acc", sums["correct"] / max(1, sums["seen"]))
-    live.log_metric("train/lr", optimizer.param_groups[0]["lr"])
-    if val is not None:
-        faces, identities = val
-        metrics = verification_metrics(embed_faces(model, faces, device=device, flip=False), identities, seed)
-        for key in ("verification_acc", "eer", "tar_at_far_1e-3"):
-            live.log_metric(f"val/{key}", metrics[key])
-        model.train()
-    live.next_step()
+    trainer = RecognizerTrainer(p, data, num_classes, seed=seed, image_size=image_size, total_steps=total_steps,
+                                device=default_device())
+    run = fit(trainer, checkpoint_dir, max_steps=max_steps, callbacks=[EpochLog(val, seed)], live=live)
+    return TrainResult(trainer.model.eval(), run.steps, run.train_img_per_s)

@@ -19,7 +19,7 @@ from facegan.io import atomic_dir, atomic_write_json
 from facegan.judges.acceptance import identity_kept
 from facegan.judges.judges import load_judges
 from facegan.lowshot.episodes import enrollable_rows
-from facegan.recognition.backbone import default_device
+from facegan.train.device import default_device
 from facegan.synthesis.generate import generate_variants
 from facegan.synthesis.plan import THERMAL, every_variant, normalization_jobs, sampled_variants
 from facegan.synthesis.store import FACES_FILE, JUDGED_FILE, REPORT_FILE, TABLE_FILE

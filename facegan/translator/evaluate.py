@@ -22,7 +22,7 @@ from facegan.lowshot.scoring import mean_ci95, nearest_class_mean
 # The translator's own report is a monitor; evaluate's thermal task, with lowshot.episodes and
 # intervals over identities, is the result. A fixed count keeps lowshot.episodes out of this stage.
 MONITOR_EPISODES = 10
-from facegan.recognition.backbone import to_input
+from facegan.train.device import to_input
 
 
 def episode_top1(novel: pd.DataFrame, embeddings: dict[str, np.ndarray], k: int, p: LowshotParams,

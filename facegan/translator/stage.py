@@ -17,7 +17,7 @@ from facegan.gan.grid import save_grid
 from facegan.io import atomic_write_json
 from facegan.live import live_factory
 from facegan.model_file import provenance
-from facegan.recognition.backbone import default_device
+from facegan.train.device import default_device
 from facegan.recognition.embed import embed_faces, load_recognizer
 from facegan.translator.evaluate import episode_top1, image_quality
 from facegan.translator.grid import thermal_grid

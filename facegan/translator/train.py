@@ -12,18 +12,15 @@ an independent draw (so adversarial and cycle terms never use the pairing),
 and cycle L1 ties thermal -> visible -> thermal and visible -> thermal ->
 visible. For truly unpaired data set lambda_l1 and lambda_id to 0.
 
-Reproducible like the editor's loop: batch order from (seed, epoch), flips
-from a generator seeded by (seed, step), so a resumed run ends with the same
-weights as an uninterrupted one (CPU).
-
-Under torchrun it shards every global batch and averages gradients like the
-editor's loop (BatchNorm statistics stay per process). It runs in
-channels_last, under autocast on CUDA and in fp32 on CPU.
+Trained by facegan.train.loop.fit: batch order from (seed, epoch), flips from
+the step's generator, so a resumed run ends with the same weights as an
+uninterrupted one (CPU). Under torchrun each process takes its shard of every
+global batch and the gradients are averaged (BatchNorm statistics stay per
+process). It runs in channels_last, under autocast on CUDA and in fp32 on CPU.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,17 +28,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from facegan import distributed
 from facegan.config import TranslatorParams
-from facegan.editor.train import step_generator
 from facegan.gan.losses import d_adversarial, g_adversarial
-from facegan.live import HISTORY_KEY, logged
-from facegan.recognition.backbone import amp_dtype, autocast, default_device, to_input
-from facegan.recognition.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
-                                             set_rng_states)
-from facegan.recognition.dataset import epoch_batches
+from facegan.train.checkpoint import computing_params, first_weights, sample_rows
+from facegan.train.device import autocast, default_device, to_input
+from facegan.train.loop import Callback, LossLog, Trainer, fit, sample_name
+from facegan.train.rng import step_batch
 from facegan.translator.models import PatchDiscriminator, UNet
 
 # Params that change how a run is executed or observed, not what it computes.
@@ -87,13 +81,19 @@ def _mirror(flip: torch.Tensor, *batches: torch.Tensor) -> list[torch.Tensor]:
     return [torch.where(flip[:, None, None, None], b.flip(3), b) for b in batches]
 
 
-class TranslatorTrainer:
-    """Generators, discriminators and optimizers, one `train_step`, plain-dict state for checkpoints."""
+class TranslatorTrainer(Trainer):
+    """Generators, discriminators and optimizers, trained on `pairs`: one D and one G update a step."""
 
-    def __init__(self, p: TranslatorParams, image_size: int, recognizer: torch.nn.Module, seed: int,
-                 device: torch.device):
+    name = "train_translator"
+    shown = ("g/l1",)
+
+    def __init__(self, p: TranslatorParams, pairs: PairedFaces, recognizer: torch.nn.Module, seed: int,
+                 image_size: int, device: torch.device):
         check_levels(p.levels, image_size)
-        self.p, self.device, self.cycle = p, device, p.lambda_cycle > 0
+        batch_size = min(p.batch_size, len(pairs))
+        distributed.check_batch_size(batch_size, "translator.batch_size")
+        super().__init__(seed, p.steps, batch_size, p.checkpoint_every, device)
+        self.p, self.pairs, self.image_size, self.cycle = p, pairs, image_size, p.lambda_cycle > 0
         torch.manual_seed(seed)
         self.g = self._place(UNet(p.channels, p.levels))
         # pix2pix judges (thermal, visible) pairs; CycleGAN judges each domain alone (no pairs).
@@ -108,29 +108,19 @@ class TranslatorTrainer:
         self.d_params = [w for k, n in self.nets.items() if k.startswith("d") for w in n.parameters()]
         self.opt_g = torch.optim.Adam(self.g_params, lr=p.lr_g, betas=ADAM_BETAS)
         self.opt_d = torch.optim.Adam(self.d_params, lr=p.lr_d, betas=ADAM_BETAS)
-        # Loss scaling only for fp16 autocast (CUDA without bf16); otherwise it passes through.
-        self.scaler = torch.amp.GradScaler(enabled=amp_dtype(device) == torch.float16)
-        self.step = 0
+        self.parts = {"opt_g": self.opt_g, "opt_d": self.opt_d} | self.nets
+
+    def fingerprint(self) -> dict:
+        """Computing params, seed, size, data and recognizer samples."""
+        sample = sample_rows(len(self.pairs))
+        return dict(params=computing_params(self.p, _EXECUTION_ONLY), seed=self.seed, image_size=self.image_size,
+                    thermal=self.pairs.read(sample, "thermal"), visible=self.pairs.read(sample, "visible"),
+                    recognizer=first_weights(self.recognizer))
 
     def _place(self, x):
         """A module or batch on the device, channels_last: oneDNN's convolutions on CPU and tensor
         cores on CUDA are fastest in it."""
         return x.to(self.device, memory_format=torch.channels_last)
-
-    def state(self) -> dict:
-        return ({"step": self.step, "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
-                | {k: n.state_dict() for k, n in self.nets.items()})
-
-    def load(self, state: dict) -> None:
-        self.step = state["step"]
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        for k, n in self.nets.items():
-            n.load_state_dict(state[k])
-
-    def train(self) -> None:
-        for n in self.nets.values():
-            n.train()
 
     def _judge(self, d, thermal: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         return d(image) if self.cycle else d(torch.cat([thermal, image], 1))
@@ -144,18 +134,22 @@ class TranslatorTrainer:
             for group in opt.param_groups:
                 group["lr"] = lr * factor
 
-    def _update(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, params: list[torch.nn.Parameter]) -> None:
-        optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        distributed.average_gradients(params)
-        self.scaler.step(optimizer)
+    def read(self, step: int, rng: torch.Generator) -> list[torch.Tensor]:
+        """The step's (thermal, visible[, unpaired visible]) batches in [-1, 1], mirrored at random:
+        this process's shard of the global batches, flipped as in a one-process run."""
+        part = distributed.batch_shard(self.batch_size)
+        indices = part.take(step_batch(len(self.pairs), self.batch_size, self.seed, step))
+        batches = [to_input(self.pairs.read(indices, "thermal")), to_input(self.pairs.read(indices, "visible"))]
+        if self.cycle:
+            other = step_batch(len(self.pairs), self.batch_size, self.seed + UNPAIRED_SEED_OFFSET, step)
+            batches.append(to_input(self.pairs.read(part.take(other), "visible")))
+        return _mirror(part.take(torch.rand(self.batch_size, generator=rng) < 0.5), *batches)
 
-    def train_step(self, thermal: torch.Tensor, visible: torch.Tensor,
-                   other_visible: torch.Tensor | None = None) -> dict[str, float]:
-        """One D and one G update; `other_visible` (cycle mode) is an unpaired visible batch."""
+    def train_step(self, step: int, rng: torch.Generator) -> dict[str, float]:
+        """One D and one G update on the step's batches (cycle mode: plus an unpaired visible batch)."""
         self._set_learning_rates()
-        thermal, visible = self._place(thermal), self._place(visible)
-        real_visible = self._place(other_visible) if self.cycle else visible
+        thermal, visible, *other_visible = (self._place(b) for b in self.read(step, rng))
+        real_visible = other_visible[0] if self.cycle else visible
         # The generators run once per step (pix2pix's order): D learns from their detached outputs,
         # then G from the same outputs through the updated D.
         with autocast(self.device):
@@ -163,12 +157,10 @@ class TranslatorTrainer:
             fake_thermal = self.nets["g_back"](real_visible) if self.cycle else None
             d_loss = self._d_loss(thermal, real_visible, fake.detach(),
                                   fake_thermal.detach() if self.cycle else None)
-        self._update(d_loss, self.opt_d, self.d_params)
+        self.update(d_loss, self.opt_d, self.d_params)
         with autocast(self.device):
             g_loss, losses = self._g_loss(thermal, visible, real_visible, fake, fake_thermal)
-        self._update(g_loss, self.opt_g, self.g_params)
-        self.scaler.update()
-        self.step += 1
+        self.update(g_loss, self.opt_g, self.g_params)
         return losses | {"d/adversarial": d_loss.item()}
 
     def _d_loss(self, thermal: torch.Tensor, real_visible: torch.Tensor, fake: torch.Tensor,
@@ -208,109 +200,32 @@ class TranslatorTrainer:
         return g_loss, losses
 
 
-def read_step(pairs: PairedFaces, batch_size: int, seed: int, step: int, cycle: bool) -> list[torch.Tensor]:
-    """The step's (thermal, visible[, unpaired visible]) batches in [-1, 1], mirrored at random:
-    this process's shard of the global batches, flipped as in a one-process run."""
-    steps_per_epoch = len(pairs) // batch_size
-    epoch, position = divmod(step, steps_per_epoch)
-    part = distributed.batch_shard(batch_size)
-    indices = part.take(epoch_batches(len(pairs), batch_size, seed, epoch)[position])
-    batches = [to_input(pairs.read(indices, "thermal")), to_input(pairs.read(indices, "visible"))]
-    if cycle:
-        other = part.take(epoch_batches(len(pairs), batch_size, seed + UNPAIRED_SEED_OFFSET, epoch)[position])
-        batches.append(to_input(pairs.read(other, "visible")))
-    return _mirror(part.take(torch.rand(batch_size, generator=step_generator(seed, step)) < 0.5), *batches)
+class SampleGrid(Callback):
+    """The sample grid `monitor(generator)` every `every` steps, from the generator in eval mode
+    (BatchNorm running statistics, as the saved model will use them)."""
 
+    def __init__(self, monitor: Callable[[UNet], object], every: int):
+        self.monitor, self.every = monitor, every
 
-def _run_id(p: TranslatorParams, pairs: PairedFaces, recognizer: torch.nn.Module, seed: int,
-            image_size: int, trainer: TranslatorTrainer) -> str:
-    """What a checkpoint must match to be resumed: computing params, seed, size, data and recognizer
-    samples, and the networks' layout."""
-    sample = np.linspace(0, len(pairs) - 1, min(64, len(pairs))).astype(np.int64)
-    return fingerprint(params={k: v for k, v in p.model_dump().items() if k not in _EXECUTION_ONLY},
-                       seed=seed, image_size=image_size, thermal=pairs.read(sample, "thermal"),
-                       visible=pairs.read(sample, "visible"),
-                       recognizer=next(iter(recognizer.state_dict().values())).detach().cpu().numpy(),
-                       architecture=architecture(*trainer.nets.values()))
-
-
-class _Checkpoints:
-    """The run's checkpoint file: trainer state, timing and RNG states under one fingerprint."""
-
-    def __init__(self, directory: Path, run_id: str):
-        self.directory, self.run_id, self.resumed_from = Path(directory), run_id, None
-
-    def resume(self, trainer: TranslatorTrainer) -> dict:
-        """Load the last state into `trainer` when there is one of this run; returns the timing so far."""
-        state = load_checkpoint(self.directory, self.run_id)
-        if state is None:
-            return {"images": 0, "seconds": 0.0}
-        trainer.load(state)
-        set_rng_states(state["rng"])
-        self.resumed_from = state  # its logged rows rebuild the dvclive folder
-        return state["timing"]
-
-    def save(self, trainer: TranslatorTrainer, timing: dict, live=None) -> None:
-        save_checkpoint(self.directory, trainer.state() | {"fingerprint": self.run_id, "timing": dict(timing),
-                                                           "rng": rng_states(), HISTORY_KEY: logged(live)})
+    def on_step(self, trainer, losses, logs):
+        if not logs or trainer.step % self.every:
+            return None
+        image = self.monitor(trainer.g.eval())
+        trainer.g.train()
+        return {sample_name(trainer.step): image}
 
 
 def train_translator(p: TranslatorParams, pairs: PairedFaces, recognizer: torch.nn.Module, *, seed: int,
                      image_size: int, checkpoint_dir: Path, live=None,
                      monitor: Callable[[UNet], object] | None = None, max_steps: int | None = None,
                      device: torch.device | None = None) -> TrainResult:
-    """Train (or resume) the translator on `pairs`.
+    """Train (or resume) the translator on `pairs` (facegan.train.loop.fit).
 
-    `live` is a dvclive factory `live(checkpoint)` (facegan.live); `monitor(generator)` returns a
-    PIL sample grid logged every `monitor_every` steps. `max_steps` stops early (as if killed)
-    after checkpointing; tests use it to check resuming. Under torchrun rank 0 logs (losses
-    averaged over the processes), monitors and checkpoints.
+    `live` is a dvclive factory `live(checkpoint)` (facegan.live): mean losses every `log_every`
+    steps and, with `monitor(generator)` (a PIL sample grid), a grid every `monitor_every` steps.
+    `max_steps` stops early (as if killed) after checkpointing.
     """
-    device = device or default_device()
-    batch_size = min(p.batch_size, len(pairs))
-    distributed.check_batch_size(batch_size, "translator.batch_size")
-    trainer = TranslatorTrainer(p, image_size, recognizer, seed, device)
-    saved = _Checkpoints(checkpoint_dir, _run_id(p, pairs, recognizer, seed, image_size, trainer))
-    timing = saved.resume(trainer)
-    if callable(live):  # a factory: a resumed run's curves are rebuilt from the checkpoint
-        live = live(saved.resumed_from) if distributed.is_main() else None
-    stop = p.steps if max_steps is None else min(p.steps, max_steps)
-    progress = tqdm(total=stop * batch_size, initial=trainer.step * batch_size, unit="img", unit_scale=True,
-                    desc="train_translator", leave=False, mininterval=2.0, disable=not distributed.is_main())
-    sums: dict[str, float] = {}
-    trainer.train()
-    while trainer.step < stop:
-        started = time.perf_counter()
-        losses = trainer.train_step(*read_step(pairs, batch_size, seed, trainer.step, trainer.cycle))
-        losses = distributed.mean_over_processes(losses, device)
-        timing["seconds"] += time.perf_counter() - started
-        timing["images"] += batch_size
-        progress.update(batch_size)
-        progress.set_postfix(l1=f"{losses['g/l1']:.3f}", refresh=False)
-        for key, value in (losses | {"steps": 1}).items():
-            sums[key] = sums.get(key, 0.0) + value
-        _log(live, trainer, sums, monitor)
-        # The end state too, so a rerun after a crash later in the stage skips training.
-        if trainer.step % p.checkpoint_every == 0 or trainer.step == stop:
-            saved.save(trainer, timing, live)
-    progress.close()
-    return TrainResult(trainer.g.eval(), trainer.step, timing["images"] / max(timing["seconds"], 1e-9))
-
-
-def _log(live, trainer: TranslatorTrainer, sums: dict[str, float], monitor) -> None:
-    """Mean losses since the last log every `log_every` steps, a sample grid every `monitor_every`."""
-    p, step = trainer.p, trainer.step
-    log_losses, run_monitor = step % p.log_every == 0, monitor is not None and step % p.monitor_every == 0
-    if live is None or not (log_losses or run_monitor):
-        return
-    live.step = step
-    if log_losses:
-        steps = sums.pop("steps", 1)  # fewer than log_every right after a resume
-        for key, total in sums.items():
-            live.log_metric(f"train/{key}", total / steps)
-        sums.clear()
-    if run_monitor:
-        trainer.g.eval()  # BatchNorm running statistics, as the saved model will use them
-        live.log_image(f"samples/step_{step:06d}.png", monitor(trainer.g))
-        trainer.g.train()
-    live.next_step()
+    trainer = TranslatorTrainer(p, pairs, recognizer, seed, image_size, device or default_device())
+    callbacks = [LossLog(p.log_every)] + ([SampleGrid(monitor, p.monitor_every)] if monitor is not None else [])
+    run = fit(trainer, checkpoint_dir, max_steps=max_steps, callbacks=callbacks, live=live)
+    return TrainResult(trainer.g.eval(), run.steps, run.train_img_per_s)

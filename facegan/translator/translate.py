@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from facegan.model_file import read_model_file, save_model_file
-from facegan.recognition.backbone import autocast, inference_batch, to_input
+from facegan.train.device import autocast, inference_batch, to_input
 from facegan.translator.models import UNet
 
 

@@ -44,6 +44,22 @@ def architecture(*modules: torch.nn.Module) -> list:
     return [[name, list(t.shape)] for m in modules for name, t in m.state_dict().items()]
 
 
+def sample_rows(n: int) -> np.ndarray:
+    """Up to 64 evenly spread positions of `n` rows: the pixel sample a fingerprint takes of training data."""
+    return np.linspace(0, n - 1, min(64, n)).astype(np.int64)
+
+
+def first_weights(module: torch.nn.Module) -> np.ndarray:
+    """A frozen network's first tensor: for fingerprints, so another recognizer starts another run."""
+    return next(iter(module.state_dict().values())).detach().cpu().numpy()
+
+
+def computing_params(params, execution_only: set[str]) -> dict:
+    """A params section without the values that change how a run is executed or observed, not what it
+    computes (checkpoint cadence, logging, workers): changing those must not restart training."""
+    return {k: v for k, v in params.model_dump().items() if k not in execution_only}
+
+
 def rng_states() -> dict:
     """Python, numpy and torch global RNG states as tensors and plain types."""
     np_state = np.random.get_state()

@@ -1,0 +1,1 @@
+"""Training machinery shared by every model: below the concept packages."""

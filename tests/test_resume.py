@@ -17,7 +17,7 @@ from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.stage import _train_identity_judge
 from facegan.judges.train_attributes import AttributeJudgeTrainer, train_attribute_judge
 from facegan.recognition.dataset import FaceSource, TrainBatches
-from facegan.recognition.train import RecognizerTrainer
+from facegan.recognition.train import RecognizerTrainer, train_recognizer
 from facegan.train import loop
 from facegan.translator.train import TranslatorTrainer
 from tests import test_editor, test_judges, test_recognition, test_translator
@@ -48,7 +48,7 @@ def _identity_judge(tmp_path, name):
     faces, labels = test_recognition.tiny_faces()
     params = RecognizerParams(**(test_recognition.TINY | {"arch": "mobilefacenet", "dropout": 0.2,
                                                           "checkpoint_every": 5}))
-    _train_identity_judge(params, SimpleNamespace(faces=faces, image_size=32), pd.DataFrame({"identity": labels}),
+    _train_identity_judge(train_recognizer, params, SimpleNamespace(faces=faces, image_size=32), pd.DataFrame({"identity": labels}),
                           seed=7919, checkpoint_dir=tmp_path / name)
 
 

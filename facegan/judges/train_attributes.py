@@ -72,7 +72,7 @@ class AttributeJudgeTrainer(Trainer):
                     pixels=self.data.read(sample_rows(len(self.data))))
 
     def batches(self, start: int, stop: int):
-        return keyed_batches(self.data, self.batch_size, self.seed, start, stop)
+        return keyed_batches(self.data, self.batch_size, self.seed, start, stop, global_seed_at_epoch_start=True)
 
     def train_step(self, batch, rng: torch.Generator) -> dict[str, float]:
         (epoch, step, _), (x, rows) = batch

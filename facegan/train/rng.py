@@ -34,17 +34,23 @@ def step_generator(seed: int, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, step]).generate_state(1)[0]))
 
 
-def keyed_batches(data: Dataset, batch_size: int, seed: int, start: int, stop: int,
+def keyed_batches(data: Dataset, batch_size: int, seed: int, start: int, stop: int, *,
+                  global_seed_at_epoch_start: bool = False,
                   **loader_options) -> Iterator[tuple[tuple[int, int, np.ndarray], object]]:
     """((epoch, step, indices), batch) for steps [start, stop) of a Dataset of whole batches keyed by
     (epoch, step, indices) (facegan.recognition.dataset.TrainBatches): this process's shard of each
-    global batch, one DataLoader per epoch. Each loader gets a fixed generator: it would otherwise draw
-    its workers' seed from the global RNG once per epoch, which a run resumed mid-epoch draws again."""
+    global batch, one DataLoader per epoch.
+
+    A loader without a generator draws its workers' seed from the global RNG, so each gets a fixed
+    one. `global_seed_at_epoch_start` keeps the attribute judge's original stream, which drew that
+    seed at each epoch's start: only a loader started mid-epoch (a resumed run) gets the fixed one,
+    as the uninterrupted run drew the global seed before the checkpoint, not after it."""
     step = start
     while step < stop:
         epoch, first = divmod(step, len(data) // batch_size)
         batches = epoch_batches(len(data), batch_size, seed, epoch)[first:][:stop - step]
         keys = [(epoch, first + i, distributed.shard(b)) for i, b in enumerate(batches)]
-        yield from zip(keys, DataLoader(data, sampler=keys, batch_size=None,
-                                         generator=torch.Generator().manual_seed(seed), **loader_options))
+        fixed = not (global_seed_at_epoch_start and first == 0)
+        generator = torch.Generator().manual_seed(seed) if fixed else None
+        yield from zip(keys, DataLoader(data, sampler=keys, batch_size=None, generator=generator, **loader_options))
         step += len(keys)

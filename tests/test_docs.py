@@ -49,3 +49,16 @@ def test_the_readme_says_which_stages_read_each_params_key():
     table = {key: every if cell == "every stage but `validate`" else re.findall(r"`(\w+)`", cell)
              for key, cell in rows}
     assert table == readers
+
+
+def test_the_readme_quotes_the_committed_summary():
+    """The README's `facegan summary` block is the committed reports/summary.json, row for row."""
+    import json
+
+    from facegan.summary import WIDTH, summary_table
+
+    readme = (REPO / "README.md").read_text()
+    quoted = readme.split("<!-- summary:start -->\n```\n")[1].split("```\n<!-- summary:end -->")[0]
+    table = summary_table(json.loads((REPO / "reports/summary.json").read_text()))
+    assert quoted == table
+    assert max(len(line) for line in table.splitlines()) < WIDTH

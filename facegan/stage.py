@@ -21,7 +21,6 @@ EXIT_USER_ERROR = 2
 _STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES}
 # Stages that train data-parallel under `torchrun --nproc_per_node=N`; the others run on rank 0 alone.
 DISTRIBUTED_STAGES = {"train_recognizer", "train_judges", "train_editor", "train_translator", "train_recognizer_aug"}
-TIMING = Path("reports/timing")  # render's and prep's seconds: kept out of their data folders
 
 
 # A folder: each stage run writes <stage>.json there, the params keys it read (tests check them

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from facegan.config import Params
+from facegan.paths import VALIDATED
 
-VALIDATED = Path("reports/validated.json")
+DEPS = ()  # params.yaml, and the inputs it names
+OUTS = (VALIDATED,)
 
 
 def run(params: Params) -> None:

@@ -19,8 +19,8 @@ from facegan.stages.registry import STAGES
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="facegan", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, fn in STAGES.items():
-        stage = sub.add_parser(name, help=(fn.__doc__ or f"run the {name} stage").strip().splitlines()[0])
+    for name, module in STAGES.items():
+        stage = sub.add_parser(name, help=(module.run.__doc__ or f"run the {name} stage").strip().splitlines()[0])
         stage.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     edit = sub.add_parser("edit", help="edit one face photo with the trained editor")
     edit.add_argument("photo", type=Path)
@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         return _write_params(args.out if args.write else None)
     if args.command == "edit":
         return _edit(args)
-    return run_stage(args.command, STAGES[args.command], args.params)
+    module = STAGES[args.command]
+    return run_stage(args.command, module.run, args.params, distributed=module.DISTRIBUTED)
 
 
 def _edit(args) -> int:

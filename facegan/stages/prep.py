@@ -9,6 +9,7 @@ from facegan.paths import PREP_TIMING, PREPARED, VALIDATED
 
 DEPS = (VALIDATED,)  # and ${data.root}, which params name
 OUTS = (PREPARED, PREP_TIMING)
+DISTRIBUTED = False  # under torchrun, rank 0 runs it alone
 
 
 def run(params: Params) -> None:

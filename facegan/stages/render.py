@@ -10,6 +10,7 @@ from facegan.paths import RAW_SYNTHETIC, RENDER_TIMING, SYNTHETIC_GRID, VALIDATE
 
 DEPS = (VALIDATED,)
 OUTS = (RAW_SYNTHETIC, SYNTHETIC_GRID, RENDER_TIMING)
+DISTRIBUTED = False  # under torchrun, rank 0 runs it alone
 
 
 def run(params: Params) -> None:

@@ -9,6 +9,7 @@ from facegan.paths import ORACLE_VARIANTS, PREPARED, RAW_SYNTHETIC, RENDER_ORACL
 
 DEPS = (PREPARED, RAW_SYNTHETIC)  # RAW_SYNTHETIC: the rendered set it redraws photos from (data.root by default)
 OUTS = (ORACLE_VARIANTS, RENDER_ORACLE_TIMING)
+DISTRIBUTED = False  # under torchrun, rank 0 runs it alone
 
 
 def run(params: Params) -> None:

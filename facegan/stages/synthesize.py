@@ -9,6 +9,7 @@ from facegan.paths import EDITOR, JUDGES, PREPARED, SYNTHESIS_REPORT, SYNTHETIC_
 
 DEPS = (PREPARED, EDITOR, TRANSLATOR, JUDGES)
 OUTS = (SYNTHETIC_VARIANTS, SYNTHESIS_REPORT)
+DISTRIBUTED = False  # under torchrun, rank 0 runs it alone
 
 
 def run(params: Params) -> None:

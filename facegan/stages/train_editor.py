@@ -9,6 +9,7 @@ from facegan.stage import print_report
 
 DEPS = (PREPARED, RECOGNIZER, JUDGES)  # and ${data.root}: yaw truth re-renders synthetic faces
 OUTS = (EDITOR, EDITOR_CHECKPOINTS, EDITOR_PLOTS, EDITOR_GRID, EDITOR_REPORT)
+DISTRIBUTED = True  # trains data-parallel under torchrun
 
 
 def run(params: Params) -> None:

@@ -8,6 +8,7 @@ from facegan.stage import print_report
 
 DEPS = (PREPARED,)
 OUTS = (JUDGES, JUDGES_CHECKPOINTS, JUDGES_REPORT)
+DISTRIBUTED = True  # trains data-parallel under torchrun
 
 
 def run(params: Params) -> None:

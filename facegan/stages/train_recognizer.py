@@ -8,6 +8,7 @@ from facegan.stage import print_report
 
 DEPS = (PREPARED,)
 OUTS = (RECOGNIZER, RECOGNIZER_CHECKPOINTS, RECOGNIZER_PLOTS, RECOGNIZER_REPORT)
+DISTRIBUTED = True  # trains data-parallel under torchrun
 
 
 def run(params: Params) -> None:

@@ -13,6 +13,7 @@ from facegan.stage import print_report
 
 DEPS = (PREPARED, SYNTHETIC_VARIANTS)
 OUTS = (RECOGNIZER_AUG, RECOGNIZER_AUG_CHECKPOINTS, RECOGNIZER_AUG_PLOTS, RECOGNIZER_AUG_REPORT)
+DISTRIBUTED = True  # trains data-parallel under torchrun
 
 
 def run(params: Params) -> None:

@@ -9,6 +9,7 @@ from facegan.stage import print_report
 
 DEPS = (PREPARED, RECOGNIZER)
 OUTS = (TRANSLATOR, TRANSLATOR_CHECKPOINTS, TRANSLATOR_PLOTS, THERMAL_GRID, TRANSLATOR_REPORT)
+DISTRIBUTED = True  # trains data-parallel under torchrun
 
 
 def run(params: Params) -> None:

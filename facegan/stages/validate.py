@@ -7,6 +7,7 @@ from facegan.paths import VALIDATED
 
 DEPS = ()  # params.yaml, and the inputs it names
 OUTS = (VALIDATED,)
+DISTRIBUTED = False  # under torchrun, rank 0 runs it alone
 
 
 def run(params: Params) -> None:

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from facegan import paths
 from facegan.errors import FaceganError
 from facegan.stage import EXIT_USER_ERROR, run_stage
 from facegan.stages.registry import STAGES
@@ -18,8 +19,8 @@ from facegan.stages.registry import STAGES
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="facegan", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, fn in STAGES.items():
-        stage = sub.add_parser(name, help=(fn.__doc__ or f"run the {name} stage").strip().splitlines()[0])
+    for name, module in STAGES.items():
+        stage = sub.add_parser(name, help=(module.run.__doc__ or f"run the {name} stage").strip().splitlines()[0])
         stage.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     edit = sub.add_parser("edit", help="edit one face photo with the trained editor")
     edit.add_argument("photo", type=Path)
@@ -27,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="eyeglasses, smiling or young; repeatable")
     edit.add_argument("--yaw", type=float, help="target head yaw in degrees (+ = nose to image right)")
     edit.add_argument("-o", "--out", type=Path, required=True)
-    edit.add_argument("--model", type=Path, default=Path("models/editor.pt"))
-    edit.add_argument("--judges", type=Path, default=Path("models/judges.pt"))
+    edit.add_argument("--model", type=Path, default=paths.EDITOR)
+    edit.add_argument("--judges", type=Path, default=paths.JUDGES)
     edit.add_argument("--crop", action="store_true",
                       help="write the aligned face crop at the models' size instead of the whole photo")
     preset = sub.add_parser("preset", help="write a complete params.yaml from presets/NAME.yaml")
@@ -38,17 +39,17 @@ def main(argv: list[str] | None = None) -> int:
     defaults.add_argument("--write", action="store_true", help="write it to --out instead of printing it")
     defaults.add_argument("--out", default="params.yaml", type=Path)
     results = sub.add_parser("results", help="write a Markdown results page from reports/metrics.json")
-    results.add_argument("--metrics", type=Path, default=Path("reports/metrics.json"))
-    results.add_argument("--out", type=Path, default=Path("reports/results.md"))
+    results.add_argument("--metrics", type=Path, default=paths.METRICS)
+    results.add_argument("--out", type=Path, default=paths.RESULTS)
     seeds = sub.add_parser("seeds", help="headline gains across a `dvc exp` seed sweep: mean, sd, min/max")
     seeds.add_argument("--metrics", type=Path, nargs="+", metavar="FILE",
                        help="aggregate these metrics.json files (seed from a params.yaml beside each) "
                             "instead of the dvc experiments")
     seeds.add_argument("--rev", help="the commit the sweep was queued from "
                                      "(default HEAD; `dvc exp show -A` lists them)")
-    seeds.add_argument("--out", type=Path, default=Path("reports/seeds.json"), help="also writes the .md beside it")
+    seeds.add_argument("--out", type=Path, default=paths.SEEDS, help="also writes the .md beside it")
     summary = sub.add_parser("summary", help="the headline numbers of reports/summary.json, one per row")
-    summary.add_argument("--file", type=Path, default=Path("reports/summary.json"))
+    summary.add_argument("--file", type=Path, default=paths.SUMMARY)
     summary.add_argument("--exps", action="store_true",
                          help="compare the workspace, HEAD and the dvc experiments instead (one column each)")
     args = parser.parse_args(argv)
@@ -60,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         return _write_params(args.out if args.write else None)
     if args.command == "edit":
         return _edit(args)
-    return run_stage(args.command, STAGES[args.command], args.params)
+    module = STAGES[args.command]
+    return run_stage(args.command, module.run, args.params, distributed=module.DISTRIBUTED)
 
 
 def _edit(args) -> int:
@@ -109,7 +111,7 @@ def _report(args) -> int:
         elif args.command == "results":
             print(f"wrote {write_results(args.metrics, args.out)}", file=sys.stderr)
         else:
-            print(write_seeds(args.metrics, args.out, args.rev), end="")
+            print(write_seeds(args.metrics, out_path=args.out, rev=args.rev), end="")
             print(f"wrote {args.out} and {args.out.with_suffix('.md')}", file=sys.stderr)
     except FaceganError as err:
         print(f"error: {args.command}: {err}", file=sys.stderr)

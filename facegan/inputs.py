@@ -12,8 +12,7 @@ from pathlib import Path
 
 from facegan.config import Params
 from facegan.errors import FaceganError
-
-RENDERED = Path("data/raw/synthetic")  # where stage `render` writes the built-in set
+from facegan.paths import RAW_SYNTHETIC as RENDERED  # where stage `render` writes the built-in set
 # What prep reads from a CelebA-layout root (facegan.data.celeba); the partition file is optional.
 CELEBA_REQUIRED = ("list_attr_celeba.txt", "identity_CelebA.txt", "list_landmarks_align_celeba.txt",
                    "img_align_celeba")

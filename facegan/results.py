@@ -16,9 +16,11 @@ from pathlib import Path
 
 from facegan.errors import FaceganError
 from facegan.io import atomic_write_bytes, atomic_write_json
+from facegan.paths import METRICS, SUMMARY
 
-METRICS_FILE = "reports/metrics.json"
-SUMMARY_FILE = "reports/summary.json"
+# How `dvc exp show` names the two metrics files (a column prefix where their names clash).
+METRICS_FILE = METRICS.as_posix()
+SUMMARY_FILE = SUMMARY.as_posix()
 # The gains a seed sweep reports, per task; each is read for every k{K} the run has.
 HEADLINES = {
     "visible": ("gain_gan_vs_real", "gain_gan_vs_classical", "gain_oracle_vs_real", "gain_gan_probe_vs_real",
@@ -307,7 +309,7 @@ def results_markdown(metrics: dict) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_results(metrics_path=METRICS_FILE, out_path="reports/results.md") -> Path:
+def write_results(metrics_path: Path, out_path: Path) -> Path:
     out_path = Path(out_path)
     atomic_write_bytes(out_path, results_markdown(load_metrics(metrics_path)).encode())
     return out_path
@@ -439,7 +441,7 @@ def seeds_markdown(summary: dict) -> str:
     return "\n".join(lines + _table(["gain", "runs", "mean", "sd", "min", "max", "per seed"], rows)).rstrip() + "\n"
 
 
-def write_seeds(metrics_paths=None, out_path="reports/seeds.json", rev: str | None = None) -> str:
+def write_seeds(metrics_paths=None, *, out_path: Path, rev: str | None = None) -> str:
     """Aggregate the given metrics files, or the dvc experiments of `rev`; write JSON and Markdown;
     return the Markdown."""
     runs = runs_from_files(metrics_paths) if metrics_paths else runs_from_experiments(rev=rev)

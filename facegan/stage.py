@@ -19,9 +19,6 @@ from facegan.errors import FaceganError
 EXIT_USER_ERROR = 2
 # Storage problems a user fixes outside facegan: one line, like a bad input.
 _STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES}
-# Stages that train data-parallel under `torchrun --nproc_per_node=N`; the others run on rank 0 alone.
-DISTRIBUTED_STAGES = {"train_recognizer", "train_judges", "train_editor", "train_translator", "train_recognizer_aug"}
-TIMING = Path("reports/timing")  # render's and prep's seconds: kept out of their data folders
 
 
 # A folder: each stage run writes <stage>.json there, the params keys it read (tests check them
@@ -43,12 +40,12 @@ def seed_everything(seed: int) -> None:
         sys.modules["torch"].manual_seed(seed)
 
 
-def _one_process_under_torchrun(name: str) -> bool:
+def _one_process_under_torchrun(name: str, distributed: bool) -> bool:
     """For a stage that does not train data-parallel, launched by torchrun: rank 0 runs it alone, the others stand down.
     True when this process has nothing to do."""
     from facegan.distributed import launched_by_torchrun
 
-    if not launched_by_torchrun() or name in DISTRIBUTED_STAGES:
+    if not launched_by_torchrun() or distributed:
         return False
     if int(os.environ.get("RANK", "0")) != 0:
         print(f"{name}: runs on one process; rank {os.environ['RANK']} stands down", file=sys.stderr)
@@ -62,12 +59,15 @@ def print_report(report: dict) -> None:
         print(json.dumps(report))
 
 
-def run_stage(name: str, body: Callable[[Params], None], params_path: str = "params.yaml") -> int:
-    """Run `body(params)`; a FaceganError prints `error: ...` on one line and returns 2."""
+def run_stage(name: str, body: Callable[[Params], None], params_path: str = "params.yaml", *,
+              distributed: bool = False) -> int:
+    """Run `body(params)`; a FaceganError prints `error: ...` on one line and returns 2.
+    `distributed`: the stage trains data-parallel under `torchrun --nproc_per_node=N` (its module's
+    DISTRIBUTED); otherwise rank 0 runs it alone."""
     from facegan.distributed import cleanup
 
     started = time.perf_counter()
-    if _one_process_under_torchrun(name):
+    if _one_process_under_torchrun(name, distributed):
         return 0
     try:
         params = load_params(params_path)

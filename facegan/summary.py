@@ -65,7 +65,7 @@ def build_summary(metrics: dict) -> dict:
     return summary
 
 
-def write_summary(metrics_path="reports/metrics.json", out_path=SUMMARY_FILE) -> Path:
+def write_summary(metrics_path: Path, out_path: Path) -> Path:
     out_path = Path(out_path)
     atomic_write_json(out_path, build_summary(load_metrics(metrics_path)))
     return out_path
@@ -115,7 +115,7 @@ def summary_table(summary: dict) -> str:
     return "".join(f"{name:<{width}}  {text}\n" for name, text in table)
 
 
-def read_summary(path=SUMMARY_FILE) -> dict:
+def read_summary(path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FaceganError(f"{path} not found; run dvc repro (stage evaluate writes it)")

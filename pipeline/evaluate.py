@@ -3,7 +3,7 @@
 import sys
 
 from facegan.stage import run_stage
-from facegan.stages.evaluate import run
+from facegan.stages import evaluate as stage
 
 if __name__ == "__main__":
-    sys.exit(run_stage("evaluate", run))
+    sys.exit(run_stage("evaluate", stage.run, distributed=stage.DISTRIBUTED))

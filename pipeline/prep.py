@@ -3,7 +3,7 @@
 import sys
 
 from facegan.stage import run_stage
-from facegan.stages.prep import run
+from facegan.stages import prep as stage
 
 if __name__ == "__main__":
-    sys.exit(run_stage("prep", run))
+    sys.exit(run_stage("prep", stage.run, distributed=stage.DISTRIBUTED))

@@ -3,7 +3,7 @@
 import sys
 
 from facegan.stage import run_stage
-from facegan.stages.render import run
+from facegan.stages import render as stage
 
 if __name__ == "__main__":
-    sys.exit(run_stage("render", run))
+    sys.exit(run_stage("render", stage.run, distributed=stage.DISTRIBUTED))

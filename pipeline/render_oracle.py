@@ -3,7 +3,7 @@
 import sys
 
 from facegan.stage import run_stage
-from facegan.stages.render_oracle import run
+from facegan.stages import render_oracle as stage
 
 if __name__ == "__main__":
-    sys.exit(run_stage("render_oracle", run))
+    sys.exit(run_stage("render_oracle", stage.run, distributed=stage.DISTRIBUTED))

@@ -3,7 +3,7 @@
 import sys
 
 from facegan.stage import run_stage
-from facegan.stages.synthesize import run
+from facegan.stages import synthesize as stage
 
 if __name__ == "__main__":
-    sys.exit(run_stage("synthesize", run))
+    sys.exit(run_stage("synthesize", stage.run, distributed=stage.DISTRIBUTED))

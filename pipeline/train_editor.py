@@ -3,7 +3,7 @@
 import sys
 
 from facegan.stage import run_stage
-from facegan.stages.train_editor import run
+from facegan.stages import train_editor as stage
 
 if __name__ == "__main__":
-    sys.exit(run_stage("train_editor", run))
+    sys.exit(run_stage("train_editor", stage.run, distributed=stage.DISTRIBUTED))

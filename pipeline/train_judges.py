@@ -3,7 +3,7 @@
 import sys
 
 from facegan.stage import run_stage
-from facegan.stages.train_judges import run
+from facegan.stages import train_judges as stage
 
 if __name__ == "__main__":
-    sys.exit(run_stage("train_judges", run))
+    sys.exit(run_stage("train_judges", stage.run, distributed=stage.DISTRIBUTED))

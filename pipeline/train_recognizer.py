@@ -3,7 +3,7 @@
 import sys
 
 from facegan.stage import run_stage
-from facegan.stages.train_recognizer import run
+from facegan.stages import train_recognizer as stage
 
 if __name__ == "__main__":
-    sys.exit(run_stage("train_recognizer", run))
+    sys.exit(run_stage("train_recognizer", stage.run, distributed=stage.DISTRIBUTED))

@@ -3,7 +3,7 @@
 import sys
 
 from facegan.stage import run_stage
-from facegan.stages.train_recognizer_aug import run
+from facegan.stages import train_recognizer_aug as stage
 
 if __name__ == "__main__":
-    sys.exit(run_stage("train_recognizer_aug", run))
+    sys.exit(run_stage("train_recognizer_aug", stage.run, distributed=stage.DISTRIBUTED))

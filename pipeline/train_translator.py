@@ -3,7 +3,7 @@
 import sys
 
 from facegan.stage import run_stage
-from facegan.stages.train_translator import run
+from facegan.stages import train_translator as stage
 
 if __name__ == "__main__":
-    sys.exit(run_stage("train_translator", run))
+    sys.exit(run_stage("train_translator", stage.run, distributed=stage.DISTRIBUTED))

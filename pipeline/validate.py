@@ -3,7 +3,7 @@
 import sys
 
 from facegan.stage import run_stage
-from facegan.stages.validate import run
+from facegan.stages import validate as stage
 
 if __name__ == "__main__":
-    sys.exit(run_stage("validate", run))
+    sys.exit(run_stage("validate", stage.run, distributed=stage.DISTRIBUTED))

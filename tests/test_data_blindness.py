@@ -130,8 +130,9 @@ def base_side(stage: str, report: dict) -> str:
 def run_recognizer(params, store, upstream, out: Path) -> Path:
     from facegan.recognition.stage import train_recognizer_stage
 
-    train_recognizer_stage(params, store["prepared"], out / "models/recognizer.pt", out / "reports/recognizer.json",
-                           None, out / "checkpoints")
+    train_recognizer_stage(params, prepared_dir=store["prepared"], model_path=out / "models/recognizer.pt",
+                           report_path=out / "reports/recognizer.json", live_dir=None,
+                           checkpoint_dir=out / "checkpoints")
     return out / "models/recognizer.pt"
 
 
@@ -139,8 +140,9 @@ def run_judges(params, store, upstream, out: Path) -> Path:
     from facegan.judges.stage import train_judges_stage
     from facegan.recognition.train import train_recognizer
 
-    train_judges_stage(params, store["prepared"], out / "models/judges.pt", out / "reports/judges.json",
-                       out / "checkpoints", train_identity=train_recognizer)
+    train_judges_stage(params, prepared_dir=store["prepared"], model_path=out / "models/judges.pt",
+                       report_path=out / "reports/judges.json", checkpoint_dir=out / "checkpoints",
+                       train_identity=train_recognizer)
     return out / "models/judges.pt"
 
 
@@ -151,26 +153,32 @@ def run_editor(params, store, upstream, out: Path) -> Path:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(editor_stage, "load_judges", lambda path, device: StubJudges())
-        editor_stage.train_editor_stage(params, store["prepared"], upstream / "recognizer.pt", upstream / "judges.pt",
-                                        out / "models/editor.pt", out / "reports/editor.json",
-                                        out / "reports/editor_grid.png", None, out / "checkpoints")
+        editor_stage.train_editor_stage(params, prepared_dir=store["prepared"],
+                                        recognizer_path=upstream / "recognizer.pt",
+                                        judges_path=upstream / "judges.pt", model_path=out / "models/editor.pt",
+                                        report_path=out / "reports/editor.json",
+                                        grid_path=out / "reports/editor_grid.png", live_dir=None,
+                                        checkpoint_dir=out / "checkpoints")
     return out / "models/editor.pt"
 
 
 def run_translator(params, store, upstream, out: Path) -> Path:
     from facegan.translator.stage import train_translator_stage
 
-    train_translator_stage(params, store["prepared"], upstream / "recognizer.pt", out / "models/translator.pt",
-                           out / "reports/translator.json", out / "reports/thermal_grid.png", None,
-                           out / "checkpoints")
+    train_translator_stage(params, prepared_dir=store["prepared"], recognizer_path=upstream / "recognizer.pt",
+                           model_path=out / "models/translator.pt", report_path=out / "reports/translator.json",
+                           grid_path=out / "reports/thermal_grid.png", live_dir=None,
+                           checkpoint_dir=out / "checkpoints")
     return out / "models/translator.pt"
 
 
 def run_recognizer_aug(params, store, upstream, out: Path) -> Path:
     from facegan.stages.train_recognizer_aug import train_recognizer_aug_stage
 
-    train_recognizer_aug_stage(params, store["prepared"], store["variants"], out / "models/recognizer_aug.pt",
-                               out / "reports/recognizer_aug.json", None, out / "checkpoints")
+    train_recognizer_aug_stage(params, prepared_dir=store["prepared"], variants_dir=store["variants"],
+                               model_path=out / "models/recognizer_aug.pt",
+                               report_path=out / "reports/recognizer_aug.json", live_dir=None,
+                               checkpoint_dir=out / "checkpoints")
     return out / "models/recognizer_aug.pt"
 
 
@@ -197,9 +205,10 @@ def world(tiny_synthetic, tmp_path_factory):
     write_models(upstream)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(synthesis_stage, "_load_translator", lambda path, device: lambda faces: 255 - faces)
-        synthesis_stage.synthesize_stage(params, root / "as_is/prepared", upstream / "editor.pt",
-                                         upstream / "translator.pt", upstream / "judges.pt",
-                                         root / "as_is/variants", root / "as_is/synthesis.json")
+        synthesis_stage.synthesize_stage(params, prepared_dir=root / "as_is/prepared",
+                                         editor_path=upstream / "editor.pt", translator_path=upstream / "translator.pt",
+                                         judges_path=upstream / "judges.pt", out_dir=root / "as_is/variants",
+                                         report_path=root / "as_is/synthesis.json")
 
     stores = {"as_is": {"prepared": root / "as_is/prepared", "variants": root / "as_is/variants"}}
     replaced = {}

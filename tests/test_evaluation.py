@@ -148,19 +148,26 @@ def test_evaluate_stage_writes_every_lowshot_path_and_the_figures(synthesized, t
     models = tmp_path / "models"
     tiny = params.model_copy(update={"recognizer": params.recognizer.model_copy(
         update={"width": 4, "embedding_dim": 16, "epochs": 1, "batch_size": 32})})
-    train_recognizer_aug_stage(tiny, paths["prepared_dir"], paths["out_dir"], models / "recognizer_aug.pt",
-                               tmp_path / "reports/recognizer_aug.json", None, tmp_path / "ckpt")
+    train_recognizer_aug_stage(tiny, prepared_dir=paths["prepared_dir"], variants_dir=paths["out_dir"],
+                               model_path=models / "recognizer_aug.pt",
+                               report_path=tmp_path / "reports/recognizer_aug.json", live_dir=None,
+                               checkpoint_dir=tmp_path / "ckpt")
     tiny = tiny.model_copy(update={"lowshot": tiny.lowshot.model_copy(update={"episodes": 3, "resamples": 300})})
     oracle = write_oracle(tiny, paths["prepared_dir"], tmp_path / "oracle")
     assert oracle["rendered"] and oracle["variants"] > 0
     reports = {"synthesize": paths["report_path"], "train_recognizer_aug": tmp_path / "reports/recognizer_aug.json"}
 
     def evaluate():
-        return evaluate_stage(tiny, paths["prepared_dir"], paths["out_dir"], models / "recognizer.pt",
-                              models / "recognizer_aug.pt", tmp_path / "reports/metrics.json", tmp_path / "fig",
+        return evaluate_stage(tiny, prepared_dir=paths["prepared_dir"], variants_dir=paths["out_dir"],
+                              oracle_dir=tmp_path / "oracle", recognizer_path=models / "recognizer.pt",
+                              recognizer_aug_path=models / "recognizer_aug.pt",
                               stage_reports={k: reports.get(k, tmp_path / "absent.json") for k in (
                                   "prep", "train_recognizer", "train_judges", "train_editor", "train_translator",
-                                  "synthesize", "train_recognizer_aug")}, oracle_dir=tmp_path / "oracle")
+                                  "synthesize", "train_recognizer_aug")},
+                              render_report=tmp_path / "absent.json", metrics_path=tmp_path / "reports/metrics.json",
+                              accuracy_vs_shots_path=tmp_path / "fig/accuracy_vs_shots.png",
+                              by_probe_path=tmp_path / "fig/by_probe.png",
+                              ablation_path=tmp_path / "fig/ablation_k1.png")
 
     metrics = evaluate()
     assert json.loads((tmp_path / "reports/metrics.json").read_text()) == metrics

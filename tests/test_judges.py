@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -45,11 +47,17 @@ def test_attribute_judge_learns_attributes_and_yaw(tmp_path):
     assert np.abs(pred_yaw - yaw[test]).mean() < 10  # vs ~20 for always predicting 0
 
 
+def judges_paths(root: Path) -> dict[str, Path]:
+    """Where stage train_judges writes, inside the `tiny_synthetic` project."""
+    return {"prepared_dir": root / "data/prepared", "model_path": root / "models/judges.pt",
+            "report_path": root / "reports/judges.json", "checkpoint_dir": root / "checkpoints/train_judges"}
+
+
 def test_judges_stage_on_rendered_faces(tiny_synthetic, monkeypatch):
     monkeypatch.chdir(tiny_synthetic)
     params = parse_params({"recognizer": TINY_RECOGNIZER,
                            "judges": {"width": 8, "epochs": 2, "identity_epochs": 2, "batch_size": 16}})
-    report = train_judges_stage(params, train_identity=train_recognizer)
+    report = train_judges_stage(params, **judges_paths(tiny_synthetic), train_identity=train_recognizer)
     assert set(report["attr_acc"]) == {"eyeglasses", "smiling", "young"}
     assert all(0 <= v <= 1 for v in report["attr_acc"].values())
     assert 0 <= report["identity_eer"] <= 1 and report["yaw_mae_deg"] >= 0
@@ -65,7 +73,7 @@ def test_judges_stage_on_rendered_faces(tiny_synthetic, monkeypatch):
     sims = judges.identity_similarity(faces[:-1], faces[1:])
     assert np.array_equal(judges.same_identity(faces[:-1], faces[1:]), sims >= report["identity_threshold"])
     # rerun: resumes from the finished checkpoints, same judges
-    again = train_judges_stage(params, train_identity=train_recognizer)
+    again = train_judges_stage(params, **judges_paths(tiny_synthetic), train_identity=train_recognizer)
     assert again["identity_threshold"] == report["identity_threshold"]
     assert again["attr_acc"] == report["attr_acc"]
 
@@ -75,7 +83,7 @@ def test_unknown_extra_attribute_is_named(tiny_synthetic, monkeypatch):
     monkeypatch.chdir(tiny_synthetic)
     with pytest.raises(FaceganError, match="judges.extra_attributes: 'wearing_crown'"):
         train_judges_stage(parse_params({"judges": {"extra_attributes": ["wearing_crown"]}}),
-                           train_identity=train_recognizer)
+                           **judges_paths(tiny_synthetic), train_identity=train_recognizer)
 
 
 @pytest.mark.bad_input

@@ -279,15 +279,18 @@ def stage_params(**overrides):
 
 def train_aug_stage(tmp_path, params):
     prepared = write_prepared(tmp_path / "prepared")
-    return train_recognizer_aug_stage(params, prepared, write_variants(tmp_path / "variants", prepared),
-                                      tmp_path / "aug.pt", tmp_path / "aug.json", None, tmp_path / "aug_ckpt")
+    return train_recognizer_aug_stage(params, prepared_dir=prepared,
+                                      variants_dir=write_variants(tmp_path / "variants", prepared),
+                                      model_path=tmp_path / "aug.pt", report_path=tmp_path / "aug.json",
+                                      live_dir=None, checkpoint_dir=tmp_path / "aug_ckpt")
 
 
 def test_stage_writes_model_and_report(tmp_path):
     prepared = write_prepared(tmp_path / "prepared")
     faces, ids = tiny_faces(2, 3, seed=1)
-    report = train_recognizer_stage(stage_params(), prepared, tmp_path / "m.pt", tmp_path / "r.json",
-                                    tmp_path / "live", tmp_path / "ckpt",
+    report = train_recognizer_stage(stage_params(), prepared_dir=prepared, model_path=tmp_path / "m.pt",
+                                    report_path=tmp_path / "r.json", live_dir=tmp_path / "live",
+                                    checkpoint_dir=tmp_path / "ckpt",
                                     extra_train=(faces, np.arange(len(ids)), ids + 100))
     assert json.loads((tmp_path / "r.json").read_text()) == report
     assert report["n_train_images"] == 3 * 7 + 6 and report["n_train_identities"] == 3
@@ -300,8 +303,8 @@ def test_stage_writes_model_and_report(tmp_path):
 
 def test_aug_stage_takes_the_optimizer_steps_of_the_base_stage(tmp_path):
     aug = train_aug_stage(tmp_path, stage_params())
-    base = train_recognizer_stage(stage_params(), tmp_path / "prepared", tmp_path / "m.pt", tmp_path / "r.json",
-                                  None, tmp_path / "ckpt")
+    base = train_recognizer_stage(stage_params(), prepared_dir=tmp_path / "prepared", model_path=tmp_path / "m.pt",
+                                  report_path=tmp_path / "r.json", live_dir=None, checkpoint_dir=tmp_path / "ckpt")
     # 21 base faces: 2 steps an epoch, 4 in 2 epochs; with 6 variants, 27 faces would take 6.
     assert base["steps"] == aug["steps"] == 4
     assert aug["n_train_images"] == 27 and aug["epochs_equivalent"] == round(4 * 8 / 27, 3)
@@ -318,14 +321,15 @@ def test_aug_stage_trains_on_thermal_translations_only_when_asked(tmp_path, sect
 def test_stage_needs_two_base_identities(tmp_path):
     prepared = write_prepared(tmp_path / "prepared", identities=4, novel=3)
     with pytest.raises(FaceganError, match="at least 2 identities"):
-        train_recognizer_stage(stage_params(), prepared, tmp_path / "m.pt", tmp_path / "r.json", None,
-                               tmp_path / "ckpt")
+        train_recognizer_stage(stage_params(), prepared_dir=prepared, model_path=tmp_path / "m.pt",
+                               report_path=tmp_path / "r.json", live_dir=None, checkpoint_dir=tmp_path / "ckpt")
     assert not (tmp_path / "m.pt").exists()
 
 
 def test_stage_without_prepared_data_names_the_prep_stage(tmp_path):
     with pytest.raises(FaceganError, match="dvc repro prep"):
-        train_recognizer_stage(stage_params(), tmp_path / "missing", tmp_path / "m.pt", tmp_path / "r.json")
+        train_recognizer_stage(stage_params(), prepared_dir=tmp_path / "missing", model_path=tmp_path / "m.pt",
+                               report_path=tmp_path / "r.json", live_dir=None, checkpoint_dir=tmp_path / "ckpt")
 
 
 @pytest.mark.slow
@@ -336,6 +340,6 @@ def test_recognizer_learns_real_faces(celeba_mini, tmp_path):
     # Default recognizer params; on celeba-mini at 64 px they gave acc 0.78, AUC 0.86.
     params = parse_params({"data": {"source": "celeba", "root": str(celeba_mini)}})
     prepare(params, tmp_path / "prepared")
-    report = train_recognizer_stage(params, tmp_path / "prepared", tmp_path / "m.pt", tmp_path / "r.json",
-                                    None, tmp_path / "ckpt")
+    report = train_recognizer_stage(params, prepared_dir=tmp_path / "prepared", model_path=tmp_path / "m.pt",
+                                    report_path=tmp_path / "r.json", live_dir=None, checkpoint_dir=tmp_path / "ckpt")
     assert report["verification_acc"] > 0.72 and report["roc_auc"] > 0.8

@@ -110,8 +110,9 @@ def test_augmented_recognizer_trains_on_the_kept_base_variants(synthesized, tmp_
     table = open_variants(paths["out_dir"]).table
     kept = table[(table["split"] == "base") & table["kept"] & (table["kind"] != THERMAL)]  # thermal: opt-in
     tiny = parse_params({"recognizer": {"width": 4, "embedding_dim": 16, "epochs": 1, "batch_size": 32}})
-    report = train_recognizer_aug_stage(tiny, paths["prepared_dir"], paths["out_dir"], tmp_path / "aug.pt",
-                                        tmp_path / "aug.json", None, tmp_path / "ckpt")
+    report = train_recognizer_aug_stage(tiny, prepared_dir=paths["prepared_dir"], variants_dir=paths["out_dir"],
+                                        model_path=tmp_path / "aug.pt", report_path=tmp_path / "aug.json",
+                                        live_dir=None, checkpoint_dir=tmp_path / "ckpt")
     assert report["n_extra_train_images"] == len(kept)
     assert sum(report["extra_by_kind"].values()) == len(kept)
     assert (tmp_path / "aug.pt").is_file()

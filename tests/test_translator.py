@@ -213,5 +213,6 @@ def test_stage_without_thermal_twins_says_how_to_get_them(tiny_synthetic, tmp_pa
     write_untrained_recognizer(tmp_path / "recognizer.pt")
     with pytest.raises(FaceganError, match="thermal.source"):
         train_translator_stage(parse_params({}), prepared_dir=tmp_path / "prepared",
-                               recognizer_path=tmp_path / "recognizer.pt", live_dir=None,
-                               checkpoint_dir=tmp_path / "ckpt")
+                               recognizer_path=tmp_path / "recognizer.pt", model_path=tmp_path / "translator.pt",
+                               report_path=tmp_path / "translator.json", grid_path=tmp_path / "grid.png",
+                               live_dir=None, checkpoint_dir=tmp_path / "ckpt")

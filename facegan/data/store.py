@@ -68,6 +68,6 @@ def read_face_store(path: Path, table_file: str, report_file: str, what: str,
     return faces, table, json.loads((path / report_file).read_text())
 
 
-def open_prepared(path: str | Path = "data/prepared") -> PreparedData:
+def open_prepared(path: str | Path) -> PreparedData:
     faces, index, report = read_face_store(Path(path), INDEX_FILE, REPORT_FILE, "prepared data", "prep")
     return PreparedData(faces=faces, index=index, report=report)

@@ -114,9 +114,8 @@ def _readings(judged: dict[str, np.ndarray]) -> dict:
             for k, v in judged.items()}
 
 
-def edit_image(photo: Path, out: Path, targets: Mapping[str, float], editor_path: Path = Path("models/editor.pt"),
-               judges_path: Path = Path("models/judges.pt"), device: torch.device | str = "cpu",
-               crop_only: bool = False) -> dict:
+def edit_image(photo: Path, out: Path, targets: Mapping[str, float], editor_path: Path, judges_path: Path,
+               device: torch.device | str = "cpu", crop_only: bool = False) -> dict:
     """Edit the face in one photo file; the source's attributes come from the judges.
 
     Writes the photo at its own size with the edited face pasted back where it was aligned from

@@ -54,13 +54,9 @@ def _monitor(data: PreparedData, rows: pd.DataFrame, judges):
     return monitor
 
 
-def train_editor_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
-                       recognizer_path: Path = Path("models/recognizer.pt"),
-                       judges_path: Path = Path("models/judges.pt"), model_path: Path = Path("models/editor.pt"),
-                       report_path: Path = Path("reports/editor.json"),
-                       grid_path: Path = Path("reports/figures/editor_grid.png"),
-                       live_dir: Path | None = Path("reports/plots/train_editor"),
-                       checkpoint_dir: Path = Path("checkpoints/train_editor")) -> dict:
+def train_editor_stage(params: Params, *, prepared_dir: Path, recognizer_path: Path, judges_path: Path,
+                       model_path: Path, report_path: Path, grid_path: Path, live_dir: Path | None,
+                       checkpoint_dir: Path) -> dict:
     started = time.perf_counter()
     distributed.setup()  # before the device: under torchrun each process has a GPU of its own
     device = default_device()

@@ -6,18 +6,6 @@ import json
 import math
 from pathlib import Path
 
-STAGE_REPORTS = {  # stage -> the report it writes (its `seconds` is that stage's last run)
-    "prep": Path("reports/timing/prep.json"),
-    "render_oracle": Path("reports/timing/render_oracle.json"),
-    "train_recognizer": Path("reports/recognizer.json"),
-    "train_judges": Path("reports/judges.json"),
-    "train_editor": Path("reports/editor.json"),
-    "train_translator": Path("reports/translator.json"),
-    "synthesize": Path("reports/synthesis.json"),
-    "train_recognizer_aug": Path("reports/recognizer_aug.json"),
-}
-RENDER_REPORT = Path("reports/timing/render.json")
-
 
 def read_report(path: Path) -> dict | None:
     path = Path(path)
@@ -64,10 +52,10 @@ def model_sections(reports: dict[str, dict | None]) -> dict:
     }
 
 
-def timing(reports: dict[str, dict | None], evaluate_seconds: float, rendered: bool) -> dict:
-    """Seconds of each stage's last run (a run that resumed a finished checkpoint is short)."""
+def timing(reports: dict[str, dict | None], evaluate_seconds: float, render: dict | None) -> dict:
+    """Seconds of each stage's last run (a run that resumed a finished checkpoint is short);
+    `render`: render's report, None when the faces are not the rendered set."""
     out = {}
-    render = read_report(RENDER_REPORT) if rendered else None
     if render is not None and "seconds" in render:
         out["render"] = render["seconds"]
     out |= {stage: r["seconds"] for stage, r in reports.items() if r is not None and "seconds" in r}

@@ -18,7 +18,7 @@ from facegan.evaluation.classical import ClassicalVariants, grey_clahe
 from facegan.evaluation.enrollment import (ATTRIBUTE_COLUMNS, Condition, VariantLookup, ablation_conditions,
                                            claimed_attributes, thermal_conditions, visible_conditions)
 from facegan.evaluation.lowshot_run import Embedded, EpisodeScorer, TaskResults
-from facegan.evaluation.report import STAGE_REPORTS, data_section, model_sections, read_report, rounded, timing
+from facegan.evaluation.report import data_section, model_sections, read_report, rounded, timing
 from facegan.io import atomic_write_json
 from facegan.lowshot.bootstrap import METHOD
 from facegan.lowshot.episodes import draw_protocol, gallery_rows
@@ -151,14 +151,11 @@ def _choose_matcher(params: Params, scorer: EpisodeScorer | None, episodes: dict
                   f"arm averaged over k in {list(lp.shots)}"), val
 
 
-def evaluate_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
-                   variants_dir: Path = Path("data/synthetic_variants"),
-                   recognizer_path: Path = Path("models/recognizer.pt"),
-                   recognizer_aug_path: Path = Path("models/recognizer_aug.pt"),
-                   metrics_path: Path = Path("reports/metrics.json"),
-                   figures_dir: Path = Path("reports/figures"),
-                   stage_reports: dict[str, Path] = STAGE_REPORTS,
-                   oracle_dir: Path = Path("data/oracle_variants")) -> dict:
+def evaluate_stage(params: Params, *, prepared_dir: Path, variants_dir: Path, oracle_dir: Path, recognizer_path: Path,
+                   recognizer_aug_path: Path, stage_reports: dict[str, Path], render_report: Path,
+                   metrics_path: Path, accuracy_vs_shots_path: Path, by_probe_path: Path, ablation_path: Path) -> dict:
+    """`stage_reports`: stage -> the report it writes (numbers and seconds copied into metrics);
+    `render_report`: render's seconds, read when the faces are the rendered set."""
     started = time.perf_counter()
     device = default_device()
     data = open_prepared(prepared_dir)
@@ -219,15 +216,15 @@ def evaluate_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
                             if oracle_lookup is not None else
                             "none (true variants exist only for the synthetic source)"}}
 
-    figures_dir = Path(figures_dir)
-    figures.accuracy_vs_shots(figures_dir / "accuracy_vs_shots.png", lowshot, shots)
-    figures.by_probe_bars(figures_dir / "by_probe.png", visible[f"k{shots[0]}"], shots[0])
-    figures.ablation_bars(figures_dir / "ablation_k1.png", visible)
+    figures.accuracy_vs_shots(accuracy_vs_shots_path, lowshot, shots)
+    figures.by_probe_bars(by_probe_path, visible[f"k{shots[0]}"], shots[0])
+    figures.ablation_bars(ablation_path, visible)
 
     prep = data.report
     metrics = {"data": data_section(prep)} | model_sections(reports) | {
         "lowshot": lowshot, "backbone": backbone,
-        "timing_s": timing(reports, round(time.perf_counter() - started, 1), prep["source"] == "synthetic")}
+        "timing_s": timing(reports, round(time.perf_counter() - started, 1),
+                           read_report(render_report) if prep["source"] == "synthetic" else None)}
     metrics = rounded(metrics)
     atomic_write_json(metrics_path, metrics)
     return metrics

@@ -78,7 +78,7 @@ class Judges:
         save_model_file(path, "judges", config, nets, fingerprint=fingerprint, provenance=provenance)
 
 
-def load_judges(path: Path = Path("models/judges.pt"), device: torch.device | str = "cpu") -> Judges:
+def load_judges(path: Path, device: torch.device | str = "cpu") -> Judges:
     saved = read_model_file(path, "judges")
     device = torch.device(device)
     with saved.rebuilding():

@@ -42,11 +42,8 @@ def _train_identity_judge(train_recognizer: Callable, rp, data, train, seed: int
                             checkpoint_dir=checkpoint_dir).model
 
 
-def train_judges_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
-                       model_path: Path = Path("models/judges.pt"),
-                       report_path: Path = Path("reports/judges.json"),
-                       checkpoint_dir: Path = Path("checkpoints/train_judges"), *,
-                       train_identity: Callable) -> dict:
+def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, report_path: Path,
+                       checkpoint_dir: Path, train_identity: Callable) -> dict:
     """`train_identity`: the recognizer's training function (facegan.recognition.train.train_recognizer),
     passed in by the stage so that the judges do not import another concept's training code."""
     started = time.perf_counter()

@@ -30,11 +30,8 @@ def _classes(data: PreparedData, train_rows, extra_ids: np.ndarray) -> tuple[np.
     return ids, [known.get(i, str(i)) for i in ids]
 
 
-def train_recognizer_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
-                           model_path: Path = Path("models/recognizer.pt"),
-                           report_path: Path = Path("reports/recognizer.json"),
-                           live_dir: Path | None = Path("reports/plots/train_recognizer"),
-                           checkpoint_dir: Path = Path("checkpoints/train_recognizer"),
+def train_recognizer_stage(params: Params, *, prepared_dir: Path, model_path: Path, report_path: Path,
+                           live_dir: Path | None, checkpoint_dir: Path,
                            extra_train: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
                            extra_report: dict | None = None) -> dict:
     """Train the recognizer on base visible train faces (plus `extra_train` = (uint8 face array,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from facegan.stages import (evaluate, prep, render, render_oracle, synthesize, train_editor, train_judges,
                             train_recognizer, train_recognizer_aug, train_translator, validate)
 
-STAGES = {"validate": validate.run, "render": render.run, "prep": prep.run, "render_oracle": render_oracle.run,
-          "train_recognizer": train_recognizer.run, "train_judges": train_judges.run,
-          "train_editor": train_editor.run, "train_translator": train_translator.run, "synthesize": synthesize.run,
-          "train_recognizer_aug": train_recognizer_aug.run, "evaluate": evaluate.run}
+# In pipeline order; a stage's name is its module's (and its pipeline script's and dvc.yaml's).
+STAGES = {module.__name__.rpartition(".")[2]: module
+          for module in (validate, render, prep, render_oracle, train_recognizer, train_judges, train_editor,
+                         train_translator, synthesize, train_recognizer_aug, evaluate)}

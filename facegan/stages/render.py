@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 from facegan.config import Params
-from facegan.stage import TIMING
+from facegan.paths import RAW_SYNTHETIC, RENDER_TIMING, SYNTHETIC_GRID, VALIDATED
 
-RAW_SYNTHETIC = Path("data/raw/synthetic")
-FIGURES = Path("reports/figures")
+DEPS = (VALIDATED,)
+OUTS = (RAW_SYNTHETIC, SYNTHETIC_GRID, RENDER_TIMING)
+DISTRIBUTED = False  # under torchrun, rank 0 runs it alone
 
 
 def run(params: Params) -> None:
@@ -31,6 +31,6 @@ def run(params: Params) -> None:
     else:
         write_not_rendered(RAW_SYNTHETIC, params.data.source)
         printed = {"images": 0, "rendered": False, "data_source": params.data.source}
-    save_render_grid(FIGURES / "synthetic_grid.png", seed=params.seed)
-    atomic_write_json(TIMING / "render.json", {"seconds": round(time.perf_counter() - started, 2)})
+    save_render_grid(SYNTHETIC_GRID, seed=params.seed)
+    atomic_write_json(RENDER_TIMING, {"seconds": round(time.perf_counter() - started, 2)})
     print(json.dumps(printed))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from facegan.config import Params
-from facegan.stage import TIMING
+from facegan.paths import ORACLE_VARIANTS, PREPARED, RAW_SYNTHETIC, RENDER_ORACLE_TIMING
 
-PREPARED = Path("data/prepared")
-ORACLE = Path("data/oracle_variants")
+DEPS = (PREPARED, RAW_SYNTHETIC)  # RAW_SYNTHETIC: the rendered set it redraws photos from (data.root by default)
+OUTS = (ORACLE_VARIANTS, RENDER_ORACLE_TIMING)
+DISTRIBUTED = False  # under torchrun, rank 0 runs it alone
 
 
 def run(params: Params) -> None:
@@ -17,6 +17,6 @@ def run(params: Params) -> None:
     from facegan.io import atomic_write_json
     from facegan.render.truth import write_oracle
 
-    report = write_oracle(params, PREPARED, ORACLE)
-    atomic_write_json(TIMING / "render_oracle.json", {"seconds": report["seconds"]})
+    report = write_oracle(params, PREPARED, ORACLE_VARIANTS)
+    atomic_write_json(RENDER_ORACLE_TIMING, {"seconds": report["seconds"]})
     print(json.dumps(report))

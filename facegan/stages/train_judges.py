@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from facegan.config import Params
+from facegan.paths import JUDGES, JUDGES_CHECKPOINTS, JUDGES_REPORT, PREPARED
 from facegan.stage import print_report
+
+DEPS = (PREPARED,)
+OUTS = (JUDGES, JUDGES_CHECKPOINTS, JUDGES_REPORT)
+DISTRIBUTED = True  # trains data-parallel under torchrun
 
 
 def run(params: Params) -> None:
@@ -13,4 +18,5 @@ def run(params: Params) -> None:
 
     # The identity judge is the recognizer recipe (another architecture and seed): passed in
     # here, so that the judges never import the recognizer's training code themselves.
-    print_report(train_judges_stage(params, train_identity=train_recognizer))
+    print_report(train_judges_stage(params, prepared_dir=PREPARED, model_path=JUDGES, report_path=JUDGES_REPORT,
+                                    checkpoint_dir=JUDGES_CHECKPOINTS, train_identity=train_recognizer))

@@ -7,20 +7,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from facegan.config import Params
+from facegan.paths import (PREPARED, RECOGNIZER_AUG, RECOGNIZER_AUG_CHECKPOINTS, RECOGNIZER_AUG_PLOTS,
+                           RECOGNIZER_AUG_REPORT, SYNTHETIC_VARIANTS)
 from facegan.stage import print_report
+
+DEPS = (PREPARED, SYNTHETIC_VARIANTS)
+OUTS = (RECOGNIZER_AUG, RECOGNIZER_AUG_CHECKPOINTS, RECOGNIZER_AUG_PLOTS, RECOGNIZER_AUG_REPORT)
+DISTRIBUTED = True  # trains data-parallel under torchrun
 
 
 def run(params: Params) -> None:
     """The recognizer recipe on base faces plus their kept variants."""
-    print_report(train_recognizer_aug_stage(params))
+    print_report(train_recognizer_aug_stage(params, prepared_dir=PREPARED, variants_dir=SYNTHETIC_VARIANTS,
+                                            model_path=RECOGNIZER_AUG, report_path=RECOGNIZER_AUG_REPORT,
+                                            live_dir=RECOGNIZER_AUG_PLOTS, checkpoint_dir=RECOGNIZER_AUG_CHECKPOINTS))
 
 
-def train_recognizer_aug_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
-                               variants_dir: Path = Path("data/synthetic_variants"),
-                               model_path: Path = Path("models/recognizer_aug.pt"),
-                               report_path: Path = Path("reports/recognizer_aug.json"),
-                               live_dir: Path | None = Path("reports/plots/train_recognizer_aug"),
-                               checkpoint_dir: Path = Path("checkpoints/train_recognizer_aug")) -> dict:
+def train_recognizer_aug_stage(params: Params, *, prepared_dir: Path, variants_dir: Path, model_path: Path,
+                               report_path: Path, live_dir: Path | None, checkpoint_dir: Path) -> dict:
     """The recognizer recipe, unchanged (same params, optimizer steps and seed), on base faces plus
     the kept variants of base faces (thermal translations only with recognizer_aug.thermal):
     the backbone comparison of the evaluate stage."""
@@ -34,6 +38,7 @@ def train_recognizer_aug_stage(params: Params, prepared_dir: Path = Path("data/p
     if not thermal:  # the comparison is about visible-photo variants; translations are opt-in
         kept = kept[kept["kind"] != THERMAL]
     by_kind = {k: int(n) for k, n in kept["kind"].value_counts(sort=False).items()}
-    return train_recognizer_stage(params, prepared_dir, model_path, report_path, live_dir, checkpoint_dir,
+    return train_recognizer_stage(params, prepared_dir=prepared_dir, model_path=model_path, report_path=report_path,
+                                  live_dir=live_dir, checkpoint_dir=checkpoint_dir,
                                   extra_train=(variants.faces, kept.index.to_numpy(), kept["identity"].to_numpy()),
                                   extra_report={"extra_by_kind": by_kind, "thermal_included": thermal})

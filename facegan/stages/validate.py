@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from facegan.config import Params
+from facegan.paths import VALIDATED
 
-VALIDATED = Path("reports/validated.json")
+DEPS = ()  # params.yaml, and the inputs it names
+OUTS = (VALIDATED,)
+DISTRIBUTED = False  # under torchrun, rank 0 runs it alone
 
 
 def run(params: Params) -> None:

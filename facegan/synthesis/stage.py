@@ -83,12 +83,8 @@ def _report(table: pd.DataFrame, threshold: float, seconds: float) -> dict:
                              "img_per_s": round(len(table) / max(seconds, 1e-9), 1)}
 
 
-def synthesize_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
-                     editor_path: Path = Path("models/editor.pt"),
-                     translator_path: Path = Path("models/translator.pt"),
-                     judges_path: Path = Path("models/judges.pt"),
-                     out_dir: Path = Path("data/synthetic_variants"),
-                     report_path: Path = Path("reports/synthesis.json")) -> dict:
+def synthesize_stage(params: Params, *, prepared_dir: Path, editor_path: Path, translator_path: Path,
+                     judges_path: Path, out_dir: Path, report_path: Path) -> dict:
     started = time.perf_counter()
     device = default_device()
     data = open_prepared(prepared_dir)

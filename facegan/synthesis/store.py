@@ -40,14 +40,14 @@ class Variants:
         return matching(self.table, self.table["kept"].to_numpy(bool), where)
 
 
-def open_variants(path: str | Path = "data/synthetic_variants") -> Variants:
+def open_variants(path: str | Path) -> Variants:
     faces, table, report = read_face_store(Path(path), TABLE_FILE, REPORT_FILE, "generated variants", "synthesize")
     judged_path = Path(path) / JUDGED_FILE
     judged = pd.read_csv(judged_path, index_col="row") if judged_path.is_file() else None
     return Variants(faces=faces, table=table, report=report, judged=judged)
 
 
-def open_oracle(path: str | Path = "data/oracle_variants") -> Variants:
+def open_oracle(path: str | Path) -> Variants:
     """The renderer's true variants of enrolled novel photos (empty when the data is not synthetic)."""
     faces, table, report = read_face_store(Path(path), TABLE_FILE, ORACLE_REPORT, "true variants", "render_oracle")
     return Variants(faces=faces, table=table, report=report)

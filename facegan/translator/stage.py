@@ -76,13 +76,8 @@ def evaluate_translator(params: Params, data: PreparedData, translator, recogniz
         "n_novel_identities": int(novel["identity"].nunique()), "n_novel_thermal": int(thermal.sum())}
 
 
-def train_translator_stage(params: Params, prepared_dir: Path = Path("data/prepared"),
-                           recognizer_path: Path = Path("models/recognizer.pt"),
-                           model_path: Path = Path("models/translator.pt"),
-                           report_path: Path = Path("reports/translator.json"),
-                           grid_path: Path = Path("reports/figures/thermal_grid.png"),
-                           live_dir: Path | None = Path("reports/plots/train_translator"),
-                           checkpoint_dir: Path = Path("checkpoints/train_translator")) -> dict:
+def train_translator_stage(params: Params, *, prepared_dir: Path, recognizer_path: Path, model_path: Path,
+                           report_path: Path, grid_path: Path, live_dir: Path | None, checkpoint_dir: Path) -> dict:
     started = time.perf_counter()
     distributed.setup()  # before the device: under torchrun each process has a GPU of its own
     device = default_device()

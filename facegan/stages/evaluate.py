@@ -14,10 +14,8 @@ from facegan.paths import (ABLATION_K1, ACCURACY_VS_SHOTS, BY_PROBE, EDITOR_REPO
 STAGE_REPORTS = {"prep": PREP_TIMING, "render_oracle": RENDER_ORACLE_TIMING, "train_recognizer": RECOGNIZER_REPORT,
                  "train_judges": JUDGES_REPORT, "train_editor": EDITOR_REPORT, "train_translator": TRANSLATOR_REPORT,
                  "synthesize": SYNTHESIS_REPORT, "train_recognizer_aug": RECOGNIZER_AUG_REPORT}
-# Not deps in dvc.yaml: recognizer.json, synthesis.json and recognizer_aug.json (written with a
-# model or the variants, which are).
-DEPS = (PREPARED, SYNTHETIC_VARIANTS, ORACLE_VARIANTS, RECOGNIZER, RECOGNIZER_AUG, JUDGES_REPORT, EDITOR_REPORT,
-        TRANSLATOR_REPORT, RENDER_TIMING, PREP_TIMING, RENDER_ORACLE_TIMING)
+DEPS = (PREPARED, SYNTHETIC_VARIANTS, ORACLE_VARIANTS, RECOGNIZER, RECOGNIZER_AUG, RENDER_TIMING,
+        *STAGE_REPORTS.values())
 OUTS = (RESULTS, ACCURACY_VS_SHOTS, BY_PROBE, ABLATION_K1, METRICS, SUMMARY)
 DISTRIBUTED = False  # under torchrun, rank 0 runs it alone
 

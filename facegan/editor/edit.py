@@ -123,7 +123,7 @@ def edit_image(photo: Path, out: Path, targets: Mapping[str, float], editor_path
     before and after (readings, not facts), which targets they read as reached, what the models
     were trained on, and whether the photo looks like those faces."""
     from facegan.data.alignment import paste_face
-    from facegan.judges.acceptance import YAW_TOLERANCE
+    from facegan.judges.acceptance import attribute_reached
     from facegan.judges.domain import out_of_domain
     from facegan.judges.judges import load_judges
 
@@ -141,8 +141,8 @@ def edit_image(photo: Path, out: Path, targets: Mapping[str, float], editor_path
     Image.fromarray(written).save(buf, format=image_format)
     atomic_write_bytes(Path(out), buf.getvalue())
     after = judged_attributes(judges, edited)
-    reached = {name: bool(abs(after[YAW][0] - value) <= YAW_TOLERANCE if name == YAW
-                          else (after[name][0] >= 0.5) == (value >= 0.5)) for name, value in targets.items()}
+    reached = {name: bool(attribute_reached(name, value, after[name][0]))
+               for name, value in targets.items()}
     trained = getattr(editor, "trained_on", {}) or {}
     result = {"judged_before": _readings(before), "judged_after": _readings(after),
               "targets": dict(targets), "judges_read_as_reached": reached,

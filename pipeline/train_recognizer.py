@@ -1,9 +1,10 @@
 """DVC stage `train_recognizer`: see facegan.stages.train_recognizer (this stage's code only)."""
 
 import sys
+from pathlib import Path
 
 from facegan.stage import run_stage
 from facegan.stages import train_recognizer as stage
 
 if __name__ == "__main__":
-    sys.exit(run_stage("train_recognizer", stage.run, distributed=stage.DISTRIBUTED))
+    sys.exit(run_stage(Path(__file__).stem, stage.run, distributed=stage.DISTRIBUTED))

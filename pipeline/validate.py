@@ -1,9 +1,10 @@
 """DVC stage `validate`: see facegan.stages.validate (this stage's code only)."""
 
 import sys
+from pathlib import Path
 
 from facegan.stage import run_stage
 from facegan.stages import validate as stage
 
 if __name__ == "__main__":
-    sys.exit(run_stage("validate", stage.run, distributed=stage.DISTRIBUTED))
+    sys.exit(run_stage(Path(__file__).stem, stage.run, distributed=stage.DISTRIBUTED))

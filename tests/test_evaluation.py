@@ -142,7 +142,7 @@ def without_timing(metrics: dict) -> dict:
 def test_evaluate_stage_writes_every_lowshot_path_and_the_figures(synthesized, tmp_path):
     from facegan.evaluation.stage import evaluate_stage
     from facegan.stages.train_recognizer_aug import train_recognizer_aug_stage
-    from facegan.render.truth import write_oracle
+    from facegan.synthesis.oracle import write_oracle
 
     params, paths, _ = synthesized
     models = tmp_path / "models"

@@ -40,8 +40,8 @@ def test_attribute_judge_learns_attributes_and_yaw(tmp_path):
     net = AttributeYawNet("mobilefacenet", 32, ["marked"], width=8)
     data = TrainBatches([FaceSource(faces[train], np.arange(160), np.arange(160))], ["brightness_contrast"], 0)
     targets = np.column_stack([attr[train], yaw[train]]).astype(np.float32)
-    net = train_attribute_judge(net, data, targets, epochs=25, batch_size=32, lr=3e-3, seed=0,
-                                checkpoint_dir=tmp_path / "ckpt", checkpoint_every=1000, device=torch.device("cpu"))
+    net, _ = train_attribute_judge(net, data, targets, epochs=25, batch_size=32, lr=3e-3, seed=0,
+                                   checkpoint_dir=tmp_path / "ckpt", checkpoint_every=1000, device=torch.device("cpu"))
     probs, pred_yaw = predict(net, to_input(faces[test]))
     assert ((probs[:, 0] >= 0.5) == attr[test]).mean() >= 0.9
     assert np.abs(pred_yaw - yaw[test]).mean() < 10  # vs ~20 for always predicting 0

@@ -136,3 +136,7 @@ def test_the_translator_stage_rerun_on_its_finished_checkpoint_rebuilds_its_curv
     shutil.rmtree(tmp_path / "plots")
     train_translator_stage(params, **paths)
     assert contents(tmp_path / "plots") == first
+    # The model file names the run that trained it: the checkpoint's fingerprint.
+    from facegan.model_file import read_model_file
+    run_id = torch.load(tmp_path / "ckpt/last.pt", weights_only=True)["fingerprint"]
+    assert read_model_file(paths["model_path"], "translator").fingerprint == run_id

@@ -5,6 +5,7 @@ identity-vs-attribute difficulty for a naive pixel matcher."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 
 import cv2
@@ -233,7 +234,7 @@ def test_render_grid_figure(tmp_path):
 def test_true_variants_change_the_planned_attribute_and_nothing_else(small_set):
     from facegan.data.decode import load_face
     from facegan.render.labels import attributes
-    from facegan.render.truth import TrueEdit, true_variants
+    from facegan.render.truth import TrueEdit, planned_edits, true_variants
 
     out, _ = small_set
     truth = pd.read_csv(out / "synthetic_truth.csv")
@@ -243,8 +244,8 @@ def test_true_variants_change_the_planned_attribute_and_nothing_else(small_set):
     for kind, target, label in (("eyeglasses", 1, "Eyeglasses"), ("smiling", 1, "Smiling"), ("young", 0, "Young")):
         assert attributes(ident, TrueEdit(kind, target)(ident, st))[label] == bool(target), kind
     names = [row["image_id"]] * 4
-    made = true_variants(out, names, ["eyeglasses", "yaw", "eyeglasses", "smiling"], [0, row["yaw_deg"], 1, 1], 64,
-                         workers=2)
+    edits = planned_edits(out, ["eyeglasses", "yaw", "eyeglasses", "smiling"], [0, row["yaw_deg"], 1, 1])
+    made = [load_face(io.BytesIO(f), 64) for f in true_variants(out, names, edits, workers=2)]
     written = load_face(out / "img_align_celeba" / row["image_id"], 64).astype(int)
     # "Edits" to what the photo already is reproduce it: same identity, nuisances and noise.
     assert np.abs(made[0] - written).mean() < 0.2 and np.abs(made[1] - written).mean() < 0.2

@@ -79,7 +79,7 @@ def train_editor_stage(params: Params, *, prepared_dir: Path, recognizer_path: P
     if not distributed.is_main():  # under torchrun, rank 0 saves and scores
         return {}
     save_editor(model_path, result.generator, data.image_size,
-                provenance(params, train_rows, data.image_size, result.steps))
+                provenance(params, train_rows, data.image_size, result.steps), fingerprint=result.run_id)
 
     novel_faces = data.faces[novel_rows.index.to_numpy()]
     metrics = evaluate_editor(result.generator, novel_faces, source_attributes(data.faces, novel_rows, judges), judges,

@@ -62,6 +62,7 @@ class TrainResult:
     train_img_per_s: float  # over training steps only (not monitoring), across resumes
     selected_step: int  # the step whose EMA generator this is
     selection: dict[int, float]  # monitor step -> SELECTION_METRIC (empty without select_best)
+    run_id: str  # the training run's fingerprint (facegan.train.loop.Fit), saved with the model
 
 
 def build_models(p: EditorParams, image_size: int) -> tuple[Generator, Discriminator]:
@@ -258,4 +259,4 @@ def train_editor(p: EditorParams, source: FaceSource, attributes: np.ndarray, re
     callbacks = [LossLog(p.log_every)] + ([JudgedEdits(monitor, p)] if monitor is not None else [])
     run = fit(trainer, checkpoint_dir, max_steps=max_steps, callbacks=callbacks, live=live)
     generator, selected_step = trainer.selected() if trainer.step == p.steps else (trainer.ema.eval(), trainer.step)
-    return TrainResult(generator, run.steps, run.train_img_per_s, selected_step, dict(trainer.scores))
+    return TrainResult(generator, run.steps, run.train_img_per_s, selected_step, dict(trainer.scores), run.run_id)

@@ -22,6 +22,7 @@ from facegan.judges.dlib_identity import DlibIdentity, dlib_model_dir
 from facegan.judges.domain import faces_domain
 from facegan.judges.judges import Judges
 from facegan.judges.train_attributes import ATTRIBUTE_AUGMENT, predict, train_attribute_judge
+from facegan.train.checkpoint import fingerprint
 from facegan.train.device import default_device, to_input
 from facegan.recognition.dataset import FaceSource, RowView, TrainBatches
 from facegan.recognition.verification import pair_cosine, sample_pairs, threshold_at_far, verification_metrics
@@ -33,13 +34,15 @@ JUDGE_SEED_OFFSET = 7919
 
 
 def _train_identity_judge(train_recognizer: Callable, rp, data, train, seed: int,
-                          checkpoint_dir: Path) -> torch.nn.Module:
-    """The recognizer recipe (`train_recognizer`, facegan.recognition.train's) with another architecture and seed."""
+                          checkpoint_dir: Path) -> tuple[torch.nn.Module, str]:
+    """The recognizer recipe (`train_recognizer`, facegan.recognition.train's) with another architecture and seed:
+    the net and its training run's fingerprint."""
     classes = np.unique(train["identity"].to_numpy())
     labels = np.searchsorted(classes, train["identity"].to_numpy())
     batches = TrainBatches([FaceSource(data.faces, train.index.to_numpy(), labels)], rp.augment, seed)
-    return train_recognizer(rp, batches, len(classes), seed=seed, image_size=data.image_size,
-                            checkpoint_dir=checkpoint_dir).model
+    result = train_recognizer(rp, batches, len(classes), seed=seed, image_size=data.image_size,
+                              checkpoint_dir=checkpoint_dir)
+    return result.model, result.run_id
 
 
 def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, report_path: Path,
@@ -68,7 +71,7 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
     net = AttributeYawNet(j.attribute_arch, data.image_size, attributes, j.width)
     batches = TrainBatches([FaceSource(data.faces, train.index.to_numpy(), np.arange(len(train)))],
                            ATTRIBUTE_AUGMENT, seed)
-    net = train_attribute_judge(net, batches, targets, epochs=j.epochs, batch_size=j.batch_size, lr=j.lr,
+    net, attribute_run = train_attribute_judge(net, batches, targets, epochs=j.epochs, batch_size=j.batch_size, lr=j.lr,
                                 seed=seed, checkpoint_dir=Path(checkpoint_dir) / "attributes",
                                 checkpoint_every=j.checkpoint_every, device=device)
 
@@ -77,8 +80,10 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
     model_dir = dlib_model_dir()
     if j.identity_judge == "auto" and params.data.source != "synthetic" and model_dir is not None:
         identity_net, identity_name = DlibIdentity(model_dir), "dlib_face_recognition_resnet_model_v1 (pretrained)"
+        identity_run = identity_name
     else:
-        identity_net = _train_identity_judge(train_identity, rp, data, train, seed, Path(checkpoint_dir) / "identity")
+        identity_net, identity_run = _train_identity_judge(train_identity, rp, data, train, seed,
+                                                           Path(checkpoint_dir) / "identity")
         identity_name = f"{j.identity_arch} (trained here, seed {seed})"
     if not distributed.is_main():  # under torchrun, rank 0 scores and saves
         return {}
@@ -101,7 +106,8 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
     judges.save(model_path, image_size=data.image_size, attribute_arch=j.attribute_arch, width=j.width,
                 identity_arch=j.identity_arch, identity_width=rp.width, identity_dim=rp.embedding_dim,
                 provenance=provenance(params, train, data.image_size),
-                domain=faces_domain(data.faces, train.index.to_numpy(), val.index.to_numpy(), params.seed))
+                domain=faces_domain(data.faces, train.index.to_numpy(), val.index.to_numpy(), params.seed),
+                fingerprint=fingerprint(attribute=attribute_run, identity=identity_run))
     report = {
         "attr_acc": attr_acc,
         "attr_balanced_acc": attr_balanced,

@@ -96,12 +96,13 @@ class AttributeJudgeTrainer(Trainer):
 
 def train_attribute_judge(net: AttributeYawNet, data: TrainBatches, targets: np.ndarray, *, epochs: int,
                           batch_size: int, lr: float, seed: int, checkpoint_dir: Path, checkpoint_every: int,
-                          device: torch.device, max_steps: int | None = None) -> AttributeYawNet:
-    """`data`'s labels index rows of `targets` (N x (A + 1): attributes 0/1, then yaw degrees)."""
+                          device: torch.device, max_steps: int | None = None) -> tuple[AttributeYawNet, str]:
+    """`data`'s labels index rows of `targets` (N x (A + 1): attributes 0/1, then yaw degrees).
+    Returns the net (eval mode) and its training run's fingerprint."""
     trainer = AttributeJudgeTrainer(net, data, targets, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                                     checkpoint_every=checkpoint_every, device=device)
-    fit(trainer, checkpoint_dir, max_steps=max_steps)
-    return net.eval()
+    run = fit(trainer, checkpoint_dir, max_steps=max_steps)
+    return net.eval(), run.run_id
 
 
 @torch.no_grad()

@@ -75,7 +75,7 @@ def train_recognizer_stage(params: Params, *, prepared_dir: Path, model_path: Pa
         return {}
     save_recognizer(model_path, result.model, arch=p.arch, image_size=data.image_size,
                     embedding_dim=p.embedding_dim, width=p.width, identity_names=names,
-                    provenance=provenance(params, train_rows, data.image_size, result.steps))
+                    provenance=provenance(params, train_rows, data.image_size, result.steps), fingerprint=result.run_id)
 
     embeddings = embed_faces(result.model, RowView(data.faces, novel_rows.index.to_numpy()), flip=True,
                              device=next(result.model.parameters()).device)

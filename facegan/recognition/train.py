@@ -41,6 +41,7 @@ class TrainResult:
     model: torch.nn.Module
     steps: int
     train_img_per_s: float  # over the training steps of this run, across resumes
+    run_id: str  # the training run's fingerprint (facegan.train.loop.Fit), saved with the model
 
 
 def clamped_batch_size(p: RecognizerParams, n_images: int) -> int:
@@ -194,4 +195,4 @@ def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, 
     trainer = RecognizerTrainer(p, data, num_classes, seed=seed, image_size=image_size, total_steps=total_steps,
                                 device=default_device())
     run = fit(trainer, checkpoint_dir, max_steps=max_steps, callbacks=[EpochLog(val, seed)], live=live)
-    return TrainResult(trainer.model.eval(), run.steps, run.train_img_per_s)
+    return TrainResult(trainer.model.eval(), run.steps, run.train_img_per_s, run.run_id)

@@ -15,7 +15,7 @@ DISTRIBUTED = False  # under torchrun, rank 0 runs it alone
 def run(params: Params) -> None:
     """The renderer's true variants of the enrolled novel photos (synthetic data; only evaluate reads them)."""
     from facegan.io import atomic_write_json
-    from facegan.render.truth import write_oracle
+    from facegan.synthesis.oracle import write_oracle
 
     report = write_oracle(params, PREPARED, ORACLE_VARIANTS)
     atomic_write_json(RENDER_ORACLE_TIMING, {"seconds": report["seconds"]})

@@ -125,6 +125,7 @@ def sample_name(step: int) -> str:
 class Fit:
     steps: int  # the trainer's step at the end
     train_img_per_s: float  # over the training steps (not monitoring), across resumes
+    run_id: str  # the run's fingerprint: what its checkpoint and model file record
 
 
 def fit(trainer: Trainer, checkpoint_dir: Path, *, max_steps: int | None = None,
@@ -175,7 +176,7 @@ def fit(trainer: Trainer, checkpoint_dir: Path, *, max_steps: int | None = None,
     if trained:  # the end state, so a rerun after a crash later in the stage skips training
         checkpoint()
     progress.close()
-    return Fit(trainer.step, timing["images"] / max(timing["seconds"], 1e-9))
+    return Fit(trainer.step, timing["images"] / max(timing["seconds"], 1e-9), run_id)
 
 
 def _log_row(live, step: int, entries: list[dict | None]) -> None:

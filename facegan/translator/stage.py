@@ -100,7 +100,7 @@ def train_translator_stage(params: Params, *, prepared_dir: Path, recognizer_pat
     if not distributed.is_main():  # under torchrun, rank 0 saves and scores
         return {}
     save_translator(model_path, result.generator, data.image_size, source,
-                    provenance(params, train_rows, data.image_size, result.steps))
+                    provenance(params, train_rows, data.image_size, result.steps), fingerprint=result.run_id)
 
     metrics = evaluate_translator(params, data, result.generator, recognizer, device)
     grid_rows = one_per_identity(twin_rows(data, split="novel"), GRID_ROWS, params.seed)

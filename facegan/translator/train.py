@@ -69,6 +69,7 @@ class TrainResult:
     generator: UNet  # thermal -> visible, in eval mode
     steps: int
     train_img_per_s: float  # over training steps only, across resumes
+    run_id: str  # the training run's fingerprint (facegan.train.loop.Fit), saved with the model
 
 
 def check_levels(levels: int, image_size: int) -> None:
@@ -228,4 +229,4 @@ def train_translator(p: TranslatorParams, pairs: PairedFaces, recognizer: torch.
     trainer = TranslatorTrainer(p, pairs, recognizer, seed, image_size, device or default_device())
     callbacks = [LossLog(p.log_every)] + ([SampleGrid(monitor, p.monitor_every)] if monitor is not None else [])
     run = fit(trainer, checkpoint_dir, max_steps=max_steps, callbacks=callbacks, live=live)
-    return TrainResult(trainer.g.eval(), run.steps, run.train_img_per_s)
+    return TrainResult(trainer.g.eval(), run.steps, run.train_img_per_s, run.run_id)

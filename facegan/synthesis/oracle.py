@@ -1,0 +1,64 @@
+"""The oracle store: the renderer's true variants of the planned edits of enrolled novel photos.
+
+Enrolling with these instead of the editor's variants says what perfect edits would add (the
+`oracle` condition); nothing but evaluation reads them. Synthetic data only: elsewhere the store
+is empty, with the reason.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from facegan.data.decode import load_face
+from facegan.data.store import open_prepared
+from facegan.io import atomic_dir
+from facegan.lowshot.episodes import enrollable_rows
+from facegan.render.truth import planned_edits, true_variants
+from facegan.synthesis.plan import NEUTRAL, NORMALIZE, every_variant, normalization_jobs, parse_targets
+from facegan.synthesis.store import FACES_FILE, ORACLE_REPORT, TABLE_FILE
+
+
+def write_oracle(params, prepared_dir: Path, out_dir: Path) -> dict:
+    """The oracle store: every planned edit of every enrolled novel photo, and every novel visible
+    photo that is not neutral set back to the enrollment condition (the truth behind probe
+    normalization), made true by the renderer (faces.npy + variants.csv in the variant store's
+    layout + oracle.json); empty, with the reason, when the prepared faces are not the rendered set."""
+    started = time.perf_counter()
+    data = open_prepared(prepared_dir)
+    index, p = data.index, params.synthesis
+    synthetic = data.report.get("source") == "synthetic"
+    none = np.zeros(0, np.int64)
+    rows = enrollable_rows(index, "novel", params.lowshot) if synthetic else none
+    novel = (index["split"] == "novel") & (index["domain"] == "visible")
+    visible = index.index[novel].to_numpy() if synthetic else none
+    # The true labels of the edited attributes (NEUTRAL names every one of them).
+    labels, truth = ({c: index.loc[r, c].to_numpy(np.float32) for c in NEUTRAL} for r in (rows, visible))
+    jobs = pd.concat([every_variant(rows, labels, p.attributes, p.yaw_targets, thermal=False),
+                      normalization_jobs(visible, truth, params.lowshot.neutral_max_yaw)], ignore_index=True)
+    jobs.insert(0, "split", "novel")
+    jobs.insert(1, "identity", index["identity"].to_numpy()[jobs["source_row"]] if len(jobs) else [])
+    jobs["input_row"] = jobs["source_row"]
+    jobs["kept"] = True  # a true variant needs no judge
+    faces = np.zeros((0, data.image_size, data.image_size, 3), np.uint8)
+    if len(jobs):
+        names = [Path(n).name for n in index.loc[jobs["source_row"], "source_path"]]
+        targets = [parse_targets(t) if k == NORMALIZE else v
+                   for k, v, t in zip(jobs["kind"], jobs["target"], jobs["targets"])]
+        root = Path(data.report["root"])
+        made = true_variants(root, names, planned_edits(root, jobs["kind"].tolist(), targets), params.data.workers)
+        faces = np.stack([load_face(io.BytesIO(f), data.image_size) for f in made])
+    report = {"rendered": bool(len(jobs)), "variants": int(len(jobs)), "sources": int(len(rows)),
+              "by_kind": {k: int(n) for k, n in jobs["kind"].value_counts(sort=False).items()}}
+    if not synthetic:
+        report["reason"] = "true variants exist only for the synthetic source (data.source synthetic)"
+    with atomic_dir(Path(out_dir)) as tmp:
+        np.save(tmp / FACES_FILE, faces)
+        jobs.to_csv(tmp / TABLE_FILE, index=False)
+        (tmp / ORACLE_REPORT).write_text(json.dumps(report, indent=2) + "\n")
+    return report | {"seconds": round(time.perf_counter() - started, 1)}

@@ -23,6 +23,9 @@ def steady_rate(run: Callable[[], int], repeats: int = REPEATS) -> float:
     return statistics.median(rates)
 
 
-def emit(name: str, value: float, unit: str, target: float | None = None, higher_is_better: bool = True) -> None:
+def emit(name: str, value: float, unit: str, target: float | None = None, higher_is_better: bool = True,
+         digits: int = 1, **detail) -> None:
+    """`detail`: more keys for the reader, after the five every line has."""
     meets = target is None or (value >= target if higher_is_better else value <= target)
-    print(json.dumps({"name": name, "value": round(value, 1), "unit": unit, "target": target, "meets_target": meets}))
+    print(json.dumps({"name": name, "value": round(value, digits), "unit": unit, "target": target,
+                      "meets_target": meets} | detail))

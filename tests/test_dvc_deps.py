@@ -56,9 +56,10 @@ def imported_names(path: Path, root: Path) -> set[str]:
     return names
 
 
-def closure(script: Path, root: Path = REPO) -> set[str]:
+def closure(script: Path, root: Path = REPO, cut: frozenset[tuple[str, str]] = frozenset()) -> set[str]:
     """Paths (relative, posix) of the script and every package file it imports, transitively;
-    importing a.b.c also runs the __init__ of a and a.b."""
+    importing a.b.c also runs the __init__ of a and a.b. `cut`: (importing file, imported file)
+    pairs, as relative paths, not followed."""
     seen, todo = set(), [script]
     while todo:
         path = todo.pop()
@@ -69,7 +70,8 @@ def closure(script: Path, root: Path = REPO) -> set[str]:
             parts = name.split(".")
             for i in range(1, len(parts) + 1):
                 found = module_file(".".join(parts[:i]), root)
-                if found is not None and found not in seen:
+                if found is not None and found not in seen and \
+                        (path.relative_to(root).as_posix(), found.relative_to(root).as_posix()) not in cut:
                     todo.append(found)
     return {p.relative_to(root).as_posix() for p in seen}
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,15 +12,16 @@ import torch
 from PIL import Image
 
 from facegan.config import EditorParams, parse_params
+from facegan.data.decode import load_face
 from facegan.data.store import open_prepared
-from facegan.editor.conditioning import NAMES, attribute_vectors, sample_targets, set_targets
+from facegan.editor.conditioning import BINARY, NAMES, YAW, attribute_vectors, sample_targets, set_targets
 from facegan.editor.edit import edit_faces, edit_image, load_editor, save_editor
-from facegan.editor.evaluate import edit_plan, evaluate_editor, reconstruction_quality
+from facegan.editor.evaluate import EVAL_YAW_TARGETS, edit_plan, evaluate_editor, reconstruction_quality
 from facegan.editor.augment import diff_augment
 from facegan.editor.generator import Blur, Generator
 from facegan.editor.stage import train_editor_stage
 from facegan.editor.train import build_models, train_editor
-from facegan.editor.yaw_truth import synthetic_root, yaw_truth_quality
+from facegan.editor.truth import synthetic_root, truth_quality
 from facegan.errors import FaceganError
 from facegan.gan.losses import LOSSES, d_adversarial, g_adversarial, gradient_penalty, r1_penalty
 from facegan.judges.attribute_net import AttributeYawNet
@@ -26,6 +29,8 @@ from facegan.judges.judges import Judges
 from facegan.recognition.backbone import build_backbone
 from facegan.recognition.dataset import FaceSource
 from facegan.recognition.embed import save_recognizer
+from facegan.render.truth import planned_edits, true_variants
+from facegan.train.device import to_input
 
 SIZE = 32
 TINY = dict(channels=4, levels=2, res_blocks=1, d_channels=4, batch_size=4, steps=6, warmup_steps=2,
@@ -291,18 +296,61 @@ class CopyEditor(torch.nn.Module):
         return x
 
 
-def test_yaw_edits_are_scored_against_the_face_rendered_at_the_target(tiny_synthetic):
+class TruthEditor(torch.nn.Module):
+    """An editor whose every edit is the renderer's true variant, looked up by input face and condition."""
+
+    def __init__(self, truths: dict):
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))
+        self.truths = truths  # (face bytes, condition key) -> true variant, S x S x 3 uint8
+
+    def forward(self, x, cond):
+        faces = x.add(1).mul(127.5).round().byte().permute(0, 2, 3, 1).numpy()
+        return to_input(np.stack([self.truths[face.tobytes(), condition_key(c)] for face, c in
+                                  zip(faces, cond.numpy())]))
+
+
+def condition_key(cond: np.ndarray) -> tuple:
+    return tuple(np.round(cond, 4).tolist())
+
+
+def tiny_judges() -> Judges:
+    torch.manual_seed(0)
+    return Judges(AttributeYawNet("mobilefacenet", SIZE, ["eyeglasses", "smiling", "young"], 4),
+                  build_backbone("mobilefacenet", SIZE, 16, 4).eval(), 0.5, 1e-3)
+
+
+def test_every_edit_is_scored_against_its_true_variant(tiny_synthetic):
     data = open_prepared(tiny_synthetic / "data/prepared")
-    rows = data.rows(domain="visible").iloc[[0, 1]]
-    source = {n: rows[n].to_numpy(np.float32) for n in NAMES}
-    root = synthetic_root(data.report)
-    own = float(rows["yaw"].iat[0])  # the first face at its own yaw: its true rendering is itself
-    one = yaw_truth_quality(CopyEditor(), data.faces[rows.index[:1]], rows[:1], {n: v[:1] for n, v in source.items()},
-                            root, (own, own + 40))
-    assert one["ssim_by_target"][f"{own:+.0f}"] > 0.98 and one["l1_by_target"][f"{own:+.0f}"] < 0.01
-    assert one["ssim_by_target"][f"{own + 40:+.0f}"] < 0.9
-    both = yaw_truth_quality(CopyEditor(), data.faces[rows.index], rows, source, root, (-40.0, 40.0))
-    assert both["ssim"] == pytest.approx(both["unedited_ssim"]) and both["n_sources"] == 2
+    rows = data.rows(split="novel", domain="visible").iloc[[0, 3]]
+    faces, source, root = data.faces[rows.index], {n: rows[n].to_numpy(np.float32) for n in NAMES}, \
+        synthetic_root(data.report)
+    # The truths drawn here, apart from the module: each source's flips and turns, keyed by what the
+    # editor is given, so a truth scored against the wrong edit or face shows.
+    vectors, truths = attribute_vectors(source), {}
+    for i, name in enumerate(rows["source_path"].map(lambda p: Path(p).name)):
+        plan = [(a, 1.0 - float(source[a][i] >= 0.5)) for a in BINARY] + [(YAW, t) for t in EVAL_YAW_TARGETS]
+        made = true_variants(root, [name] * len(plan), planned_edits(root, *zip(*plan)))
+        for (kind, target), photo in zip(plan, made):
+            cond = set_targets(vectors[i:i + 1], {kind: target})[0] - vectors[i]
+            truths[faces[i].tobytes(), condition_key(cond)] = load_face(io.BytesIO(photo), SIZE)
+    judges = tiny_judges()
+
+    perfect = truth_quality(TruthEditor(truths), faces, rows, source, judges, root)
+    assert set(perfect["by_attribute"]) == set(NAMES) and perfect["n_sources"] == 2
+    assert set(perfect["by_yaw_target"]) == {"-40", "-20", "+20", "+40"}
+    for scores in [*perfect["by_attribute"].values(), *perfect["by_yaw_target"].values()]:
+        assert scores["ssim"] == pytest.approx(1, abs=1e-4) and scores["l1"] == pytest.approx(0, abs=1e-6)
+        assert scores["identity_similarity"] == pytest.approx(1, abs=1e-4)
+    assert all(s["unedited_ssim"] < 0.9 for s in perfect["by_yaw_target"].values())  # a turn is not the source
+
+    nothing = truth_quality(CopyEditor(), faces, rows, source, judges, root)
+    for group in ("by_attribute", "by_yaw_target"):
+        for scores in nothing[group].values():
+            for metric in ("ssim", "l1", "identity_similarity"):
+                assert scores[metric] == pytest.approx(scores[f"unedited_{metric}"], abs=1e-6)
+        assert {k: {m: v for m, v in s.items() if m.startswith("unedited_")} for k, s in nothing[group].items()} \
+            == {k: {m: v for m, v in s.items() if m.startswith("unedited_")} for k, s in perfect[group].items()}
     assert synthetic_root({"source": "celeba", "root": "data/raw/celeba"}) is None
 
 
@@ -330,8 +378,9 @@ def test_stage_writes_model_report_grid_and_curves(tiny_synthetic, tmp_path):
     for key in ("recon_psnr", "recon_ssim", "kid", "train_img_per_s", "steps", "seconds"):
         assert np.isfinite(report[key])
     assert report["steps"] == 3 and report["identity"]["preserved_rate"] <= 1
-    assert 0 < report["yaw_truth"]["ssim"] <= 1 and set(report["yaw_truth"]["ssim_by_target"]) == {
-        "-40", "-20", "+20", "+40"}  # a synthetic set: scored against re-rendered turns
+    truth = report["truth"]  # a synthetic set: every edit scored against its re-rendered truth
+    assert set(truth["by_attribute"]) == set(NAMES) and set(truth["by_yaw_target"]) == {"-40", "-20", "+20", "+40"}
+    assert all(0 < s["ssim"] <= 1 and np.isfinite(s["identity_similarity"]) for s in truth["by_attribute"].values())
     grid = Image.open(paths["grid_path"])
     assert grid.width == 2 * SIZE * 9  # source, recon, 3 flips, 4 yaws; doubled
     assert load_editor(paths["model_path"]).image_size == SIZE

@@ -53,8 +53,8 @@ def _run_plan(editor, faces: np.ndarray, source: Mapping[str, np.ndarray], judge
     return edits, attributes, hits
 
 
-def _per_attribute(attributes: list[str], values: list[np.ndarray]) -> dict[str, float]:
-    """Mean per attribute (yaw pooled over its targets)."""
+def per_attribute(attributes: list[str], values: list[np.ndarray]) -> dict[str, float]:
+    """Mean per attribute (yaw pooled over its targets), or per any name the values are grouped by."""
     pooled: dict[str, list[np.ndarray]] = {}
     for name, v in zip(attributes, values):
         pooled.setdefault(name, []).append(v)
@@ -69,8 +69,8 @@ def edit_success(editor, faces: np.ndarray, source: Mapping[str, np.ndarray], ju
     source_emb = judges.identity_embeddings(faces)
     kept = [hit & identity_kept(np.sum(source_emb * judges.identity_embeddings(e), 1), judges.identity_threshold)
             for hit, e in zip(hits, edits)]
-    usable = float(np.mean(list(_per_attribute(attributes, kept).values())))
-    return _per_attribute(attributes, hits) | {"usable": usable}
+    usable = float(np.mean(list(per_attribute(attributes, kept).values())))
+    return per_attribute(attributes, hits) | {"usable": usable}
 
 
 def kid(real_features: np.ndarray, fake_features: np.ndarray, seed: int = 0) -> float:
@@ -98,7 +98,7 @@ def evaluate_editor(editor, faces: np.ndarray, source: Mapping[str, np.ndarray],
                     seed: int = 0) -> dict:
     """All editor metrics on these (novel-identity) faces."""
     edits, attributes, hits = _run_plan(editor, faces, source, judges)
-    success = _per_attribute(attributes, hits)
+    success = per_attribute(attributes, hits)
     # Each face embedded once: the same features give identity similarity and KID.
     source_emb = judges.identity_embeddings(faces)
     edit_emb = np.concatenate([judges.identity_embeddings(e) for e in edits])

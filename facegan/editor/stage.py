@@ -14,10 +14,10 @@ from facegan.config import Params
 from facegan.data.store import PreparedData, one_per_identity, open_prepared
 from facegan.editor.conditioning import attribute_vectors
 from facegan.editor.edit import save_editor, source_attributes
-from facegan.editor.evaluate import EVAL_YAW_TARGETS, edit_success, evaluate_editor
+from facegan.editor.evaluate import edit_success, evaluate_editor
 from facegan.editor.grid import edit_grid
 from facegan.editor.train import train_editor
-from facegan.editor.yaw_truth import TRUTH_SOURCES, synthetic_root, yaw_truth_quality
+from facegan.editor.truth import NOT_SYNTHETIC, TRUTH_SOURCES, synthetic_root, truth_quality
 from facegan.errors import FaceganError
 from facegan.gan.grid import save_grid
 from facegan.io import atomic_write_json
@@ -85,11 +85,13 @@ def train_editor_stage(params: Params, *, prepared_dir: Path, recognizer_path: P
     metrics = evaluate_editor(result.generator, novel_faces, source_attributes(data.faces, novel_rows, judges), judges,
                               seed=params.seed)
     root = synthetic_root(data.report)
-    if root is not None:  # the renderer can draw the true turned face
+    if root is None:
+        metrics["truth"] = {"reason": NOT_SYNTHETIC}
+    else:  # the renderer can draw each edit's true variant
         truth_rows = novel_rows.sample(n=min(TRUTH_SOURCES, len(novel_rows)), random_state=params.seed)
-        metrics["yaw_truth"] = yaw_truth_quality(result.generator, data.faces[truth_rows.index.to_numpy()],
-                                                 truth_rows, source_attributes(data.faces, truth_rows, judges),
-                                                 root, EVAL_YAW_TARGETS)
+        metrics["truth"] = truth_quality(result.generator, data.faces[truth_rows.index.to_numpy()], truth_rows,
+                                         source_attributes(data.faces, truth_rows, judges), judges, root,
+                                         params.data.workers)
     grid_rows = one_per_identity(novel_rows, GRID_ROWS, params.seed)
     save_grid(grid_path, edit_grid(result.generator, data.faces[grid_rows.index.to_numpy()],
                                    source_attributes(data.faces, grid_rows, judges), scale=2))

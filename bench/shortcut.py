@@ -92,7 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--synthetic", type=Path, default=REPO / "data" / "prepared")
     parser.add_argument("--celeba-mini", type=Path, default=REPO.parent / "shared" / "data" / "celeba-mini")
-    parser.add_argument("--identities", type=int, default=36, help="common gallery size (the default run's novel count)")
+    parser.add_argument("--identities", type=int, default=36, help="common gallery size (under both sets' novel counts)")
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

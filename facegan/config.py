@@ -87,7 +87,8 @@ class DataParams(Section):
 class SplitParams(Section):
     by: Literal["partition", "random"] = Field(
         "random", description="partition (CelebA test identities -> novel) | random")
-    novel_fraction: OpenFraction = Field(0.3, description="random: share of eligible identities held out as novel")
+    novel_fraction: OpenFraction = Field(
+        0.43, description="random: share of eligible identities held out as novel (the default run: 103)")
     min_images: Annotated[int, Field(ge=2)] = Field(
         8, description="random: identities with fewer images always stay base")
     # The held-out images score the judges and the recognizer.
@@ -128,8 +129,8 @@ class LowshotParams(Section):
 
 
 class SyntheticParams(Section):
-    n_identities: Annotated[int, Field(ge=4, le=100_000)] = 120
-    images_per_identity: tuple[Annotated[int, Field(ge=2)], Annotated[int, Field(ge=2)]] = (14, 26)
+    n_identities: Annotated[int, Field(ge=4, le=100_000)] = 240
+    images_per_identity: tuple[Annotated[int, Field(ge=2)], Annotated[int, Field(ge=2)]] = (10, 19)
     partition_fractions: tuple[Fraction, Fraction] = Field(
         (0.1, 0.3), description="(val, test) share of identities, like CelebA's partitions")
     jpeg_quality: tuple[Annotated[int, Field(ge=30, le=100)], Annotated[int, Field(ge=30, le=100)]] = (75, 95)

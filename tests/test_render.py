@@ -181,13 +181,16 @@ def test_thermal_simulator_for_real_photos_uses_the_same_model():
 
 
 def _vec(img):
-    g = cv2.cvtColor(img[40:200, 9:169], cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img[40:200, 9:169]
+    """The inner face (brows to chin, cheek to cheek): hair changes between a person's photos."""
+    box = np.s_[88:180, 44:134]
+    g = cv2.cvtColor(img[box], cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img[box]
     g = cv2.resize(g, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
     return (g - g.mean()) / (g.std() + 1e-6)
 
 
 def test_pixel_matcher_fails_on_attribute_probes_but_not_on_neutral_ones():
-    """1-NN from one neutral photo per identity: identities are distinct, attributes hurt."""
+    """1-NN on the inner face from one neutral photo per identity: identities are distinct, attributes
+    move a photo away from its enrollment."""
     n, seed = 24, 11
     gallery, probes = [], {k: [] for k in ("neutral", "eyeglasses", "smiling", "yaw", "old", "thermal")}
     for i in range(1, n + 1):
@@ -213,15 +216,13 @@ def test_pixel_matcher_fails_on_attribute_probes_but_not_on_neutral_ones():
         d = ((np.stack(P)[:, None] - G[None]) ** 2).sum(-1)
         rank1[k] = float((d.argmin(1) == np.arange(n)).mean())
         own[k] = float(np.median(np.sqrt(np.diag(d))))
-    # measured (seed 11): neutral 0.63, eyeglasses 0.63, smiling 0.83, yaw 0.17, old 0.38, thermal 0.04
-    assert rank1["neutral"] >= 0.55, rank1
-    for k in ("yaw", "thermal"):
-        assert rank1[k] <= rank1["neutral"] - 0.3, rank1
-    assert rank1["old"] <= rank1["neutral"] - 0.2, rank1
-    # glasses and smiles are local in pixel space (hair dominates it), so they
-    # move probes away from their enrollment rather than past other identities
-    assert own["eyeglasses"] > 1.2 * own["neutral"], own
-    assert own["smiling"] > 1.03 * own["neutral"], own
+    # measured (seed 11, inner face): rank-1 neutral 0.42 (chance 0.04), eyeglasses 0.33, smiling 0.54,
+    # yaw 0.29, old 0.29, thermal 0.21; distance to the own enrollment / neutral's: eyeglasses 1.34,
+    # yaw 1.40, old 1.22. Raw pixels see lighting and framing as much as identity; a smile is local.
+    assert rank1["neutral"] >= 6 / n, rank1
+    assert rank1["thermal"] < rank1["neutral"] and rank1["yaw"] < rank1["neutral"], rank1
+    for k in ("eyeglasses", "yaw", "old"):
+        assert own[k] > 1.12 * own["neutral"], own
 
 
 def test_render_grid_figure(tmp_path):
@@ -252,3 +253,51 @@ def test_true_variants_change_the_planned_attribute_and_nothing_else(small_set):
     for edited in made[2:]:
         changed = np.abs(edited.astype(int) - written).max(-1) > 30
         assert 0.005 < changed.mean() < 0.25  # a local change, not a new photo
+
+
+def test_hair_changes_within_a_person_at_realistic_rates():
+    """Nothing outside the face identifies a person: other cuts, dye, partings and hats come and go."""
+    from facegan.render.image_state import HAT, MAIN_LOOK, styled
+
+    seen_other, hats, n, changing = 0, 0, 0, 0
+    for i in range(1, 41):
+        ident = sample_identity(0, i)
+        assert len(ident.looks) >= 2
+        changing += any((s, c) != (ident.hair_style, ident.hair_colour) for s, c, _ in ident.looks)
+        if ident.hair_style == "bald":  # a bald head stays bald or shaved
+            assert all(s in ("bald", "buzz") for s, _, _ in ident.looks)
+        for k in range(25):
+            st = sample_image_state(ident, np.random.default_rng([0, 9, i, k]))
+            look = styled(ident, st)
+            seen_other += (look.hair_style, look.hair_colour) != (ident.hair_style, ident.hair_colour)
+            hats += bool(st.hat)
+            n += 1
+            assert look.skin is ident.skin and look.eye_sep == ident.eye_sep  # only the hair changes
+    assert changing >= 0.8 * 40  # a few people keep one cut and colour, only its length changes
+    assert 0.3 < seen_other / n < 1 - MAIN_LOOK + 0.05
+    assert abs(hats / n - HAT) < 0.04
+
+
+def test_a_photos_hair_labels_follow_its_look_and_its_pixels():
+    from facegan.render.labels import attributes
+
+    ident = sample_identity(0, 2)
+    _, _, st = _shot(2)
+    blond = dataclasses.replace(st, hair_style="long", hair_colour="blond", hat="")
+    black = dataclasses.replace(blond, hair_colour="black")
+    assert attributes(ident, blond)["Blond_Hair"] and attributes(ident, black)["Black_Hair"]
+    a, _, _ = _shot(2, hair_style="long", hair_colour="blond", hat="")
+    b, _, _ = _shot(2, hair_style="long", hair_colour="black", hat="")
+    crown = np.s_[45:70, 60:118]
+    assert a.rgb[crown].mean() > b.rgb[crown].mean() + 40
+
+
+def test_posed_photos_turn_up_to_sixty_degrees():
+    yaws = []
+    for i in range(1, 31):
+        ident = sample_identity(0, i)
+        yaws += [sample_image_state(ident, np.random.default_rng([0, 8, i, k])).yaw_deg for k in range(20)]
+    yaws = np.abs(yaws)
+    assert yaws.max() <= 60 and (yaws > 45).mean() > 0.04
+    r, _, _ = _shot(2, yaw_deg=60.0)
+    assert r.rgb.std() > 20  # a full picture, not an empty or broken canvas

@@ -28,10 +28,10 @@ from facegan.editor.evaluate import edit_plan, per_attribute
 from facegan.render.truth import planned_edits, true_variants
 from facegan.train.device import to_input
 
-# A fixed sample of the novel faces: re-rendering costs ~60 ms a photo per core and each source has
-# a truth per planned edit (7), so 96 sources are ~670 photos: ~20 s on the default run's 2 workers,
-# ~30 s with the edits and their scoring.
-TRUTH_SOURCES = 96
+# A fixed sample of the novel faces: re-rendering costs ~35 ms a photo per core and each source has
+# a truth per planned edit (7), so 64 sources are ~450 photos: ~10 s on the default run's 2 workers,
+# ~15 s with the edits and their scoring (the default run must stay within 15 minutes).
+TRUTH_SOURCES = 64
 NOT_SYNTHETIC = "the renderer's true variants exist only for the synthetic source (data.source synthetic)"
 
 

@@ -193,7 +193,8 @@ def project(Z, yaw_deg: float, xs) -> Projection:
 
 
 def back_of_head(a, bz, yaw_deg: float, xs):
-    """The skull behind the face (seen on the near side when turned): coverage, depth, normal.
+    """The skull behind the face (seen on the near side when turned): coverage, depth, normal,
+    and the head-frame u of each hit point (where the hair's strand texture continues).
 
     Full ellipse per row (half width a, half depth bz) hit by the view ray;
     only the part outside the front half's silhouette ever shows.
@@ -215,7 +216,7 @@ def back_of_head(a, bz, yaw_deg: float, xs):
     near = np.sqrt(A2) * abs(c)
     lo, hi = (-ext, near) if s >= 0 else (-near, ext)
     cov = np.clip(np.minimum(x - lo, hi - x) + 0.5, 0, 1)
-    return cov.astype(np.float32), t.astype(np.float32), n_cam.astype(np.float32)
+    return cov.astype(np.float32), t.astype(np.float32), n_cam.astype(np.float32), px.astype(np.float32)
 
 
 def normals(Z):

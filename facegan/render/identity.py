@@ -103,6 +103,8 @@ class Identity:
     age_old: float = 0.75
     p_old: float = 0.25
     p_pose: float = 0.25
+    # other looks this person has worn (haircuts, dye): (style, colour, volume) each
+    looks: tuple = ()
 
     @property
     def hair_rgb(self) -> np.ndarray:
@@ -125,6 +127,28 @@ def _hair(rng, male: bool, skin_dark: float) -> tuple[str, str]:
     sw = [3, 1.5, 0.6, 1.0, 1.2, 0.8, 0.3] if male else [1.2, 0.1, 4, 2, 0.1, 0.0, 2]
     style = HAIR_STYLES[rng.choice(len(HAIR_STYLES), p=np.array(sw) / sum(sw))]
     return style, colour
+
+
+# Styles a person can switch between: a bald head stays bald or shaved; the others cut and grow.
+LOOK_STYLES = {"bald": ("bald", "buzz"), "receding": ("receding", "buzz", "short")}
+ALTERNATE_LOOKS = 3
+
+
+def _looks(rng, male: bool, style: str, colour: str) -> tuple:
+    """Other looks of this person, as across a celebrity's photos over years: another cut or
+    length, now and then dyed."""
+    names = list(HAIR_COLOURS)
+    out = []
+    for _ in range(ALTERNATE_LOOKS):
+        allowed = LOOK_STYLES.get(style)
+        if allowed is None:
+            sw = np.array([3, 1.0, 0.6, 1.0, 0.0, 0.0, 0.3] if male else [1.2, 0.05, 4, 2, 0.0, 0.0, 2])
+            alt = HAIR_STYLES[rng.choice(len(HAIR_STYLES), p=sw / sw.sum())]
+        else:
+            alt = allowed[rng.integers(len(allowed))]
+        dyed = names[rng.integers(len(names))] if rng.random() < 0.45 else colour
+        out.append((alt, dyed, float(rng.uniform(3, 6.5))))
+    return tuple(out)
 
 
 def _marks(rng) -> tuple[list, float, tuple | None]:
@@ -153,6 +177,17 @@ def _rates(rng) -> dict:
     )
 
 
+# How far apart people's inner-face geometry (eyes, brows, nose, mouth) is drawn, as a multiple
+# of the ranges written below: what a recognizer can tell people by once hair, clothes and
+# framing no longer identify them.
+INNER_SPREAD = 1.35
+
+
+def _inner(lo: float, hi: float) -> tuple[float, float]:
+    half = INNER_SPREAD * (hi - lo) / 2
+    return (lo + hi) / 2 - half, (lo + hi) / 2 + half
+
+
 def sample_identity(seed: int, index: int) -> Identity:
     """The identity `index` of a data set; depends only on (seed, index)."""
     rng = np.random.default_rng([seed, 0, index])
@@ -174,17 +209,17 @@ def sample_identity(seed: int, index: int) -> Identity:
         flat=float(rng.uniform(2.1, 2.8)), cheekbone=float(rng.uniform(1.0, 4.0)),
         brow_ridge=float(rng.uniform(1.0, 2.5) + 1.2 * m),
         skin=skin, rosy=float(rng.uniform(0.0, 0.12)),
-        eye_sep=float(rng.uniform(16.8, 20.5)), eye_v=float(rng.uniform(-1.5, 1.5)),
-        eye_w=float(rng.uniform(7.8, 10.0)), eye_h=float(rng.uniform(3.6, 5.0)),
-        eye_tilt=float(rng.uniform(-0.12, 0.16)), iris=IRIS_COLOURS[rng.integers(len(IRIS_COLOURS))],
+        eye_sep=float(rng.uniform(*_inner(16.8, 20.5))), eye_v=float(rng.uniform(*_inner(-1.5, 1.5))),
+        eye_w=float(rng.uniform(*_inner(7.8, 10.0))), eye_h=float(rng.uniform(*_inner(3.6, 5.0))),
+        eye_tilt=float(rng.uniform(*_inner(-0.12, 0.16))), iris=IRIS_COLOURS[rng.integers(len(IRIS_COLOURS))],
         crease=bool(rng.random() < 0.6),
-        brow_thick=float(rng.uniform(1.2, 2.6) + 0.9 * m), brow_arch=float(rng.uniform(0.5, 4.0)),
-        brow_gap=float(rng.uniform(8.5, 12.5)), brow_len=float(rng.uniform(17, 23)),
+        brow_thick=float(rng.uniform(*_inner(1.2, 2.6)) + 0.9 * m), brow_arch=float(rng.uniform(*_inner(0.5, 4.0))),
+        brow_gap=float(rng.uniform(*_inner(8.5, 12.5))), brow_len=float(rng.uniform(*_inner(17, 23))),
         brow_dark=float(rng.uniform(0.35, 0.8)),
-        nose_tip=float(rng.uniform(20.5, 27.0)), nose_prot=float(rng.uniform(10, 16)),
-        nose_w=float(rng.uniform(6.8, 10.0) + 0.6 * m), bridge_w=float(rng.uniform(2.8, 4.6)),
-        mouth_v=float(rng.uniform(36.5, 42.0)), mouth_w=float(rng.uniform(13.0, 18.0)),
-        lip_up=float(rng.uniform(1.8, 3.6) - 0.4 * m), lip_lo=float(rng.uniform(2.5, 4.8) - 0.4 * m),
+        nose_tip=float(rng.uniform(*_inner(20.5, 27.0))), nose_prot=float(rng.uniform(*_inner(10, 16))),
+        nose_w=float(rng.uniform(*_inner(6.8, 10.0)) + 0.6 * m), bridge_w=float(rng.uniform(*_inner(2.8, 4.6))),
+        mouth_v=float(rng.uniform(*_inner(36.5, 42.0))), mouth_w=float(rng.uniform(*_inner(13.0, 18.0))),
+        lip_up=float(rng.uniform(*_inner(1.8, 3.6)) - 0.4 * m), lip_lo=float(rng.uniform(*_inner(2.5, 4.8)) - 0.4 * m),
         lip_rgb=np.clip(lip, 0.1, 1.0).astype(np.float32),
         ear_h=float(rng.uniform(15, 21)), ear_w=float(rng.uniform(6.5, 9.5)),
         ear_v=float(rng.uniform(6, 12)), ear_angle=float(rng.uniform(0.25, 0.55)),
@@ -195,4 +230,5 @@ def sample_identity(seed: int, index: int) -> Identity:
         t_skin=float(rng.normal(34.0, 0.4)), t_periorbital=float(rng.uniform(0.9, 2.0)),
         t_nose_cool=float(rng.uniform(0.8, 3.5)),
         **_rates(rng),
+        looks=_looks(rng, male, style, colour),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +49,39 @@ class ImageState:
     t_ambient: float
     t_gain: float
     t_noise: float
+    # this photo's look: hair (the identity's own or one of its other looks) and headwear
+    hair_style: str = ""
+    hair_colour: str = ""
+    hair_vol: float = 0.0
+    part: float = 0.0
+    hat: str = ""            # "" | beanie | cap
+    hat_rgb: np.ndarray | None = None
+
+
+MAIN_LOOK = 0.4   # share of photos in the person's usual look
+PART_FLIP = 0.2   # parting on the other side
+HAT = 0.08        # a beanie or cap
+
+
+def _look(ident: Identity, rng) -> dict:
+    looks = ident.looks
+    if looks and rng.random() >= MAIN_LOOK:
+        style, colour, vol = looks[rng.integers(len(looks))]
+    else:
+        style, colour, vol = ident.hair_style, ident.hair_colour, ident.hair_vol
+    hat = ("beanie", "cap")[rng.integers(2)] if rng.random() < HAT else ""
+    return dict(hair_style=style, hair_colour=colour, hair_vol=float(vol * rng.uniform(0.85, 1.15)),
+                part=float(-ident.part if rng.random() < PART_FLIP else ident.part), hat=hat,
+                hat_rgb=np.clip(CLOTHES[rng.integers(len(CLOTHES))] + rng.normal(0, 0.08, 3), 0.03, 1)
+                .astype(np.float32))
+
+
+def styled(ident: Identity, st: ImageState) -> Identity:
+    """The identity as this photo shows it: its hair in the photo's look."""
+    if not st.hair_style:
+        return ident
+    return dataclasses.replace(ident, hair_style=st.hair_style, hair_colour=st.hair_colour,
+                               hair_vol=st.hair_vol, part=st.part)
 
 
 def _age(ident: Identity, rng) -> float:
@@ -57,14 +91,14 @@ def _age(ident: Identity, rng) -> float:
 
 def _yaw(ident: Identity, rng, difficulty: float) -> float:
     if rng.random() < ident.p_pose:
-        yaw = rng.uniform(15, 45) * rng.choice([-1, 1])
+        yaw = rng.uniform(20, 60) * rng.choice([-1, 1])
     else:
         yaw = np.clip(rng.normal(0, 5.0), -12, 12)
-    return float(np.clip(yaw * min(difficulty, 1.0), -45, 45))
+    return float(np.clip(yaw * min(difficulty, 1.0), -60, 60))
 
 
 def _light(rng, d: float):
-    az = rng.normal(0, 0.22 * d)                 # left/right
+    az = rng.normal(0, 0.35 * d)                 # left/right
     el = rng.normal(-0.35, 0.12 * d)             # mostly from above
     v = np.array([np.sin(az) * np.cos(el), np.sin(el), np.cos(az) * np.cos(el)])
     return (v / np.linalg.norm(v)).astype(np.float32)
@@ -94,15 +128,18 @@ def sample_image_state(ident: Identity, rng: np.random.Generator, *, difficulty:
     bg_kind = ["solid", "vgrad", "hgrad", "radial", "blobs", "stripes"][rng.integers(6)]
     return ImageState(
         eyeglasses=bool(glasses), glasses_style=style,
-        glasses_tint=float(rng.uniform(0.8, 0.95)) if rng.random() < 0.45 else float(rng.uniform(0.25, 0.5)),
+        # Half are dark sunglasses that hide the eyes; the rest clear or lightly tinted lenses.
+        glasses_tint=float(rng.uniform(0.85, 0.97)) if rng.random() < 0.5 else float(rng.uniform(0.1, 0.45)),
         frame_rgb=FRAME_COLOURS[rng.integers(len(FRAME_COLOURS))],
         smiling=bool(smiling), smile=smile, mouth_open=mouth_open, age=age, yaw_deg=yaw,
         lipstick=(not ident.male) and rng.random() < 0.4,
         gaze=(float(rng.normal(0, 0.8)), float(rng.normal(0, 0.4))),
-        light_dir=_light(rng, d), light=float(rng.uniform(0.6, 0.8)), ambient=float(rng.uniform(0.35, 0.45)),
-        light_rgb=np.clip(1 + rng.normal(0, 0.04 * d, 3), 0.8, 1.2).astype(np.float32),
-        cast=np.clip(1 + rng.normal(0, 0.04 * d, 3), 0.75, 1.25).astype(np.float32),
-        gamma=float(np.exp(rng.normal(0, 0.08 * d))),
+        # Exposure and white balance vary as across photographers and years: skin tone and
+        # brightness alone must not identify a person.
+        light_dir=_light(rng, d), light=float(rng.uniform(0.5, 0.85)), ambient=float(rng.uniform(0.32, 0.48)),
+        light_rgb=np.clip(1 + rng.normal(0, 0.05 * d, 3), 0.8, 1.2).astype(np.float32),
+        cast=np.clip(1 + rng.normal(0, 0.06 * d, 3), 0.75, 1.25).astype(np.float32),
+        gamma=float(np.exp(rng.normal(0, 0.12 * d))),
         background=bg_kind, bg_rgb=_background_colours(rng, d),
         clothes_rgb=np.clip(CLOTHES[rng.integers(len(CLOTHES))] + rng.normal(0, 0.05, 3), 0, 1).astype(np.float32),
         rot_deg=float(rng.normal(0, 1.0 * d)), scale=float(np.exp(rng.normal(0, 0.015 * d))),
@@ -111,4 +148,5 @@ def sample_image_state(ident: Identity, rng: np.random.Generator, *, difficulty:
         jpeg_quality=int(rng.integers(jpeg_quality[0], jpeg_quality[1] + 1)),
         t_ambient=float(rng.uniform(18, 26)), t_gain=float(rng.uniform(0.8, 1.2)),
         t_noise=float(rng.uniform(1.0, 3.0)),
+        **_look(ident, rng),
     )

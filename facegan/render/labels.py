@@ -6,7 +6,7 @@ from __future__ import annotations
 from facegan.render import hair
 from facegan.render.geometry import age_weight
 from facegan.render.identity import HAIR_COLOURS, Identity
-from facegan.render.image_state import ImageState
+from facegan.render.image_state import ImageState, styled
 
 ATTRIBUTES = (
     "5_o_Clock_Shadow", "Arched_Eyebrows", "Bags_Under_Eyes", "Bald", "Bangs", "Big_Lips", "Big_Nose",
@@ -17,6 +17,7 @@ ATTRIBUTES = (
 
 
 def attributes(ident: Identity, st: ImageState) -> dict[str, bool]:
+    ident = styled(ident, st)  # hair labels follow the photo's look
     has_hair = ident.hair_style not in ("bald", "buzz")
     grey = hair.greyness(ident, st.age) > 0.5
     colour = HAIR_COLOURS[ident.hair_colour][1]

@@ -14,7 +14,7 @@ from facegan.render.face import IdentityAssets, front_layer
 from facegan.render.geometry import ORIGIN, TEX, TEX_ROW0, landmarks_3d, project, rotate, surface_z
 from facegan.render.glasses import draw_glasses
 from facegan.render.identity import Identity
-from facegan.render.image_state import ImageState
+from facegan.render.image_state import ImageState, styled
 from facegan.render.thermal import TEMPLATE_UV, lwir_image
 
 OUT_W, OUT_H = 178, 218
@@ -30,19 +30,21 @@ class Rendered:
 
 def _compose(ident: Identity, assets: IdentityAssets, st: ImageState, rng):
     """Canvas (with padding) holding colour and temperature, plus canvas landmarks."""
+    ident = styled(ident, st)  # the hair of this photo's look
     front = front_layer(ident, assets, st)
     cv = scene.background(st, rng)
     skin_rgb = ident.skin * (1 - 0.08 * hair.greyness(ident, st.age))
     tone = ident.hair_rgb * (1 - hair.greyness(ident, st.age)) + hair.GREY * hair.greyness(ident, st.age)
     scene.long_hair(cv, ident, st, rng, tone)
     scene.body(cv, ident, st, skin_rgb)
-    scene.back_layer(cv, ident, st, front, skin_rgb, tone)
+    scene.back_layer(cv, ident, st, front, skin_rgb, tone, assets.strands)
     proj = project(front.Z, st.yaw_deg, scene.XS)
     th = np.deg2rad(st.yaw_deg)
     depth = -TEX.x[None, :] * np.sin(th) + front.Z * np.cos(th)
     rows = slice(TEX_ROW0, TEX_ROW0 + TEX.ny)
     cv.over(rows, proj.sample(front.alpha), proj.sample(front.rgb), proj.sample(front.temp), proj.sample(depth))
     draw_ears(cv, ident, st, skin_rgb)
+    scene.hat(cv, ident, st)
     draw_glasses(cv, ident, st, surface_z(front.Z, ident.eye_sep, ident.eye_v))
     lm = rotate(landmarks_3d(ident, front.Z, st.smile), st.yaw_deg)[:, :2] + np.array(ORIGIN, np.float32)
     return cv, lm

@@ -105,7 +105,33 @@ def long_hair(cv: Canvas, ident: Identity, st: ImageState, rng, tone):
             material("hair", ident.t_skin, st.t_ambient))
 
 
-def back_layer(cv: Canvas, ident: Identity, st: ImageState, front, skin_rgb, tone):
+def hat(cv: Canvas, ident: Identity, st: ImageState):
+    """A beanie or a cap over the crown, down to the forehead: it hides most of the hair."""
+    if not st.hat:
+        return
+    s = float(np.sin(np.deg2rad(st.yaw_deg)))
+    xc = -0.45 * ident.head_w * s                      # the skull's centre, as the long hair's
+    top = ident.head_top - hair.volume(ident) - 3.0
+    edge = hair.hairline(ident, st.age) + (3.0 if st.hat == "beanie" else 1.0)
+    half = ident.head_w + hair.volume(ident) + 3.0
+    rows = slice(max(int(ORIGIN[1] + top) - 2, 0), int(ORIGIN[1] + edge) + 8)
+    X, Y = XS[None, :], YS[rows][:, None]
+    dome = np.hypot((X - xc) / half, (Y - edge) / (edge - top)) - 1
+    band = edge + 1.5 * np.cos(np.clip((X - xc) / half, -1, 1) * np.pi / 2)   # the rim follows the head
+    shape = np.maximum(dome * 12, Y - band)
+    nx = np.clip((X - xc) / half, -1, 1)
+    lit = _lambert(nx, np.sqrt(1 - nx * nx), st)
+    fold = 1 - 0.25 * ((st.hat == "beanie") & (Y > band - 6))   # a beanie's turned-up cuff
+    rgb = st.hat_rgb * (lit * fold)[..., None] * st.light_rgb
+    cv.over(rows, coverage(shape, 0.8), rgb, material("clothes", ident.t_skin, st.t_ambient))
+    if st.hat == "cap":  # the peak, foreshortened, towards where the face looks
+        px = xc + 1.2 * half * s
+        peak = np.hypot((X - px) / (0.75 * half), (Y - band) / (4.0 + 3.0 * abs(s))) - 1
+        cv.over(rows, coverage(np.maximum(peak * 8, band - 1 - Y), 0.8), rgb * 0.8,
+                material("clothes", ident.t_skin, st.t_ambient))
+
+
+def back_layer(cv: Canvas, ident: Identity, st: ImageState, front, skin_rgb, tone, strands):
     """The skull's back half: hair (or scalp) seen beside the face when it turns."""
     v = TEX.y
     keep = v < 34
@@ -115,11 +141,17 @@ def back_layer(cv: Canvas, ident: Identity, st: ImageState, front, skin_rgb, ton
     fade = smoothstep(nape + 2, nape - 10, v)          # hair thins out towards the nape
     a_b = np.maximum(front.a[keep], front.a_hair[keep] * fade * has_hair)
     a_b = np.where(v > 0, np.maximum(a_b, front.a[keep].max() * 0.8 * smoothstep(34, 20, v)), a_b)
-    cov, depth, n_cam = back_of_head(np.maximum(a_b, 1.0), 1.2 * np.maximum(a_b, 1.0), st.yaw_deg, XS)
+    cov, depth, n_cam, u = back_of_head(np.maximum(a_b, 1.0), 1.2 * np.maximum(a_b, 1.0), st.yaw_deg, XS)
     cov *= (a_b > 1.0)[:, None]          # rows above the skull have none
     is_hair = (fade * has_hair).astype(np.float32)[:, None, None]
-    albedo = tone * is_hair + skin_rgb * (1 - is_hair)
-    lit = _lambert(n_cam[..., 0], n_cam[..., 2], st)
+    # The front hair's strands continue round the back (same u, same row) and it is lit the same
+    # way (wrapped Lambert), so no seam shows where the two layers meet on a turned head.
+    cols = np.clip(np.rint((u - TEX.x0) / TEX.dx).astype(np.int64), 0, TEX.nx - 1)
+    strand = np.take_along_axis(strands[:int(keep.sum())], cols, axis=1)
+    shade = (0.78 + 0.3 * strand)[..., None]
+    albedo = tone * shade * is_hair + skin_rgb * (1 - is_hair)
+    ndl = n_cam[..., 0] * st.light_dir[0] + n_cam[..., 1] * st.light_dir[1] + n_cam[..., 2] * st.light_dir[2]
+    lit = st.ambient + st.light * np.clip((ndl + 0.25) / 1.25, 0, 1)
     t_hair, t_skin = material("hair", ident.t_skin, st.t_ambient), material("neck", ident.t_skin, st.t_ambient)
     temp = t_hair * is_hair[..., 0] + t_skin * (1 - is_hair[..., 0])
     rows = slice(TEX_ROW0, TEX_ROW0 + int(keep.sum()))

@@ -24,24 +24,25 @@ from facegan.synthesis.plan import NEUTRAL, NORMALIZE, every_variant, normalizat
 from facegan.synthesis.store import FACES_FILE, ORACLE_REPORT, TABLE_FILE
 
 
-def write_oracle(params, prepared_dir: Path, out_dir: Path) -> dict:
+def write_oracle(params, prepared_dir: Path, out_dir: Path, split: str = "novel") -> dict:
     """The oracle store: every planned edit of every enrolled novel photo, and every novel visible
     photo that is not neutral set back to the enrollment condition (the truth behind probe
     normalization), made true by the renderer (faces.npy + variants.csv in the variant store's
-    layout + oracle.json); empty, with the reason, when the prepared faces are not the rendered set."""
+    layout + oracle.json); empty, with the reason, when the prepared faces are not the rendered set.
+    `split`: whose photos (novel for evaluation; val for bench/world_calibration.py)."""
     started = time.perf_counter()
     data = open_prepared(prepared_dir)
     index, p = data.index, params.synthesis
     synthetic = data.report.get("source") == "synthetic"
     none = np.zeros(0, np.int64)
-    rows = enrollable_rows(index, "novel", params.lowshot) if synthetic else none
-    novel = (index["split"] == "novel") & (index["domain"] == "visible")
-    visible = index.index[novel].to_numpy() if synthetic else none
+    rows = enrollable_rows(index, split, params.lowshot) if synthetic else none
+    visible = (index["split"] == split) & (index["domain"] == "visible")
+    visible = index.index[visible].to_numpy() if synthetic else none
     # The true labels of the edited attributes (NEUTRAL names every one of them).
     labels, truth = ({c: index.loc[r, c].to_numpy(np.float32) for c in NEUTRAL} for r in (rows, visible))
     jobs = pd.concat([every_variant(rows, labels, p.attributes, p.yaw_targets, thermal=False),
                       normalization_jobs(visible, truth, params.lowshot.neutral_max_yaw)], ignore_index=True)
-    jobs.insert(0, "split", "novel")
+    jobs.insert(0, "split", split)
     jobs.insert(1, "identity", index["identity"].to_numpy()[jobs["source_row"]] if len(jobs) else [])
     jobs["input_row"] = jobs["source_row"]
     jobs["kept"] = True  # a true variant needs no judge

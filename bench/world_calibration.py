@@ -26,22 +26,23 @@ from report import emit  # bench/report.py (scripts run from bench/)
 from facegan.config import parse_params
 from facegan.data.prep import prepare
 from facegan.data.store import open_prepared
-from facegan.lowshot.bootstrap import IdentityBootstrap
-from facegan.lowshot.episodes import VISIBLE_PROBES, draw_episodes, probe_conditions
-from facegan.lowshot.scoring import MATCHERS, match_scores
+from facegan.evaluation.enrollment import ATTRIBUTE_COLUMNS, VariantLookup, claimed_attributes, visible_conditions
+from facegan.evaluation.lowshot_run import Embedded, EpisodeScorer, TaskResults
+from facegan.lowshot.episodes import VISIBLE_PROBES, draw_episodes
+from facegan.lowshot.scoring import MATCHERS
 from facegan.recognition.dataset import RowView
 from facegan.recognition.embed import embed_faces, load_recognizer
 from facegan.recognition.stage import train_recognizer_stage
 from facegan.render.dataset import render_dataset
 from facegan.synthesis.oracle import write_oracle
-from facegan.synthesis.plan import NORMALIZE
 from facegan.synthesis.store import open_oracle
 
 SPLIT = "val"
 # Issue 16's targets for the real arm by probe (at most, but neutral: at least) and for the oracle's gain.
 TARGETS = {"neutral": 0.85, "eyeglasses": 0.75, "old": 0.75, "posed": 0.75, "smiling": 0.85}
 ORACLE_GAIN_TARGET = 0.10
-ATTRIBUTE_COLUMNS = ("eyeglasses", "smiling", "young", "yaw")  # what `matched` compares
+ARMS = ("real", "oracle", "oracle_probe")  # the evaluation's arms that need no GAN
+REAL_MATCHER = "ncm"  # the by-probe figures: the pipeline's default matcher
 
 
 def overrides(pairs: list[str]) -> dict:
@@ -73,64 +74,55 @@ def build(out: Path, params) -> None:
 
 
 def score(out: Path, params) -> None:
+    """The evaluation's own arms (real, oracle, oracle_probe) on the val identities' k = 1 episodes,
+    scored by its EpisodeScorer with every matcher; the renderer's labels stand in for the judges."""
     data = open_prepared(out / "prepared")
     index = data.index
     rows = index[(index["split"] == SPLIT) & (index["domain"] == "visible")]
     model = load_recognizer(out / "recognizer.pt")
-    store = np.zeros((len(index), model.output.fc.out_features), np.float32)
+    dim = model.output.fc.out_features
+    store = np.zeros((len(index), dim), np.float32)
     store[rows.index] = embed_faces(model, RowView(data.faces, rows.index.to_numpy()), flip=True)
-    attributes = index[list(ATTRIBUTE_COLUMNS)].to_numpy(np.float64)  # the renderer's truth stands in for the judges
     oracle = open_oracle(out / "oracle")
-    table = oracle.table[oracle.table["kind"] != NORMALIZE]
-    true_variants = embed_faces(model, oracle.faces[table.index.to_numpy()], flip=True)
-    variant_attributes = attributes[table["source_row"].to_numpy()].copy()
-    for j, (kind, target) in enumerate(zip(table["kind"], table["target"])):
-        variant_attributes[j, ATTRIBUTE_COLUMNS.index(kind)] = float(target)
-    of_source = {int(r): np.flatnonzero(table["source_row"].to_numpy() == r) for r in np.unique(table["source_row"])}
-
+    truth = index[list(ATTRIBUTE_COLUMNS)]
+    embedded = Embedded(store=store, attributes=truth.to_numpy(np.float64), variant=np.zeros((0, dim), np.float32),
+                        variant_attributes=np.zeros((0, len(ATTRIBUTE_COLUMNS))),
+                        oracle=embed_faces(model, oracle.faces, flip=True),
+                        oracle_attributes=claimed_attributes(oracle.table, truth))
+    oracle_lookup = VariantLookup(oracle.table, (SPLIT,))
+    no_variants = VariantLookup(oracle.table.iloc[:0], (SPLIT,))  # no GAN arms here
     lp = params.lowshot
-    episodes = draw_episodes(rows, 1, lp.episodes, lp.gallery, lp.neutral_max_yaw, params.seed)
-    identities = sorted(episodes[0].gallery)
-    masks = probe_conditions(index, lp.neutral_max_yaw)
-    conditions = ("all",) + VISIBLE_PROBES
-    # (arm, matcher, condition) -> episodes x identities tables of correct probes and probes
-    correct = {(a, m, c): np.zeros((len(episodes), len(identities))) for a in ("real", "oracle")
-               for m in MATCHERS for c in conditions}
-    probes = {c: np.zeros((len(episodes), len(identities))) for c in conditions}
-    for e, episode in enumerate(episodes):
-        truth = np.searchsorted(identities, index.loc[episode.probes, "identity"].to_numpy())
-        for c in conditions:
-            mask = np.ones(len(episode.probes), bool) if c == "all" else masks[c][episode.probes]
-            probes[c][e] = np.bincount(truth[mask], minlength=len(identities))
-        for arm in ("real", "oracle"):
-            gallery, gallery_attributes = [], []
-            for ident in identities:
-                enrolled = episode.gallery[ident]
-                extra = np.concatenate([of_source.get(int(r), []) for r in enrolled]).astype(int) \
-                    if arm == "oracle" else np.zeros(0, int)
-                gallery.append(np.concatenate([store[enrolled], true_variants[extra]]))
-                gallery_attributes.append(np.concatenate([attributes[enrolled], variant_attributes[extra]]))
-            for matcher in MATCHERS:
-                scores = match_scores(matcher, gallery, store[episode.probes], gallery_attributes,
-                                      attributes[episode.probes])
-                hit = scores.argmax(1) == truth
-                for c in conditions:
-                    mask = np.ones(len(hit), bool) if c == "all" else masks[c][episode.probes]
-                    correct[(arm, matcher, c)][e] = np.bincount(
-                        truth[mask], weights=hit[mask], minlength=len(identities))
+    scorer = EpisodeScorer(index[index["split"] == SPLIT], embedded, no_variants, oracle_lookup, lp.neutral_max_yaw)
+    episodes = draw_episodes(index[index["split"] == SPLIT], 1, lp.episodes, lp.gallery, lp.neutral_max_yaw,
+                             params.seed)
+    conditions = {name: cond for name, cond in visible_conditions(oracle_lookup.edit_kinds, True).items()
+                  if name in ARMS}
 
-    boot = IdentityBootstrap(len(episodes), len(identities), lp.resamples, params.seed)
-    detail = dict(split=SPLIT, n_identities=len(identities), n_probes=int(probes["all"].sum() / len(episodes)))
-    for c in conditions:
-        real = boot.interval(correct[("real", "ncm", c)], probes[c])
-        emit(f"world_real_top1_k1_{c}", real["mean"], "top-1", TARGETS.get(c), higher_is_better=c == "neutral",
-             digits=3, ci95=_rounded(real["ci95"]), **detail)
+    detail = dict(split=SPLIT, n_identities=len(episodes[0].gallery))
     for matcher in MATCHERS:
-        gain = boot.gain(correct[("oracle", matcher, "all")], correct[("real", matcher, "all")], probes["all"])
-        emit(f"world_gain_oracle_vs_real_k1_{matcher}", gain["mean"], "top-1", ORACLE_GAIN_TARGET, digits=3,
-             ci95=_rounded(gain["ci95"]), **detail)
+        results = TaskResults({name: [scorer.score(e, cond, "visible", matcher) for e in episodes]
+                               for name, cond in conditions.items()}, len(episodes[0].gallery), lp.resamples,
+                              params.seed)
+        if matcher == REAL_MATCHER:
+            for c in VISIBLE_PROBES:
+                real = _condition_top1(results, "real", scorer.masks[c])
+                emit(f"world_real_top1_k1_{c}", real["mean"], "top-1", TARGETS[c], higher_is_better=c == "neutral",
+                     digits=3, ci95=_rounded(real["ci95"]), **detail)
+        for arm in ("oracle", "oracle_probe"):
+            gain = results.gain(arm, "real")
+            emit(f"world_gain_{arm}_vs_real_k1_{matcher}", gain["mean"], "top-1",
+                 ORACLE_GAIN_TARGET if arm == "oracle" else None, digits=3, ci95=_rounded(gain["ci95"]), **detail)
     report = json.loads((out / "recognizer.json").read_text())
     emit("world_recognizer_tar_at_far_1e-3", report["tar_at_far_1e-3"], "TAR", digits=3)
+
+
+def _condition_top1(results: TaskResults, arm: str, mask: np.ndarray) -> dict:
+    """Top-1 of `arm` on the probes of one condition (`mask` over store rows), with the interval
+    of the results' bootstrap over episodes and identities."""
+    n = results.correct[arm].shape[1]
+    tables = [(np.bincount(s.identity[mask[s.probe_rows]], s.correct[mask[s.probe_rows]], n),
+               np.bincount(s.identity[mask[s.probe_rows]], minlength=n)) for s in results.scores[arm]]
+    return results.bootstrap.interval(np.stack([c for c, _ in tables]), np.stack([p for _, p in tables]))
 
 
 def _rounded(interval) -> list[float]:

@@ -42,11 +42,20 @@ class FrontLayer:
     hair_rows: np.ndarray
 
 
-def shade(albedo, n_cam, st: ImageState, wrap: float, spec: np.ndarray):
-    """Wrapped Lambert (soft terminator of skin) plus a Blinn-Phong highlight."""
-    L = st.light_dir
+WRAP = 0.25  # how far light wraps past the terminator of skin and hair
+
+
+def wrapped_diffuse(n_cam, light_dir, wrap: float = WRAP):
+    """Wrapped Lambert: a soft terminator, as light scatters in skin and hair."""
+    L = light_dir
     ndl = n_cam[..., 0] * L[0] + n_cam[..., 1] * L[1] + n_cam[..., 2] * L[2]   # no BLAS threads
-    diffuse = np.clip((ndl + wrap) / (1 + wrap), 0, 1)
+    return np.clip((ndl + wrap) / (1 + wrap), 0, 1)
+
+
+def shade(albedo, n_cam, st: ImageState, spec: np.ndarray):
+    """Wrapped Lambert plus a Blinn-Phong highlight."""
+    L = st.light_dir
+    diffuse = wrapped_diffuse(n_cam, L)
     H = L + np.array([0, 0, 1], np.float32)
     H = H / np.linalg.norm(H)
     hl = np.clip(n_cam[..., 0] * H[0] + n_cam[..., 1] * H[1] + n_cam[..., 2] * H[2], 0, 1) ** 24 * spec
@@ -91,7 +100,7 @@ def front_layer(ident: Identity, assets: IdentityAssets, st: ImageState) -> Fron
 
     n_cam = camera_normals(normals(Z), st.yaw_deg)
     spec = 0.06 + 0.1 * hm + 0.3 * eye_mask
-    rgb = shade(albedo, n_cam, st, wrap=0.25, spec=spec.astype(np.float32))
+    rgb = shade(albedo, n_cam, st, spec=spec.astype(np.float32))
     temp = _temperature(ident, st, hm, beard, eye_mask, mouth_in, n_cam[..., 2])
     rows = hm.max(axis=1) > 0.5
     return FrontLayer(rgb.astype(np.float32), temp, alpha, Z, a, a_hair, rows)

@@ -37,7 +37,7 @@ def _compose(ident: Identity, assets: IdentityAssets, st: ImageState, rng):
     tone = ident.hair_rgb * (1 - hair.greyness(ident, st.age)) + hair.GREY * hair.greyness(ident, st.age)
     scene.long_hair(cv, ident, st, rng, tone)
     scene.body(cv, ident, st, skin_rgb)
-    scene.back_layer(cv, ident, st, front, skin_rgb, tone, assets.strands)
+    scene.back_layer(cv, ident, st, front, skin_rgb, assets.strands)
     proj = project(front.Z, st.yaw_deg, scene.XS)
     th = np.deg2rad(st.yaw_deg)
     depth = -TEX.x[None, :] * np.sin(th) + front.Z * np.cos(th)

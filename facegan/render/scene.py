@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from facegan.render import hair
+from facegan.render.face import wrapped_diffuse
 from facegan.render.geometry import CANVAS, ORIGIN, TEX, TEX_ROW0, back_of_head
 from facegan.render.identity import Identity
 from facegan.render.image_state import ImageState
@@ -131,7 +132,7 @@ def hat(cv: Canvas, ident: Identity, st: ImageState):
                 material("clothes", ident.t_skin, st.t_ambient))
 
 
-def back_layer(cv: Canvas, ident: Identity, st: ImageState, front, skin_rgb, tone, strands):
+def back_layer(cv: Canvas, ident: Identity, st: ImageState, front, skin_rgb, strands):
     """The skull's back half: hair (or scalp) seen beside the face when it turns."""
     v = TEX.y
     keep = v < 34
@@ -148,10 +149,8 @@ def back_layer(cv: Canvas, ident: Identity, st: ImageState, front, skin_rgb, ton
     # way (wrapped Lambert), so no seam shows where the two layers meet on a turned head.
     cols = np.clip(np.rint((u - TEX.x0) / TEX.dx).astype(np.int64), 0, TEX.nx - 1)
     strand = np.take_along_axis(strands[:int(keep.sum())], cols, axis=1)
-    shade = (0.78 + 0.3 * strand)[..., None]
-    albedo = tone * shade * is_hair + skin_rgb * (1 - is_hair)
-    ndl = n_cam[..., 0] * st.light_dir[0] + n_cam[..., 1] * st.light_dir[1] + n_cam[..., 2] * st.light_dir[2]
-    lit = st.ambient + st.light * np.clip((ndl + 0.25) / 1.25, 0, 1)
+    albedo = hair.colour(ident, st.age, strand) * is_hair + skin_rgb * (1 - is_hair)
+    lit = st.ambient + st.light * wrapped_diffuse(n_cam, st.light_dir)
     t_hair, t_skin = material("hair", ident.t_skin, st.t_ambient), material("neck", ident.t_skin, st.t_ambient)
     temp = t_hair * is_hair[..., 0] + t_skin * (1 - is_hair[..., 0])
     rows = slice(TEX_ROW0, TEX_ROW0 + int(keep.sum()))

@@ -22,7 +22,7 @@ from report import emit, steady_rate  # bench/report.py (scripts run from bench/
 from facegan.config import EditorParams, RecognizerParams
 from facegan.editor.conditioning import attribute_vectors
 from facegan.editor.edit import edit_faces
-from facegan.editor.train import EditorTrainer
+from facegan.editor.train import editor_trainer
 from facegan.train.rng import step_generator
 from facegan.recognition.backbone import build_backbone
 from facegan.recognition.dataset import FaceSource
@@ -44,7 +44,7 @@ def train_rate(p: EditorParams, image_size: int, batch_size: int, steps: int) ->
     attributes = attribute_vectors(random_attributes(len(faces), rng))
     r = RecognizerParams()
     recognizer = build_backbone(r.arch, image_size, r.embedding_dim, r.width)
-    trainer = EditorTrainer(p, source, attributes, recognizer, seed=0, image_size=image_size,
+    trainer = editor_trainer(p, source, attributes, recognizer, seed=0, image_size=image_size,
                             device=torch.device("cpu"))
 
     def run() -> int:  # `steps` training steps
@@ -60,7 +60,7 @@ def edit_rate(p: EditorParams, image_size: int, n: int = 1024) -> float:
     rng = np.random.default_rng(0)
     faces = rng.integers(0, 256, size=(n, image_size, image_size, 3), dtype=np.uint8)
     source = random_attributes(n, rng)
-    trainer = EditorTrainer(p, FaceSource(faces, np.arange(n), np.zeros(n)), attribute_vectors(source),
+    trainer = editor_trainer(p, FaceSource(faces, np.arange(n), np.zeros(n)), attribute_vectors(source),
                             build_backbone("iresnet", image_size, 16, 4), 0, image_size, torch.device("cpu"))
     return steady_rate(lambda: len(edit_faces(trainer.ema, faces, {"yaw": 20.0}, source)))
 

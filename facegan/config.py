@@ -204,6 +204,11 @@ class JudgesParams(Section):
 
 
 class EditorParams(Section):
+    # stargan is a baseline for comparison (bench/editor_race.py), not a second recipe to tune.
+    arch: Literal["facegan", "stargan"] = Field(
+        "facegan", description="facegan | stargan (the baseline of Choi et al. 2018: its nets and losses; reads only "
+                               "steps, batch_size, channels, d_channels, ema_decay and the logging, monitoring "
+                               "and selection keys)")
     adversarial_loss: Literal["nonsaturating", "hinge", "wgan-gp", "lsgan"] = Field(
         "hinge", description="nonsaturating | hinge | wgan-gp | lsgan")
     penalty: Literal["r1", "gp"] = Field("r1", description="r1 (on real faces) | gp (WGAN-GP; required by wgan-gp)")

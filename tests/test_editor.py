@@ -195,11 +195,11 @@ def test_resume_after_a_kill_gives_bit_identical_weights(tmp_path, loss, penalty
 
 
 def test_heads_pretraining_trains_only_the_discriminator(tmp_path):
-    from facegan.editor.train import EditorTrainer
+    from facegan.editor.train import FaceganTrainer
 
     params = EditorParams(**(TINY | {"heads_pretrain_steps": 2}))
     source = FaceSource(tiny_faces(4), np.arange(4), np.zeros(4))
-    trainer = EditorTrainer(params, source, attribute_vectors(tiny_attributes(4)), tiny_recognizer(), seed=0,
+    trainer = FaceganTrainer(params, source, attribute_vectors(tiny_attributes(4)), tiny_recognizer(), seed=0,
                             image_size=SIZE, device=torch.device("cpu"))
     g0, d0 = ({k: v.clone() for k, v in m.state_dict().items()} for m in (trainer.g, trainer.d))
     losses = trainer.train_step(0, torch.Generator().manual_seed(0))
@@ -238,7 +238,7 @@ def test_a_checkpoint_of_other_params_is_set_aside(tmp_path):
 def test_dvclive_gets_losses_judged_success_and_grids(tmp_path):
     from dvclive import Live
 
-    from facegan.editor.stage import _monitor
+    from facegan.editor.stage import monitor_edits
 
     class Data:
         faces = tiny_faces()
@@ -246,7 +246,7 @@ def test_dvclive_gets_losses_judged_success_and_grids(tmp_path):
     import pandas as pd
     rows = pd.DataFrame(tiny_attributes() | {"identity": np.arange(12)})
     live = lambda resume: Live(str(tmp_path / "live"), resume=resume, dvcyaml=False, save_dvc_exp=False)
-    train_tiny(tmp_path, "ckpt", live=live, monitor=_monitor(Data, rows.head(4), StubJudges()))
+    train_tiny(tmp_path, "ckpt", live=live, monitor=monitor_edits(Data, rows.head(4), StubJudges()))
     plots = tmp_path / "live/plots"
     assert (plots / "metrics/train/g/reconstruction.tsv").is_file()
     assert (plots / "metrics/monitor/yaw.tsv").read_text().count("\n") == 3  # header + steps 3 and 6

@@ -13,23 +13,32 @@ from PIL import Image, UnidentifiedImageError
 
 from facegan.editor.conditioning import BINARY, NAMES, YAW, attribute_vectors, set_targets
 from facegan.editor.generator import Generator
+from facegan.editor.stargan import StarGenerator
 from facegan.errors import FaceganError
 from facegan.io import atomic_write_bytes
 from facegan.model_file import read_model_file, save_model_file
 from facegan.train.device import autocast, inference_batch, to_input
 
 
-def save_editor(path: Path, generator: Generator, image_size: int, provenance: dict | None = None,
+# editor.arch -> its generator. A model file records its arch only when it is not facegan: files of
+# the default arch keep the bytes they had before there was a choice (and the older ones still load).
+GENERATORS = {g.arch: g for g in (Generator, StarGenerator)}
+DEFAULT_ARCH = Generator.arch
+
+
+def save_editor(path: Path, generator: torch.nn.Module, image_size: int, provenance: dict | None = None,
                 fingerprint: str | None = None) -> None:
-    config = {"generator": dict(generator.config), "image_size": image_size, "attributes": list(NAMES)}
+    arch = getattr(generator, "arch", DEFAULT_ARCH)
+    config = ({"generator": dict(generator.config), "image_size": image_size, "attributes": list(NAMES)}
+              | ({"arch": arch} if arch != DEFAULT_ARCH else {}))
     save_model_file(path, "editor", config, {"generator": generator}, fingerprint=fingerprint, provenance=provenance)
 
 
-def load_editor(path: Path, device: torch.device | str = "cpu") -> Generator:
+def load_editor(path: Path, device: torch.device | str = "cpu") -> torch.nn.Module:
     """The (EMA) generator saved at `path`, on `device`, in eval mode; `.image_size` says its input size."""
     saved = read_model_file(path, "editor")
     with saved.rebuilding():
-        generator = Generator(**saved.config["generator"])
+        generator = GENERATORS[saved.config.get("arch", DEFAULT_ARCH)](**saved.config["generator"])
         generator.load_state_dict(saved.state_dicts["generator"])
         generator.image_size = saved.config["image_size"]
     generator.trained_on = saved.trained_on
@@ -37,7 +46,7 @@ def load_editor(path: Path, device: torch.device | str = "cpu") -> Generator:
 
 
 @torch.no_grad()
-def edit_faces(editor: Generator, faces: np.ndarray, targets: Mapping[str, np.ndarray | float],
+def edit_faces(editor: torch.nn.Module, faces: np.ndarray, targets: Mapping[str, np.ndarray | float],
                source_attributes: Mapping[str, np.ndarray], batch_size: int | None = None) -> np.ndarray:
     """Edited N x S x S x 3 uint8 faces.
 

@@ -78,6 +78,8 @@ def _warp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
 class Generator(nn.Module):
     """(N x 3 x S x S in [-1, 1], N x C condition) -> N x 3 x S x S in [-1, 1]."""
 
+    arch = "facegan"  # editor.arch's default
+
     def __init__(self, cond_dim: int, channels: int = 16, levels: int = 3, res_blocks: int = 1,
                  blur: bool = False):
         super().__init__()

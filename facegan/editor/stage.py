@@ -41,7 +41,7 @@ def _select(data: PreparedData, prepared_dir: Path, split: str, role: str | None
     return rows
 
 
-def _monitor(data: PreparedData, rows: pd.DataFrame, judges):
+def monitor_edits(data: PreparedData, rows: pd.DataFrame, judges):
     """(ema generator, step) -> (judged edit success, sample grid) on fixed base-val faces."""
     faces = data.faces[rows.index.to_numpy()]
     source = source_attributes(data.faces, rows, judges)
@@ -73,7 +73,7 @@ def train_editor_stage(params: Params, *, prepared_dir: Path, recognizer_path: P
     result = train_editor(params.editor, FaceSource(data.faces, train_rows.index.to_numpy(), np.zeros(len(train_rows))),
                           attributes, recognizer, seed=params.seed, image_size=data.image_size,
                           checkpoint_dir=Path(checkpoint_dir), live=live,
-                          monitor=_monitor(data, monitor_rows, judges), device=device)
+                          monitor=monitor_edits(data, monitor_rows, judges), device=device)
     for opened in live.opened if live is not None else []:
         opened.end()
     if not distributed.is_main():  # under torchrun, rank 0 saves and scores

@@ -15,13 +15,9 @@ random within a step (flips, targets, augmentation, instance noise,
 interpolates) from the step's generator, so a resumed run ends with the same
 weights as an uninterrupted one (CPU).
 
-Under torchrun each process takes its shard of every global batch; the step's
-random draws are made for the whole batch and cut the same way, and gradients
-are averaged over the processes before each optimizer step (Trainer.update:
-not DDP, which does not follow a step that runs D three times and R1's
-gradient of D's gradient). G's BatchNorm keeps per-process statistics (rank 0's are saved). No
-autocast on CUDA: R1's double backward under a GradScaler needs manual
-unscaling, and the models are small enough for fp32.
+`editor.arch` picks the trainer (TRAINERS): this module's FaceganTrainer, or the StarGAN
+baseline (facegan.editor.train_stargan); what they share is facegan.editor.trainer.EditorTrainer.
+G's BatchNorm keeps per-process statistics under torchrun (rank 0's are saved).
 """
 
 from __future__ import annotations
@@ -39,25 +35,21 @@ from facegan.config import EditorParams
 from facegan.editor.augment import diff_augment
 from facegan.editor.conditioning import BINARY, NAMES, sample_targets
 from facegan.editor.discriminator import Discriminator
-from facegan.editor.ema import make_ema, update_ema
+from facegan.editor.ema import update_ema
 from facegan.editor.generator import Generator
+from facegan.editor.train_stargan import StarGANTrainer
+from facegan.editor.trainer import EditorTrainer, heads_loss
 from facegan.gan.losses import d_adversarial, g_adversarial, gradient_penalty, r1_penalty
 from facegan.recognition.dataset import FaceSource
-from facegan.train.checkpoint import computing_params, first_weights, sample_rows
-from facegan.train.device import default_device, to_input
-from facegan.train.loop import Callback, LossLog, Trainer, fit, sample_name
-from facegan.train.rng import step_batch
+from facegan.train.device import default_device
+from facegan.train.loop import Callback, LossLog, fit, sample_name
 
-# Params that change how a run is executed or observed, not what it computes.
-_EXECUTION_ONLY = {"checkpoint_every", "log_every"}
 SELECTION_METRIC = "usable"  # the monitor's share of edits the judges would keep (select_best)
-CHANNELS_LAST = torch.channels_last
-ADAM_BETAS = (0.5, 0.99)  # the usual GAN setting: little momentum, so G and D can react to each other
 
 
 @dataclass
 class TrainResult:
-    generator: Generator  # the EMA copy, in eval mode (the selected step's with select_best)
+    generator: torch.nn.Module  # the EMA copy, in eval mode (the selected step's with select_best)
     steps: int
     train_img_per_s: float  # over training steps only (not monitoring), across resumes
     selected_step: int  # the step whose EMA generator this is
@@ -65,87 +57,22 @@ class TrainResult:
     run_id: str  # the training run's fingerprint (facegan.train.loop.Fit), saved with the model
 
 
-def build_models(p: EditorParams, image_size: int) -> tuple[Generator, Discriminator]:
-    if image_size % 2 ** p.levels or image_size // 2 ** p.levels < 4:
-        raise ValueError(f"editor.levels {p.levels} leaves less than 4 px of a {image_size} px face; lower it")
-    return (Generator(len(NAMES), p.channels, p.levels, p.res_blocks, p.blur),
-            Discriminator(image_size, len(BINARY), p.d_channels))
+class FaceganTrainer(EditorTrainer):
+    """This project's editor (editor.arch facegan): the module docstring's steps."""
 
-
-def read_batch(source: FaceSource, attributes: np.ndarray, indices: np.ndarray, rng: torch.Generator,
-               part: distributed.Shard | None = None):
-    """Faces in [-1, 1] and their attribute vectors, half of them mirrored (which negates yaw):
-    `part`'s share of the batch `indices` (all of it by default)."""
-    part = part or distributed.Shard(len(indices))
-    flip = part.take(torch.rand(part.size, generator=rng) < 0.5)
-    indices = part.take(indices)
-    x, a = to_input(source.read(indices)), torch.from_numpy(attributes[indices])
-    x = torch.where(flip[:, None, None, None], x.flip(3), x)
-    a[:, -1] = torch.where(flip, -a[:, -1], a[:, -1])
-    return x, a
-
-
-def _heads_loss(attr_logits: torch.Tensor, yaw: torch.Tensor, target: torch.Tensor):
-    """Attribute BCE and yaw smooth-L1 (in YAW_SCALE units) against target vectors; returns both terms."""
-    return (F.binary_cross_entropy_with_logits(attr_logits, target[:, :len(BINARY)]),
-            F.smooth_l1_loss(yaw, target[:, -1], beta=0.1))
-
-
-class EditorTrainer(Trainer):
-    """G, D, EMA and optimizers, trained on `source` faces with `attributes` (N x 4 vectors, row-aligned)."""
-
-    name = "train_editor"
+    arch = "facegan"
     shown = ("g/reconstruction", "d/attributes")
 
-    def __init__(self, p: EditorParams, source: FaceSource, attributes: np.ndarray, recognizer: torch.nn.Module,
-                 seed: int, image_size: int, device: torch.device):
-        batch_size = min(p.batch_size, len(source))
-        distributed.check_batch_size(batch_size, "editor.batch_size")
-        # No autocast: R1's double backward under a GradScaler needs manual unscaling.
-        super().__init__(seed, p.steps, batch_size, p.checkpoint_every, device, amp=False)
-        self.p, self.source, self.attributes, self.image_size = p, source, attributes, image_size
-        torch.manual_seed(seed)
-        g, d = build_models(p, image_size)
-        # channels_last: oneDNN's convolutions (and their backward) run about twice as fast on CPU.
-        self.g, self.d = g.to(device, memory_format=CHANNELS_LAST), d.to(device, memory_format=CHANNELS_LAST)
-        distributed.broadcast_modules(self.g, self.d)
-        self.ema = make_ema(self.g)
-        self.recognizer = recognizer.to(device, memory_format=CHANNELS_LAST).eval().requires_grad_(False)
-        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=p.lr_g, betas=ADAM_BETAS)
-        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=p.lr_d, betas=ADAM_BETAS)
-        self.nets = {"g": self.g, "d": self.d}
-        self.parts = self.nets | {"ema": self.ema, "opt_g": self.opt_g, "opt_d": self.opt_d}
-        # select_best: every monitored step's score, and the best step's EMA weights {"step", "ema"}.
-        self.best: dict | None = None
-        self.scores: dict[int, float] = {}
+    def __init__(self, p: EditorParams, *args, **kwargs):
+        super().__init__(p, *args, **kwargs)
         self.pretrain_steps = min(p.heads_pretrain_steps, p.steps // 2)  # D's heads alone, first
 
-    def fingerprint(self) -> dict:
-        """Computing params, seed, size, attributes, a pixel sample and the recognizer."""
-        return dict(params=computing_params(self.p, _EXECUTION_ONLY), seed=self.seed, image_size=self.image_size,
-                    attributes=self.attributes, pixels=self.source.read(sample_rows(len(self.source))),
-                    recognizer=first_weights(self.recognizer))
-
-    def state_dict(self) -> dict:
-        return super().state_dict() | {"best": self.best, "scores": dict(self.scores)}
-
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        self.best, self.scores = state["best"], dict(state["scores"])
-
-    def consider(self, score: float) -> None:
-        """Remember the current EMA generator if its monitored score is the best so far (ties: the earlier)."""
-        best_so_far = max(self.scores.values(), default=None)
-        self.scores[self.step] = score
-        if best_so_far is None or score > best_so_far:
-            self.best = {"step": self.step, "ema": {k: v.detach().clone() for k, v in self.ema.state_dict().items()}}
-
-    def selected(self) -> tuple[Generator, int]:
-        """The best remembered EMA generator and its step, else the current one."""
-        if self.best is None:
-            return self.ema.eval(), self.step
-        self.ema.load_state_dict(self.best["ema"])
-        return self.ema.eval(), self.best["step"]
+    @staticmethod
+    def build(p: EditorParams, image_size: int) -> tuple[Generator, Discriminator]:
+        if image_size % 2 ** p.levels or image_size // 2 ** p.levels < 4:
+            raise ValueError(f"editor.levels {p.levels} leaves less than 4 px of a {image_size} px face; lower it")
+        return (Generator(len(NAMES), p.channels, p.levels, p.res_blocks, p.blur),
+                Discriminator(image_size, len(BINARY), p.d_channels))
 
     def _noise_std(self, gan_step: int) -> float:
         decay_steps = self.p.noise_decay * (self.p.steps - self.pretrain_steps)
@@ -156,16 +83,12 @@ class EditorTrainer(Trainer):
         """D's attribute and yaw heads alone, on (augmented) real faces: they know the attributes
         before G starts learning from them, so G's first edits chase attributes, not noise."""
         _, attr, yaw = self.d(diff_augment(x, self.p.augment, rng, part))
-        d_attr, d_yaw = _heads_loss(attr, yaw, source)
+        d_attr, d_yaw = heads_loss(attr, yaw, source)
         self.update(d_attr + d_yaw, self.opt_d, self.d.parameters())
         return {"d/attributes": d_attr.item(), "d/yaw": d_yaw.item()}
 
-    def train_step(self, step: int, rng: torch.Generator) -> dict[str, float]:
-        """One step on this process's share of the step's global batch; `rng` draws for the whole batch."""
-        indices = step_batch(len(self.source), self.batch_size, self.seed, step)
-        part = distributed.batch_shard(len(indices))
-        x, source = read_batch(self.source, self.attributes, indices, rng, part)
-        x, source = x.to(self.device, memory_format=CHANNELS_LAST), source.to(self.device)
+    def step_on(self, x: torch.Tensor, source: torch.Tensor, rng: torch.Generator, part: distributed.Shard,
+                step: int) -> dict[str, float]:
         if step < self.pretrain_steps:
             return self._heads_step(x, source, rng, part)
         return self._gan_step(x, source, rng, part, step - self.pretrain_steps)
@@ -198,10 +121,10 @@ class EditorTrainer(Trainer):
         real_adv, real_attr, real_yaw = self.d(real_in)
         fake_adv, fake_attr, fake_yaw = self.d(fake_in)
         d_adv = d_adversarial(p.adversarial_loss, real_adv, fake_adv, p.label_smoothing)
-        d_attr, d_yaw = _heads_loss(real_attr, real_yaw, source)
+        d_attr, d_yaw = heads_loss(real_attr, real_yaw, source)
         d_loss = d_adv + d_attr + d_yaw
         if p.heads_on_edits > 0:  # edits still show their source attributes, as far as D's heads can tell
-            d_loss = d_loss + p.heads_on_edits * sum(_heads_loss(fake_attr, fake_yaw, source))
+            d_loss = d_loss + p.heads_on_edits * sum(heads_loss(fake_attr, fake_yaw, source))
         if regularize:
             penalty = (r1_penalty(real_adv, real_in) / 2 if p.penalty == "r1" else
                        gradient_penalty(lambda t: self.d(t)[0], real_in, fake_in, rng, part))
@@ -212,7 +135,7 @@ class EditorTrainer(Trainer):
         self.d.requires_grad_(False)
         fake_adv, fake_attr, fake_yaw = self.d(d_input(fake, fake_noise))
         g_adv = g_adversarial(p.adversarial_loss, fake_adv)
-        g_attr, g_yaw = _heads_loss(fake_attr, fake_yaw, target)
+        g_attr, g_yaw = heads_loss(fake_attr, fake_yaw, target)
         g_rec = F.l1_loss(recon, x[:n_recon])
         with torch.no_grad():
             anchor = F.normalize(self.recognizer(x))
@@ -224,6 +147,20 @@ class EditorTrainer(Trainer):
         return {"d/adversarial": d_adv.item(), "d/attributes": d_attr.item(), "d/yaw": d_yaw.item(),
                 "g/adversarial": g_adv.item(), "g/attributes": g_attr.item(), "g/yaw": g_yaw.item(),
                 "g/reconstruction": g_rec.item(), "g/identity": g_id.item(), "noise_std": std}
+
+
+TRAINERS: dict[str, type[EditorTrainer]] = {t.arch: t for t in (FaceganTrainer, StarGANTrainer)}
+
+
+def build_models(p: EditorParams, image_size: int) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """(G, D) of `editor.arch`, untrained."""
+    return TRAINERS[p.arch].build(p, image_size)
+
+
+def editor_trainer(p: EditorParams, source: FaceSource, attributes: np.ndarray, recognizer: torch.nn.Module,
+                   seed: int, image_size: int, device: torch.device) -> EditorTrainer:
+    """The trainer of `editor.arch`."""
+    return TRAINERS[p.arch](p, source, attributes, recognizer, seed, image_size, device)
 
 
 class JudgedEdits(Callback):
@@ -255,7 +192,7 @@ def train_editor(p: EditorParams, source: FaceSource, attributes: np.ndarray, re
     steps and, with `monitor(ema_generator, step)` returning (metrics, PIL image), judged success
     and a grid every `monitor_every` steps. `max_steps` stops early (as if killed) after checkpointing.
     """
-    trainer = EditorTrainer(p, source, attributes, recognizer, seed, image_size, device or default_device())
+    trainer = editor_trainer(p, source, attributes, recognizer, seed, image_size, device or default_device())
     callbacks = [LossLog(p.log_every)] + ([JudgedEdits(monitor, p)] if monitor is not None else [])
     run = fit(trainer, checkpoint_dir, max_steps=max_steps, callbacks=callbacks, live=live)
     generator, selected_step = trainer.selected() if trainer.step == p.steps else (trainer.ema.eval(), trainer.step)

@@ -29,6 +29,7 @@ from facegan.evaluation.enrollment import VariantLookup, visible_conditions
 from facegan.evaluation.lowshot_run import Embedded, EpisodeScorer
 from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.judges import Judges
+from facegan.judges.quality import QualityCritic
 from facegan.lowshot.episodes import draw_episodes
 from facegan.recognition.backbone import build_backbone
 from facegan.synthesis.generate import generate_variants
@@ -46,7 +47,8 @@ def synthesis_rate(image_size: int, n: int) -> float:
     editor = build_models(EditorParams(), image_size)[0].eval()
     j = JudgesParams()
     judges = Judges(AttributeYawNet(j.attribute_arch, image_size, ["eyeglasses", "smiling", "young"], j.width),
-                    build_backbone(j.identity_arch, image_size, 512, j.width).eval(), 0.5, 1e-3)
+                    build_backbone(j.identity_arch, image_size, 512, j.width).eval(), 0.5, 1e-3,
+                    QualityCritic(j.quality_arch, image_size, j.quality_width).eval(), 0.5, j.quality_pass)
     judges.attribute_net.eval()
     kinds = ["eyeglasses", "smiling", "young", "yaw"]
     jobs = pd.DataFrame({"source_row": np.arange(n), "input_row": np.arange(n),

@@ -200,6 +200,15 @@ class JudgesParams(Section):
     # when the [judge] extra is installed; trained: always the embedder trained here.
     identity_judge: Literal["auto", "trained"] = Field(
         "auto", description="auto: dlib's pretrained ResNet on real photos when [judge] is installed | trained")
+    # The quality critic: real base faces against degraded copies (ghosts, doubled edges, smears,
+    # blotches, warps, colour fringes); synthesis keeps only variants it passes.
+    quality_arch: Literal["iresnet", "mobilefacenet"] = Field(
+        "iresnet", description="quality critic trunk (pooled, one logit)")
+    quality_width: Annotated[int, Field(ge=4, le=256)] = Field(8, description="quality critic width")
+    quality_epochs: Annotated[int, Field(ge=1, le=1000)] = Field(
+        5, description="quality critic: epochs over base training faces (each beside a degraded copy)")
+    quality_pass: OpenFraction = Field(
+        0.95, description="quality threshold: this share of held-out real base faces passes")
     checkpoint_every: PositiveInt = Field(200, description="steps")
 
 

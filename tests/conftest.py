@@ -104,6 +104,7 @@ def write_models(models) -> None:
     from facegan.editor.generator import Generator
     from facegan.judges.attribute_net import AttributeYawNet
     from facegan.judges.judges import Judges
+    from facegan.judges.quality import QualityCritic
     from facegan.recognition.backbone import build_backbone
     from facegan.recognition.embed import save_recognizer
 
@@ -112,9 +113,10 @@ def write_models(models) -> None:
     save_recognizer(models / "recognizer.pt", build_backbone("iresnet", SYNTH_SIZE, 16, 4), arch="iresnet",
                     image_size=SYNTH_SIZE, embedding_dim=16, width=4, identity_names=[])
     Judges(AttributeYawNet("mobilefacenet", SYNTH_SIZE, ["eyeglasses", "smiling", "young"], 4),
-           build_backbone("mobilefacenet", SYNTH_SIZE, 16, 4), 0.9, 1e-3).save(
+           build_backbone("mobilefacenet", SYNTH_SIZE, 16, 4), 0.9, 1e-3, QualityCritic("iresnet", SYNTH_SIZE, 4),
+           0.5, 0.95).save(
         models / "judges.pt", image_size=SYNTH_SIZE, attribute_arch="mobilefacenet", width=4,
-        identity_arch="mobilefacenet", identity_width=4, identity_dim=16)
+        identity_arch="mobilefacenet", identity_width=4, identity_dim=16, quality_arch="iresnet", quality_width=4)
     save_editor(models / "editor.pt", Generator(4, channels=4, levels=2).eval(), SYNTH_SIZE)
 
 

@@ -46,7 +46,8 @@ TIMES = {"seconds", "train_img_per_s"}  # report keys that differ between any tw
 _RECOGNIZER_SIDE = ("n_train_images", "n_extra_train_images", "n_train_identities")
 BASE_SIDE = {  # report keys each stage computes from base faces alone
     "train_recognizer": _RECOGNIZER_SIDE,
-    "train_judges": ("attr_acc", "attr_balanced_acc", "yaw_mae_deg", "identity_threshold", "n_val_images"),
+    "train_judges": ("attr_acc", "attr_balanced_acc", "yaw_mae_deg", "identity_threshold", "quality_threshold",
+                     "quality_auc", "n_val_images"),
     "train_editor": ("steps", "selected_step", "selection", "n_train_images"),
     "train_translator": ("steps", "n_train_pairs"),
     "train_recognizer_aug": _RECOGNIZER_SIDE + ("extra_by_kind",),

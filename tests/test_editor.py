@@ -16,16 +16,18 @@ from facegan.data.decode import load_face
 from facegan.data.store import open_prepared
 from facegan.editor.conditioning import BINARY, NAMES, YAW, attribute_vectors, sample_targets, set_targets
 from facegan.editor.edit import edit_faces, edit_image, load_editor, save_editor
-from facegan.editor.evaluate import EVAL_YAW_TARGETS, edit_plan, evaluate_editor, reconstruction_quality
+from facegan.editor.evaluate import (EVAL_YAW_TARGETS, edit_plan, edit_success, evaluate_editor,
+                                     reconstruction_quality)
 from facegan.editor.augment import diff_augment
 from facegan.editor.generator import Blur, Generator
 from facegan.editor.stage import train_editor_stage
 from facegan.editor.train import build_models, train_editor
-from facegan.editor.truth import synthetic_root, truth_quality
+from facegan.editor.truth import kept_vs_rejected, synthetic_root, truth_quality
 from facegan.errors import FaceganError
 from facegan.gan.losses import LOSSES, d_adversarial, g_adversarial, gradient_penalty, r1_penalty
 from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.judges import Judges
+from facegan.judges.quality import QualityCritic
 from facegan.recognition.backbone import build_backbone
 from facegan.recognition.dataset import FaceSource
 from facegan.recognition.embed import save_recognizer
@@ -60,6 +62,10 @@ class StubJudges:
     deterministic, and sensitive to what an edit does."""
 
     identity_threshold = 0.5
+    quality_threshold = 0.5
+
+    def quality(self, faces):  # the top-left pixel's brightness: planted, so a test can move it
+        return np.asarray(faces, np.float32)[:, 0, 0].mean(1) / 255
 
     def attributes_and_yaw(self, faces):
         f = np.asarray(faces, np.float32) / 255
@@ -285,6 +291,33 @@ def test_evaluation_scores_every_planned_edit():
     assert report["n_edits"] == 7 * 6 and "identity-judge" in report["kid_features"]
 
 
+def test_quality_pass_rate_and_usable_edits_follow_the_critic():
+    """StubJudges' quality is the top-left pixel: planted bright on half the faces, an editor that changes
+    nothing keeps it, so exactly half of every edit passes, and no failing edit counts as usable."""
+    faces, source = tiny_faces(8), tiny_attributes(8)
+    faces[:, 0, 0] = np.where(np.arange(8) % 2 == 0, 250, 5)[:, None]
+    report = evaluate_editor(CopyEditor(), faces, source, StubJudges())
+    rates = report["quality_pass_rate"]
+    assert rates["by_attribute"] == {name: 0.5 for name in NAMES}
+    assert rates["by_yaw_target"] == {t: 0.5 for t in ("-40", "-20", "+20", "+40")}
+    assert all(v <= 0.5 for v in report["usable_rate"]["by_attribute"].values())
+    assert edit_success(CopyEditor(), faces, source, StubJudges())["usable"] <= 0.5
+
+
+def test_kept_and_rejected_edits_are_split_by_truth_ssim():
+    ssim_values = [np.array([0.9, 0.5, 0.8]), np.array([0.7, 0.3]), np.array([0.6])]
+    kept = [np.array([True, False, True]), np.array([True, False]), np.array([True])]
+    split = kept_vs_rejected(ssim_values, kept, [("smiling", None), ("yaw", "+40"), ("yaw", "-20")])
+    assert split["by_attribute"]["smiling"] == {"kept": {"n": 2, "ssim": pytest.approx(0.85)},
+                                                "rejected": {"n": 1, "ssim": pytest.approx(0.5)}}
+    assert split["by_attribute"]["yaw"] == {"kept": {"n": 2, "ssim": pytest.approx(0.65)},
+                                            "rejected": {"n": 1, "ssim": pytest.approx(0.3)}}
+    assert split["by_yaw_target"]["-20"] == {"kept": {"n": 1, "ssim": pytest.approx(0.6)},
+                                             "rejected": {"n": 0, "ssim": None}}
+    assert split["overall"] == {"kept": {"n": 4, "ssim": pytest.approx(0.75)},
+                                "rejected": {"n": 2, "ssim": pytest.approx(0.4)}}
+
+
 class CopyEditor(torch.nn.Module):
     """An editor that changes nothing."""
 
@@ -317,7 +350,8 @@ def condition_key(cond: np.ndarray) -> tuple:
 def tiny_judges() -> Judges:
     torch.manual_seed(0)
     return Judges(AttributeYawNet("mobilefacenet", SIZE, ["eyeglasses", "smiling", "young"], 4),
-                  build_backbone("mobilefacenet", SIZE, 16, 4).eval(), 0.5, 1e-3)
+                  build_backbone("mobilefacenet", SIZE, 16, 4).eval(), 0.5, 1e-3,
+                  QualityCritic("iresnet", SIZE, 4).eval(), 0.5, 0.95)
 
 
 def test_every_edit_is_scored_against_its_true_variant(tiny_synthetic):
@@ -343,6 +377,9 @@ def test_every_edit_is_scored_against_its_true_variant(tiny_synthetic):
         assert scores["ssim"] == pytest.approx(1, abs=1e-4) and scores["l1"] == pytest.approx(0, abs=1e-6)
         assert scores["identity_similarity"] == pytest.approx(1, abs=1e-4)
     assert all(s["unedited_ssim"] < 0.9 for s in perfect["by_yaw_target"].values())  # a turn is not the source
+    accepted = perfect["acceptance"]
+    assert accepted["overall"]["kept"]["n"] + accepted["overall"]["rejected"]["n"] == 2 * 7
+    assert set(accepted["by_attribute"]) == set(NAMES) and set(accepted["by_yaw_target"]) == {"-40", "-20", "+20", "+40"}
 
     nothing = truth_quality(CopyEditor(), faces, rows, source, judges, root)
     for group in ("by_attribute", "by_yaw_target"):
@@ -360,9 +397,10 @@ def write_untrained_models(tmp_path):
     save_recognizer(tmp_path / "recognizer.pt", build_backbone("iresnet", SIZE, 16, 4), arch="iresnet",
                     image_size=SIZE, embedding_dim=16, width=4, identity_names=[])
     judges = Judges(AttributeYawNet("mobilefacenet", SIZE, ["eyeglasses", "smiling", "young"], 4),
-                    build_backbone("mobilefacenet", SIZE, 16, 4), 0.5, 1e-3)
+                    build_backbone("mobilefacenet", SIZE, 16, 4), 0.5, 1e-3, QualityCritic("iresnet", SIZE, 4), 0.5, 0.95)
     judges.save(tmp_path / "judges.pt", image_size=SIZE, attribute_arch="mobilefacenet", width=4,
-                identity_arch="mobilefacenet", identity_width=4, identity_dim=16)
+                identity_arch="mobilefacenet", identity_width=4, identity_dim=16, quality_arch="iresnet",
+                quality_width=4)
 
 
 def test_stage_writes_model_report_grid_and_curves(tiny_synthetic, tmp_path):
@@ -375,6 +413,7 @@ def test_stage_writes_model_report_grid_and_curves(tiny_synthetic, tmp_path):
     report = train_editor_stage(params, **paths)
     assert json.loads(paths["report_path"].read_text()) == report
     assert set(report["edit_success"]) == {"eyeglasses", "smiling", "young", "yaw"}
+    assert set(report["quality_pass_rate"]["by_attribute"]) == set(report["edit_success"])
     for key in ("recon_psnr", "recon_ssim", "kid", "train_img_per_s", "steps", "seconds"):
         assert np.isfinite(report[key])
     assert report["steps"] == 3 and report["identity"]["preserved_rate"] <= 1
@@ -391,7 +430,8 @@ def test_stage_writes_model_report_grid_and_curves(tiny_synthetic, tmp_path):
     judged = edit_image(photo, tmp_path / "out.png", {"eyeglasses": 1.0, "yaw": 30.0},
                         paths["model_path"], paths["judges_path"])
     assert Image.open(tmp_path / "out.png").size == (3 * SIZE, 3 * SIZE)  # the photo's own size
-    assert {"judged_before", "judged_after", "judges_read_as_reached", "in_domain"} <= set(judged)
+    assert {"judged_before", "judged_after", "judges_read_as_reached", "in_domain", "quality"} <= set(judged)
+    assert judged["quality"]["passed"] == (judged["quality"]["score"] >= judged["quality"]["threshold"])
     assert judged["models_trained_on"]["data"]["source"] == "synthetic"
     edit_image(photo, tmp_path / "crop.png", {"eyeglasses": 1.0}, paths["model_path"], paths["judges_path"],
                crop_only=True)

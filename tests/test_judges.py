@@ -8,7 +8,11 @@ from facegan.config import parse_params
 from facegan.data.store import open_prepared
 from facegan.errors import FaceganError
 from facegan.judges.attribute_net import AttributeYawNet
+from facegan.judges.degrade import KINDS, degrade
 from facegan.judges.judges import load_judges
+from facegan.judges.quality import QualityCritic, pass_threshold, quality_scores
+from facegan.judges.train_attributes import ATTRIBUTE_AUGMENT
+from facegan.judges.train_quality import train_quality_critic
 from facegan.judges.stage import train_judges_stage
 from facegan.judges.train_attributes import predict, train_attribute_judge
 from facegan.train.device import to_input
@@ -56,7 +60,8 @@ def judges_paths(root: Path) -> dict[str, Path]:
 def test_judges_stage_on_rendered_faces(tiny_synthetic, monkeypatch):
     monkeypatch.chdir(tiny_synthetic)
     params = parse_params({"recognizer": TINY_RECOGNIZER,
-                           "judges": {"width": 8, "epochs": 2, "identity_epochs": 2, "batch_size": 16}})
+                           "judges": {"width": 8, "epochs": 2, "identity_epochs": 2, "batch_size": 16,
+                                      "quality_epochs": 1, "quality_width": 4}})
     report = train_judges_stage(params, **judges_paths(tiny_synthetic), train_identity=train_recognizer)
     assert set(report["attr_acc"]) == {"eyeglasses", "smiling", "young"}
     assert all(0 <= v <= 1 for v in report["attr_acc"].values())
@@ -70,12 +75,16 @@ def test_judges_stage_on_rendered_faces(tiny_synthetic, monkeypatch):
     assert set(probs) == {"eyeglasses", "smiling", "young"} and yaw.shape == (len(val),)
     # a face is its own identity; the saved threshold decides the rest
     assert judges.same_identity(faces, faces).all()
+    # the quality threshold lets quality_pass of these held-out faces through
+    assert np.mean(judges.quality(faces) >= judges.quality_threshold) == pytest.approx(0.95, abs=1 / len(faces) + 1e-9)
+    assert report["quality_threshold"] == judges.quality_threshold and set(report["quality_auc"]) == set(KINDS)
     sims = judges.identity_similarity(faces[:-1], faces[1:])
     assert np.array_equal(judges.same_identity(faces[:-1], faces[1:]), sims >= report["identity_threshold"])
     # rerun: resumes from the finished checkpoints, same judges
     again = train_judges_stage(params, **judges_paths(tiny_synthetic), train_identity=train_recognizer)
     assert again["identity_threshold"] == report["identity_threshold"]
     assert again["attr_acc"] == report["attr_acc"]
+    assert again["quality_threshold"] == report["quality_threshold"]
 
 
 @pytest.mark.bad_input
@@ -126,3 +135,67 @@ def test_attribute_loss_weights_balance_skewed_labels():
     labels[:1, 2] = 1       # 1% positive -> capped
     weight = balanced_pos_weight(labels).tolist()
     assert weight[0] == pytest.approx(3.0) and weight[1] == pytest.approx(1.0) and weight[2] == MAX_POS_WEIGHT
+
+
+def smooth_faces(n: int = 8, size: int = 32, seed: int = 0) -> torch.Tensor:
+    """Faces with structure at several scales (a bright disc on a gradient, with noise), in [-1, 1]."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size] / size
+    faces = np.stack([(0.6 * ((xx - 0.5) ** 2 + (yy - 0.5) ** 2 < rng.uniform(0.05, 0.1)) + 0.3 * xx
+                       + 0.05 * rng.standard_normal((size, size)))[None].repeat(3, 0) for _ in range(n)])
+    return torch.from_numpy(faces * 2 - 1).float().clamp(-1, 1)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_degradations_change_pixels_and_repeat_per_seed(kind):
+    x = smooth_faces()
+    first, kinds, severity = degrade(x, torch.Generator().manual_seed(0), (kind,))
+    again, _, _ = degrade(x, torch.Generator().manual_seed(0), (kind,))
+    other, _, _ = degrade(x, torch.Generator().manual_seed(1), (kind,))
+    assert torch.equal(first, again) and not torch.equal(first, other)
+    assert kinds == [kind] * len(x) and ((severity >= 0.1) & (severity <= 1)).all()
+    assert ((first - x).abs().flatten(1).mean(1) > 0.002).all()  # every face changed
+    # on uint8 levels, as real faces are
+    assert torch.equal(first, first.add(1).mul(127.5).round().div(127.5).sub(1))
+
+
+def test_severity_grades_the_change():
+    x = smooth_faces(16)
+    mild, _, _ = degrade(x, torch.Generator().manual_seed(0), ("ghost",), min_severity=0.1)
+    strong, _, _ = degrade(x, torch.Generator().manual_seed(0), ("ghost",), min_severity=0.9)
+    assert (strong - x).abs().mean() > (mild - x).abs().mean()
+    with pytest.raises(ValueError, match="unknown degradation 'sparkle'"):
+        degrade(x, torch.Generator(), ("sparkle",))
+
+
+def test_quality_critic_scores_real_faces_above_ghosts(tiny_synthetic, tmp_path, one_torch_thread):
+    """A few seconds of training on rendered base faces against ghosts (the whole family needs more steps than
+    a test affords); held-out faces (other identities) and ghost-blended copies of them are told apart."""
+    from sklearn.metrics import roc_auc_score
+
+    data = open_prepared(tiny_synthetic / "data/prepared")
+    train = data.rows(split="base", role="train", domain="visible").index.to_numpy()
+    held = data.faces[data.rows(split="novel", domain="visible").index.to_numpy()]
+    torch.manual_seed(0)
+    net, _ = train_quality_critic(QualityCritic("iresnet", 32, 8),
+                                  TrainBatches([FaceSource(data.faces, train, np.zeros(len(train)))],
+                                               ATTRIBUTE_AUGMENT, 0),
+                                  epochs=20, batch_size=16, lr=3e-3, seed=0, checkpoint_dir=tmp_path / "ckpt",
+                                  checkpoint_every=1000, device=torch.device("cpu"), kinds=("ghost",))
+    ghosts, _, _ = degrade(to_input(held), torch.Generator().manual_seed(5), ("ghost",), min_severity=0.4)
+    real, fake = quality_scores(net, held), quality_scores(net, ghosts.add(1).mul(127.5).round().byte()
+                                                           .permute(0, 2, 3, 1).numpy())
+    assert roc_auc_score(np.r_[np.ones(len(real)), np.zeros(len(fake))], np.r_[real, fake]) > 0.8
+    assert np.mean(real >= pass_threshold(real, 0.9)) >= 0.9
+
+
+@pytest.mark.bad_input
+def test_judges_without_a_quality_critic_are_refused(tmp_path):
+    from tests.test_model_file import _judges, _save_judges
+
+    _save_judges(tmp_path / "judges.pt", _judges())
+    blob = torch.load(tmp_path / "judges.pt", weights_only=True)
+    del blob["config"]["quality"], blob["state_dicts"]["quality"]
+    torch.save(blob, tmp_path / "judges.pt")
+    with pytest.raises(FaceganError, match="no quality critic .* rerun `dvc repro train_judges`"):
+        load_judges(tmp_path / "judges.pt")

@@ -9,6 +9,7 @@ from facegan.editor.generator import Generator
 from facegan.errors import FaceganError
 from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.judges import Judges, load_judges
+from facegan.judges.quality import QualityCritic
 from facegan.model_file import FORMAT, read_model_file
 from facegan.recognition.backbone import build_backbone
 from facegan.recognition.embed import load_recognizer, save_recognizer
@@ -37,12 +38,13 @@ def _same(a: torch.nn.Module, b: torch.nn.Module) -> bool:
 
 def _judges():
     return Judges(_randomized(AttributeYawNet("mobilefacenet", SIZE, ["eyeglasses", "smiling", "young"], 4)),
-                  _randomized(build_backbone("mobilefacenet", SIZE, 16, 4)), 0.37, 1e-3)
+                  _randomized(build_backbone("mobilefacenet", SIZE, 16, 4)), 0.37, 1e-3,
+                  _randomized(QualityCritic("iresnet", SIZE, 4)), 0.42, 0.95)
 
 
 def _save_judges(path, judges, **extra):
     judges.save(path, image_size=SIZE, attribute_arch="mobilefacenet", width=4, identity_arch="mobilefacenet",
-                identity_width=4, identity_dim=16, **extra)
+                identity_width=4, identity_dim=16, quality_arch="iresnet", quality_width=4, **extra)
 
 
 def test_every_kind_loads_bit_identical_weights(tmp_path):
@@ -66,6 +68,7 @@ def test_every_kind_loads_bit_identical_weights(tmp_path):
     back = load_judges(tmp_path / "j.pt")
     assert _same(judges.attribute_net, back.attribute_net) and _same(judges.identity_net, back.identity_net)
     assert (back.identity_threshold, back.identity_far, back.attribute_names) == (0.37, 1e-3, judges.attribute_names)
+    assert _same(judges.quality_net, back.quality_net) and (back.quality_threshold, back.quality_pass) == (0.42, 0.95)
     assert back.domain.keys() == domain.keys() and np.array_equal(back.domain["mean"], domain["mean"])
 
 
@@ -76,7 +79,7 @@ def test_every_kind_is_the_same_plain_dict(tmp_path):
     save_translator(tmp_path / "translator.pt", UNet(4, 2), SIZE, "synthetic")
     _save_judges(tmp_path / "judges.pt", _judges())
     nets = {"recognizer": {"backbone"}, "editor": {"generator"}, "translator": {"generator"},
-            "judges": {"attribute", "identity"}}
+            "judges": {"attribute", "identity", "quality"}}
     for kind, names in nets.items():
         blob = torch.load(tmp_path / f"{kind}.pt", weights_only=True)
         assert set(blob) == {"format", "kind", "config", "state_dicts", "fingerprint", "provenance"}

@@ -94,12 +94,17 @@ def test_synthesize_keeps_only_what_the_judges_agree_on(synthesized):
         assert np.array_equal(faces[th.to_numpy()], 255 - data.faces[sample.loc[th, "input_row"].to_numpy()])
     sim = judges.identity_similarity(faces, data.faces[sample["source_row"].to_numpy()])
     np.testing.assert_allclose(sim, sample["identity_similarity"], atol=1e-4)
-    expected = sample["target_reached"].to_numpy() & (sim >= judges.identity_threshold)
+    quality = judges.quality(faces)
+    np.testing.assert_allclose(quality, sample["quality"], atol=1e-4)
+    expected = (sample["target_reached"].to_numpy() & (sim >= judges.identity_threshold)
+                & (quality >= judges.quality_threshold))
     assert np.array_equal(sample["kept"].to_numpy(), expected)
 
     assert report["generated"] == len(table) and report["kept"] == int(table["kept"].sum())
     assert json.loads(paths["report_path"].read_text()) == report
     assert set(report["kept_rate"]) == {"eyeglasses", "smiling", "young", "yaw", THERMAL, NORMALIZE}
+    assert report["quality_pass_rate"] == {k: float((g["quality"] >= judges.quality_threshold).mean())
+                                           for k, g in table.groupby("kind", sort=False)}
     assert sum(block["generated"] for block in report["by_split"].values()) == len(table)
 
 
@@ -164,3 +169,21 @@ def test_variant_folder_is_byte_identical_when_rerun(synthesized, tmp_path):
     assert files == sorted(p.name for p in again["out_dir"].iterdir()) and "judged.csv" in files
     for name in files:
         assert (paths["out_dir"] / name).read_bytes() == (again["out_dir"] / name).read_bytes(), name
+
+
+class PlantedJudges:
+    """Judges whose quality score is planted: the face's mean brightness; identity and attributes pass."""
+
+    identity_threshold, quality_threshold = 0.5, 0.5
+
+    def quality(self, faces):
+        return np.asarray(faces, np.float32).mean((1, 2, 3)) / 255
+
+
+def test_acceptance_rejects_low_quality_even_when_attribute_and_identity_pass():
+    from facegan.judges.acceptance import accepted
+
+    judges = PlantedJudges()
+    faces = np.stack([np.full((4, 4, 3), v, np.uint8) for v in (30, 200, 200, 30)])
+    reached, similarity = np.array([True, True, False, True]), np.array([0.9, 0.9, 0.9, 0.1])
+    assert accepted(reached, similarity, judges.quality(faces), judges).tolist() == [False, True, False, False]

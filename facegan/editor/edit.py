@@ -129,10 +129,11 @@ def edit_image(photo: Path, out: Path, targets: Mapping[str, float], editor_path
 
     Writes the photo at its own size with the edited face pasted back where it was aligned from
     (or, with `crop_only`, the aligned crop at the models' size). Returns what the judges read
-    before and after (readings, not facts), which targets they read as reached, what the models
+    before and after (readings, not facts), which targets they read as reached, the quality critic's
+    verdict on the edited face (score, threshold, passed: what synthesis requires), what the models
     were trained on, and whether the photo looks like those faces."""
     from facegan.data.alignment import paste_face
-    from facegan.judges.acceptance import attribute_reached
+    from facegan.judges.acceptance import attribute_reached, quality_passed
     from facegan.judges.domain import out_of_domain
     from facegan.judges.judges import load_judges
 
@@ -152,9 +153,12 @@ def edit_image(photo: Path, out: Path, targets: Mapping[str, float], editor_path
     after = judged_attributes(judges, edited)
     reached = {name: bool(attribute_reached(name, value, after[name][0]))
                for name, value in targets.items()}
+    score = float(judges.quality(edited)[0])
+    quality = {"score": round(score, 3), "threshold": round(float(judges.quality_threshold), 3),
+               "passed": bool(quality_passed(score, judges.quality_threshold))}
     trained = getattr(editor, "trained_on", {}) or {}
     result = {"judged_before": _readings(before), "judged_after": _readings(after),
-              "targets": dict(targets), "judges_read_as_reached": reached,
+              "targets": dict(targets), "judges_read_as_reached": reached, "quality": quality,
               "in_domain": None if outside is None else not outside,
               "domain_distance": None if ratio is None else round(ratio, 2),
               "models_trained_on": trained,

@@ -3,7 +3,9 @@
 Each source face gets every edit of the evaluation plan: each binary attribute
 flipped, and each yaw target. An edit succeeds when the attribute judge reads
 the target (the judges' rule, facegan.judges.acceptance: probability on the
-right side of 0.5; yaw within YAW_TOLERANCE degrees). Identity is the identity
+right side of 0.5; yaw within YAW_TOLERANCE degrees); it passes quality when the
+quality critic's score reaches its threshold, and it is usable (what synthesis
+would keep) when it succeeds, keeps the identity and passes quality. Identity is the identity
 judge's similarity between source and edit; reconstruction is the edit with no targets; KID compares edited and
 real faces in the identity judge's embedding space (no Inception weights
 offline).
@@ -21,7 +23,7 @@ from torchmetrics.image.kid import KernelInceptionDistance
 
 from facegan.editor.conditioning import BINARY, YAW
 from facegan.editor.edit import edit_faces
-from facegan.judges.acceptance import attribute_reached, identity_kept
+from facegan.judges.acceptance import accepted, attribute_reached, identity_kept, quality_passed
 from facegan.train.device import to_input
 
 EVAL_YAW_TARGETS = (-40.0, -20.0, 20.0, 40.0)
@@ -42,15 +44,34 @@ def _success(targets: dict, judged: tuple[dict, np.ndarray]) -> np.ndarray:
     return attribute_reached(attribute, targets[attribute], probs[attribute])
 
 
-def _run_plan(editor, faces: np.ndarray, source: Mapping[str, np.ndarray], judges):
-    """Every planned edit of `faces`, its attribute, and per face whether the attribute judge reads the target."""
-    edits, attributes, hits = [], [], []
+def judge_edit(judges, targets: dict, edited: np.ndarray, source_embeddings: np.ndarray) -> dict[str, np.ndarray]:
+    """The judges' verdict on each edited face (targets: the edit's, as edit_plan gives them): target
+    reached, identity similarity to its source, quality score, and `kept`: all three pass (the
+    acceptance synthesis applies); `embedding`: the edit's identity-judge embedding."""
+    reached = _success(targets, judges.attributes_and_yaw(edited))
+    embedding = judges.identity_embeddings(edited)
+    similarity = np.sum(source_embeddings * embedding, axis=1)
+    quality = judges.quality(edited)
+    return {"reached": reached, "similarity": similarity, "quality": quality, "embedding": embedding,
+            "kept": accepted(reached, similarity, quality, judges)}
+
+
+def edit_group(targets: dict) -> tuple[str, str | None]:
+    """(attribute, yaw target name or None) of an edit of edit_plan: yaw edits are pooled and also split by target."""
+    attribute = next(iter(targets))
+    return attribute, (f"{targets[YAW]:+.0f}" if attribute == YAW else None)
+
+
+def _run_plan(editor, faces: np.ndarray, source: Mapping[str, np.ndarray], judges, source_emb: np.ndarray):
+    """Every planned edit of `faces` (identity-judge embeddings `source_emb`), its targets, and the
+    judges' verdict on each (judge_edit)."""
+    edits, plan, verdicts = [], [], []
     for _, targets in edit_plan(source):
         edited = edit_faces(editor, faces, targets, source)
         edits.append(edited)
-        attributes.append(next(iter(targets)))
-        hits.append(_success(targets, judges.attributes_and_yaw(edited)))
-    return edits, attributes, hits
+        plan.append(targets)
+        verdicts.append(judge_edit(judges, targets, edited, source_emb))
+    return edits, plan, verdicts
 
 
 def per_attribute(attributes: list[str], values: list[np.ndarray]) -> dict[str, float]:
@@ -61,16 +82,22 @@ def per_attribute(attributes: list[str], values: list[np.ndarray]) -> dict[str, 
     return {k: float(np.concatenate(v).mean()) for k, v in pooled.items()}
 
 
+def by_attribute_and_yaw_target(plan: list[dict], values: list[np.ndarray]) -> dict[str, dict[str, float]]:
+    """{"by_attribute": mean per attribute (yaw pooled), "by_yaw_target": mean per yaw target}."""
+    groups = [edit_group(t) for t in plan]
+    turns = [(v, target) for v, (_, target) in zip(values, groups) if target is not None]
+    return {"by_attribute": per_attribute([a for a, _ in groups], values),
+            "by_yaw_target": per_attribute([t for _, t in turns], [v for v, _ in turns])}
+
+
 def edit_success(editor, faces: np.ndarray, source: Mapping[str, np.ndarray], judges) -> dict[str, float]:
     """Judged success per attribute and `usable`: per attribute, the share of edits synthesis would keep
-    (target read and identity preserved), averaged over attributes. Cheap enough to monitor training;
-    `usable` is what checkpoint selection (`editor.select_best`) maximizes."""
-    edits, attributes, hits = _run_plan(editor, faces, source, judges)
-    source_emb = judges.identity_embeddings(faces)
-    kept = [hit & identity_kept(np.sum(source_emb * judges.identity_embeddings(e), 1), judges.identity_threshold)
-            for hit, e in zip(hits, edits)]
-    usable = float(np.mean(list(per_attribute(attributes, kept).values())))
-    return per_attribute(attributes, hits) | {"usable": usable}
+    (target read, identity preserved, quality passed), averaged over attributes. Cheap enough to monitor
+    training; `usable` is what checkpoint selection (`editor.select_best`) maximizes."""
+    _, plan, verdicts = _run_plan(editor, faces, source, judges, judges.identity_embeddings(faces))
+    attributes = [edit_group(t)[0] for t in plan]
+    usable = float(np.mean(list(per_attribute(attributes, [v["kept"] for v in verdicts]).values())))
+    return per_attribute(attributes, [v["reached"] for v in verdicts]) | {"usable": usable}
 
 
 def kid(real_features: np.ndarray, fake_features: np.ndarray, seed: int = 0) -> float:
@@ -97,15 +124,19 @@ def reconstruction_quality(faces: np.ndarray, recon: np.ndarray) -> tuple[float,
 def evaluate_editor(editor, faces: np.ndarray, source: Mapping[str, np.ndarray], judges,
                     seed: int = 0) -> dict:
     """All editor metrics on these (novel-identity) faces."""
-    edits, attributes, hits = _run_plan(editor, faces, source, judges)
-    success = per_attribute(attributes, hits)
     # Each face embedded once: the same features give identity similarity and KID.
     source_emb = judges.identity_embeddings(faces)
-    edit_emb = np.concatenate([judges.identity_embeddings(e) for e in edits])
-    similarity = np.sum(np.tile(source_emb, (len(edits), 1)) * edit_emb, axis=1)
+    edits, plan, verdicts = _run_plan(editor, faces, source, judges, source_emb)
+    success = per_attribute([edit_group(t)[0] for t in plan], [v["reached"] for v in verdicts])
+    edit_emb = np.concatenate([v["embedding"] for v in verdicts])
+    similarity = np.concatenate([v["similarity"] for v in verdicts])
+    quality = by_attribute_and_yaw_target(plan, [quality_passed(v["quality"], judges.quality_threshold)
+                                                 for v in verdicts])
     psnr, ssim_value = reconstruction_quality(faces, edit_faces(editor, faces, {}, source))
     return {
         "edit_success": success,
+        "quality_pass_rate": quality | {"threshold": float(judges.quality_threshold)},
+        "usable_rate": by_attribute_and_yaw_target(plan, [v["kept"] for v in verdicts]),
         "identity": {"mean_similarity": float(similarity.mean()),
                      "preserved_rate": float(identity_kept(similarity, judges.identity_threshold).mean()),
                      "threshold": float(judges.identity_threshold)},

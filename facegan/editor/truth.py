@@ -8,6 +8,11 @@ yaw target) is compared with that true variant, decoded and cropped as prep does
 and the identity judge's cosine similarity. The unedited source against the same truth is the
 score of doing nothing: an edit is worth making where it beats that.
 
+`acceptance` checks the judges against the truth: the edits the full acceptance keeps (target
+read, identity kept, quality passed: facegan.judges.acceptance.accepted, as synthesis applies it)
+should be nearer their truth than those it rejects; per attribute, per yaw target and overall, the
+mean truth SSIM and the count of each side.
+
 Scoring only: it runs once the editor is saved, on novel faces, and nothing here feeds training.
 """
 
@@ -24,7 +29,7 @@ from pytorch_msssim import ssim
 from facegan.data.decode import load_face
 from facegan.editor.conditioning import YAW
 from facegan.editor.edit import edit_faces
-from facegan.editor.evaluate import edit_plan, per_attribute
+from facegan.editor.evaluate import edit_group, edit_plan, judge_edit, per_attribute
 from facegan.render.truth import planned_edits, true_variants
 from facegan.train.device import to_input
 
@@ -76,23 +81,48 @@ def _means(scores: list[dict[str, np.ndarray]], groups: list[str]) -> dict[str, 
     return {g: {m: by_metric[m][g] for m in by_metric} for g in dict.fromkeys(groups)}
 
 
+def _split(values: np.ndarray, kept: np.ndarray) -> dict:
+    def side(mask):
+        return {"n": int(mask.sum()), "ssim": float(values[mask].mean()) if mask.any() else None}
+
+    return {"kept": side(kept), "rejected": side(~kept)}
+
+
+def kept_vs_rejected(ssim_values: list[np.ndarray], kept: list[np.ndarray], groups: list[tuple[str, str | None]]) -> dict:
+    """Mean truth SSIM and count of kept and of rejected edits: per attribute (yaw pooled), per yaw target
+    and overall. `ssim_values[i]`, `kept[i]`: per face of edit i; `groups[i]`: its (attribute, yaw target)."""
+    def pooled(names):
+        out = {}
+        for name in dict.fromkeys(n for n in names if n is not None):
+            at = [i for i, n in enumerate(names) if n == name]
+            out[name] = _split(np.concatenate([ssim_values[i] for i in at]), np.concatenate([kept[i] for i in at]))
+        return out
+
+    return {"by_attribute": pooled([a for a, _ in groups]), "by_yaw_target": pooled([t for _, t in groups]),
+            "overall": _split(np.concatenate(ssim_values), np.concatenate(kept))}
+
+
 def score_against_truth(edits: list[np.ndarray], faces: np.ndarray, truths: list[np.ndarray],
                         source: Mapping[str, np.ndarray], judges) -> dict:
     """The truth report of `edits[i]` (edit i of edit_plan(source) of `faces`) against `truths[i]`,
     beside the unedited `faces` against the same truths (`unedited_*`): per attribute (yaw pooled
-    over its targets) and per yaw target."""
+    over its targets) and per yaw target; and the truth SSIM of the edits the judges keep against
+    those they reject (`acceptance`)."""
     plan = edit_plan(source)
     faces_emb = judges.identity_embeddings(faces)
-    scores, attributes = [], []
+    scores, attributes, kept = [], [], []
     for (_, edit), edited, truth in zip(plan, edits, truths, strict=True):
         truth_emb = judges.identity_embeddings(truth)
-        made = _against(edited, judges.identity_embeddings(edited), truth, truth_emb)
-        kept = _against(faces, faces_emb, truth, truth_emb)
-        scores.append(made | {f"unedited_{m}": v for m, v in kept.items()})
+        verdict = judge_edit(judges, edit, edited, faces_emb)
+        made = _against(edited, verdict["embedding"], truth, truth_emb)
+        unedited = _against(faces, faces_emb, truth, truth_emb)
+        scores.append(made | {f"unedited_{m}": v for m, v in unedited.items()})
         attributes.append(next(iter(edit)))
+        kept.append(verdict["kept"])
     turns = [(s, f"{edit[YAW]:+.0f}") for s, (_, edit) in zip(scores, plan) if YAW in edit]
     return {"by_attribute": _means(scores, attributes),
             "by_yaw_target": _means([s for s, _ in turns], [t for _, t in turns]),
+            "acceptance": kept_vs_rejected([s["ssim"] for s in scores], kept, [edit_group(e) for _, e in plan]),
             "n_sources": int(len(faces)),
             "against": "the renderer's photo of the same face with only the edited attribute or yaw changed; "
                        "unedited_*: the source itself against it (doing nothing)"}

@@ -4,7 +4,9 @@ variants of synthesis and `facegan edit` all share.
 Attribute: the attribute judge's probability is on the target's side of 0.5; yaw: the judged
 degrees are within YAW_TOLERANCE of the target. Identity: the identity judge's cosine similarity
 to the source is at least its threshold (the similarity at which it falsely accepts
-`judges.identity_far` of base impostor pairs).
+`judges.identity_far` of base impostor pairs). Quality: the quality critic's score is at least its
+threshold (the score `judges.quality_pass` of held-out real base faces reach): an edit that reads as
+its target and as the same person can still be a ghosted double face or a smear.
 """
 
 from __future__ import annotations
@@ -24,3 +26,15 @@ def attribute_reached(kind: str, target, judged):
 def identity_kept(similarity, threshold: float):
     """Per pair, whether the identity judge reads the same person."""
     return similarity >= threshold
+
+
+def quality_passed(score, threshold: float):
+    """Per face, whether the quality critic reads a clean face."""
+    return score >= threshold
+
+
+def accepted(reached, similarity, quality, judges):
+    """Per variant, whether synthesis keeps it: target `reached`, identity `similarity` to the source at
+    least the identity threshold, `quality` score at least the critic's threshold."""
+    return (np.asarray(reached, bool) & identity_kept(np.asarray(similarity), judges.identity_threshold)
+            & quality_passed(np.asarray(quality), judges.quality_threshold))

@@ -16,6 +16,7 @@ from facegan.errors import FaceganError
 from facegan.judges.acceptance import identity_kept
 from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.dlib_identity import DlibIdentity, dlib_model_dir
+from facegan.judges.quality import QualityCritic, quality_scores
 from facegan.judges.train_attributes import predict
 from facegan.model_file import read_model_file, save_model_file
 from facegan.recognition.backbone import build_backbone
@@ -29,6 +30,9 @@ class Judges:
     identity_net: torch.nn.Module | DlibIdentity
     identity_threshold: float  # cosine similarity at which the identity judge has FAR = identity_far on base pairs
     identity_far: float
+    quality_net: QualityCritic
+    quality_threshold: float  # critic score at which `quality_pass` of held-out real base faces pass
+    quality_pass: float
     device: torch.device = torch.device("cpu")
     trained_on: dict | None = None  # ModelFile.trained_on of the saved file
     domain: dict | None = None  # judges.domain statistics of the training faces, if saved
@@ -51,15 +55,19 @@ class Judges:
         """Cosine similarity of each pair (a[i], b[i]) under the identity judge."""
         return np.sum(self.identity_embeddings(faces_a) * self.identity_embeddings(faces_b), axis=1)
 
+    def quality(self, faces: np.ndarray) -> np.ndarray:
+        """The quality critic's score per face in [0, 1] (high: a clean face); compare with quality_threshold."""
+        return quality_scores(self.quality_net, np.asarray(faces))
+
     def same_identity(self, faces_a: np.ndarray, faces_b: np.ndarray) -> np.ndarray:
         return identity_kept(self.identity_similarity(faces_a, faces_b), self.identity_threshold)
 
     def save(self, path: Path, *, image_size: int, attribute_arch: str, width: int, identity_arch: str,
-             identity_width: int, identity_dim: int, provenance: dict | None = None, domain: dict | None = None,
+             identity_width: int, identity_dim: int, quality_arch: str, quality_width: int, provenance: dict | None = None, domain: dict | None = None,
              fingerprint: str | None = None) -> None:
         """The nets' architectures (`identity_*` describe a trained identity embedder; dlib's needs none),
         `provenance`: what they were trained on; `domain`: judges.domain statistics of the training faces."""
-        nets = {"attribute": self.attribute_net}
+        nets = {"attribute": self.attribute_net, "quality": self.quality_net}
         if isinstance(self.identity_net, DlibIdentity):
             identity = {"kind": "dlib"}
         else:
@@ -72,6 +80,8 @@ class Judges:
             "identity": identity,
             "identity_threshold": float(self.identity_threshold),
             "identity_far": float(self.identity_far),
+            "quality": {"arch": quality_arch, "width": quality_width, "threshold": float(self.quality_threshold),
+                        "pass": float(self.quality_pass)},
             "domain": None if domain is None else {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
                                                    for k, v in domain.items()},
         }
@@ -84,6 +94,12 @@ def load_judges(path: Path, device: torch.device | str = "cpu") -> Judges:
     with saved.rebuilding():
         c = saved.config
         a, i = c["attribute"], c["identity"]
+        if "quality" not in c:
+            raise FaceganError(f"{path}: these judges have no quality critic (written by an older facegan); "
+                               "rerun `dvc repro train_judges`")
+        q = c["quality"]
+        quality_net = QualityCritic(q["arch"], c["image_size"], q["width"])
+        quality_net.load_state_dict(saved.state_dicts["quality"])
         attribute_net = AttributeYawNet(a["arch"], c["image_size"], a["attributes"], a["width"])
         attribute_net.load_state_dict(saved.state_dicts["attribute"])
         if i["kind"] != "dlib":
@@ -98,7 +114,8 @@ def load_judges(path: Path, device: torch.device | str = "cpu") -> Judges:
         identity_net = DlibIdentity(model_dir)
     else:
         identity_net = identity_net.to(device).eval()
-    judges = Judges(attribute_net.to(device).eval(), identity_net, threshold, far, device)
+    judges = Judges(attribute_net.to(device).eval(), identity_net, threshold, far, quality_net.to(device).eval(),
+                    q["threshold"], q["pass"], device)
     judges.trained_on = saved.trained_on
     judges.domain = None if domain is None else {
         k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in domain.items()}

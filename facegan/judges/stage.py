@@ -21,6 +21,8 @@ from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.dlib_identity import DlibIdentity, dlib_model_dir
 from facegan.judges.domain import faces_domain
 from facegan.judges.judges import Judges
+from facegan.judges.quality import QualityCritic, pass_threshold, quality_scores
+from facegan.judges.train_quality import degradation_auc, train_quality_critic
 from facegan.judges.train_attributes import ATTRIBUTE_AUGMENT, predict, train_attribute_judge
 from facegan.train.checkpoint import fingerprint
 from facegan.train.device import default_device, to_input
@@ -75,6 +77,15 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
                                 seed=seed, checkpoint_dir=Path(checkpoint_dir) / "attributes",
                                 checkpoint_every=j.checkpoint_every, device=device)
 
+    # Quality critic: real base faces against degraded copies of them.
+    torch.manual_seed(seed)
+    critic = QualityCritic(j.quality_arch, data.image_size, j.quality_width)
+    critic, quality_run = train_quality_critic(
+        critic, TrainBatches([FaceSource(data.faces, train.index.to_numpy(), np.zeros(len(train)))],
+                             ATTRIBUTE_AUGMENT, seed),
+        epochs=j.quality_epochs, batch_size=j.batch_size, lr=j.lr, seed=seed,
+        checkpoint_dir=Path(checkpoint_dir) / "quality", checkpoint_every=j.checkpoint_every, device=device)
+
     rp = params.recognizer.model_copy(update={"arch": j.identity_arch, "epochs": j.identity_epochs,
                                               "checkpoint_every": j.checkpoint_every})
     model_dir = dlib_model_dir()
@@ -88,14 +99,17 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
     if not distributed.is_main():  # under torchrun, rank 0 scores and saves
         return {}
 
-    probs, yaw = predict(net, to_input(data.faces[val.index.to_numpy()]))
+    val_faces = data.faces[val.index.to_numpy()]
+    probs, yaw = predict(net, to_input(val_faces))
     truth = {a: val[a].to_numpy() == 1 for a in attributes}
     attr_acc = {a: float(((probs[:, i] >= 0.5) == truth[a]).mean()) for i, a in enumerate(attributes)}
     # Rare attributes (eyeglasses on CelebA: ~6%) make plain accuracy flattering; report both.
     attr_balanced = {a: float(balanced_accuracy_score(truth[a], probs[:, i] >= 0.5)) if 0 < truth[a].sum() < len(val)
                      else float("nan") for i, a in enumerate(attributes)}
     yaw_mae = float(np.abs(yaw - val["yaw"].to_numpy()).mean())
-    judges = Judges(net, identity_net, float("nan"), j.identity_far, device)
+    real_quality = quality_scores(critic, val_faces)
+    judges = Judges(net, identity_net, float("nan"), j.identity_far, critic,
+                    pass_threshold(real_quality, j.quality_pass), j.quality_pass, device)
     _, impostors = sample_pairs(val["identity"].to_numpy(), params.seed)
     threshold = threshold_at_far(pair_cosine(judges.identity_embeddings(data.faces[val.index]), impostors),
                                  j.identity_far)
@@ -105,9 +119,9 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
                                          novel["identity"].to_numpy(), params.seed)
     judges.save(model_path, image_size=data.image_size, attribute_arch=j.attribute_arch, width=j.width,
                 identity_arch=j.identity_arch, identity_width=rp.width, identity_dim=rp.embedding_dim,
-                provenance=provenance(params, train, data.image_size),
+                quality_arch=j.quality_arch, quality_width=j.quality_width, provenance=provenance(params, train, data.image_size),
                 domain=faces_domain(data.faces, train.index.to_numpy(), val.index.to_numpy(), params.seed),
-                fingerprint=fingerprint(attribute=attribute_run, identity=identity_run))
+                fingerprint=fingerprint(attribute=attribute_run, identity=identity_run, quality=quality_run))
     report = {
         "attr_acc": attr_acc,
         "attr_balanced_acc": attr_balanced,
@@ -118,6 +132,9 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
         "identity_threshold": threshold,
         "identity_far": j.identity_far,
         "identity_judge": identity_name,
+        "quality_auc": degradation_auc(critic, val_faces, real_quality, seed),
+        "quality_threshold": judges.quality_threshold,
+        "quality_pass": j.quality_pass,
         "n_val_images": int(len(val)),
         "n_impostor_pairs_for_threshold": int(len(impostors)),
         "processes": distributed.world_size(),

@@ -11,20 +11,18 @@ as for every model). BatchNorm statistics stay per process (rank 0's are saved).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from facegan import distributed
 from facegan.judges.attribute_net import YAW_SCALE, AttributeYawNet
 from facegan.recognition.dataset import TrainBatches
 from facegan.train.checkpoint import sample_rows
 from facegan.train.device import autocast, inference_batch
-from facegan.train.loop import Trainer, fit
-from facegan.train.rng import keyed_batches
+from facegan.judges.train_judge_net import JudgeNetTrainer
+from facegan.train.loop import fit
 
 # Hflip mirrors yaw, so it is applied with the label fix below rather than by albumentations.
 ATTRIBUTE_AUGMENT = ["brightness_contrast", "affine", "blur_noise"]
@@ -41,28 +39,16 @@ def balanced_pos_weight(labels: np.ndarray) -> torch.Tensor:
                                                                                    MAX_POS_WEIGHT)
 
 
-class AttributeJudgeTrainer(Trainer):
-    """The attribute/yaw net, AdamW with a cosine schedule, trained on `data` (labels index `targets`)."""
+class AttributeJudgeTrainer(JudgeNetTrainer):
+    """The attribute/yaw net trained on `data` (labels index `targets`)."""
 
     name = "train_judges/attributes"
-    progress_unit = "step"
-    shown = ("loss",)
 
     def __init__(self, net: AttributeYawNet, data: TrainBatches, targets: np.ndarray, *, epochs: int,
                  batch_size: int, lr: float, seed: int, checkpoint_every: int, device: torch.device):
-        batch_size = min(batch_size, len(data))
-        distributed.check_batch_size(batch_size, "judges.batch_size")
-        super().__init__(seed, epochs * (len(data) // batch_size), batch_size, checkpoint_every, device)
-        self.net, self.data, self.targets, self.epochs, self.lr = net, data, targets, epochs, lr
-        net.to(device)
-        if device.type == "cuda":
-            net.to(memory_format=torch.channels_last)
-        distributed.broadcast_modules(net)
-        self.optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / self.steps)))
-        self.nets = {"model": net}
-        self.parts = {"model": net, "optimizer": self.optimizer, "scheduler": self.scheduler}
+        super().__init__(net, data, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                         checkpoint_every=checkpoint_every, device=device)
+        self.targets = targets
         self.targets_t = torch.as_tensor(targets, dtype=torch.float32)
         self.pos_weight = balanced_pos_weight(targets[np.asarray(data.labels), :-1]).to(device)
 
@@ -71,26 +57,17 @@ class AttributeJudgeTrainer(Trainer):
                     seed=self.seed, attributes=self.net.attributes, targets=self.targets, labels=self.data.labels,
                     pixels=self.data.read(sample_rows(len(self.data))))
 
-    def batches(self, start: int, stop: int):
-        return keyed_batches(self.data, self.batch_size, self.seed, start, stop, global_seed_at_epoch_start=True)
-
     def train_step(self, batch, rng: torch.Generator) -> dict[str, float]:
         (epoch, step, _), (x, rows) = batch
-        device = self.device
-        y = self.targets_t[rows].to(device)
-        # Flips for the whole global batch, cut like its faces: as in a one-process run.
-        flip = torch.from_numpy(np.random.default_rng([self.seed, epoch, step, 7]).random(self.batch_size) < 0.5)
-        flip = distributed.shard(flip)
-        x = torch.where(flip[:, None, None, None], x.flip(3), x).to(device)
-        if device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
-        yaw_target = torch.where(flip.to(device), -y[:, -1], y[:, -1])
-        with autocast(device):
+        y = self.targets_t[rows].to(self.device)
+        flip = self.flips(epoch, step)
+        x = self.on_device(self.mirrored(x, flip))
+        yaw_target = torch.where(flip.to(self.device), -y[:, -1], y[:, -1])
+        with autocast(self.device):
             logits, yaw = self.net(x)
             loss = (F.binary_cross_entropy_with_logits(logits.float(), y[:, :-1], pos_weight=self.pos_weight)
                     + F.smooth_l1_loss(yaw.float() / YAW_SCALE, yaw_target / YAW_SCALE, beta=0.1))
-        self.update(loss, self.optimizer, self.net.parameters())
-        self.scheduler.step()
+        self.optimize(loss)
         return {"loss": loss.item()}
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from facegan.editor.edit import edit_faces
-from facegan.judges.acceptance import identity_kept
+from facegan.judges.acceptance import accepted
 from facegan.synthesis.acceptance import judged_value, target_reached, targets_reached
 from facegan.synthesis.plan import NORMALIZE, THERMAL, parse_targets
 
@@ -65,6 +65,7 @@ def generate_variants(jobs: pd.DataFrame, store_faces: np.ndarray, source_attrib
     """
     judged = np.full(len(jobs), np.nan)
     similarity = np.full(len(jobs), np.nan)
+    quality = np.full(len(jobs), np.nan)
     reached = np.zeros(len(jobs), bool)
     identity = IdentityCache(judges, store_faces)
     bar = tqdm(total=len(jobs), desc="synthesize", unit="img", disable=not progress)
@@ -90,7 +91,8 @@ def generate_variants(jobs: pd.DataFrame, store_faces: np.ndarray, source_attrib
                 kind, part["target"].to_numpy(), judged[at])
             similarity[at] = np.sum(judges.identity_embeddings(made) * identity(part["source_row"].to_numpy()),
                                     axis=1)
+            quality[at] = judges.quality(made)
             bar.update(len(part))
     bar.close()
-    kept = reached & identity_kept(similarity, judges.identity_threshold)
-    return jobs.assign(judged=judged, target_reached=reached, identity_similarity=similarity, kept=kept)
+    return jobs.assign(judged=judged, target_reached=reached, identity_similarity=similarity, quality=quality,
+                       kept=accepted(reached, similarity, quality, judges))

@@ -1,5 +1,6 @@
 """The synthesize stage: variants of novel faces (for enrollment) and of base faces (for the
-augmented recognizer), each judged; only the judges' agreement marks a variant kept."""
+augmented recognizer), each judged; only the judges' agreement (target read, identity kept, quality
+passed: facegan.judges.acceptance.accepted) marks a variant kept."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from facegan.editor.conditioning import NAMES
 from facegan.editor.edit import judged_attributes, load_editor, source_attributes
 from facegan.errors import FaceganError
 from facegan.io import atomic_dir, atomic_write_json
-from facegan.judges.acceptance import identity_kept
+from facegan.judges.acceptance import identity_kept, quality_passed
 from facegan.judges.judges import load_judges
 from facegan.lowshot.episodes import enrollable_rows
 from facegan.train.device import default_device
@@ -69,17 +70,20 @@ def _jobs(params: Params, data: PreparedData, attrs: pd.DataFrame, judged: pd.Da
     return jobs[["split", "identity", "source_row", "input_row", "kind", "target", "targets"]]
 
 
-def _report(table: pd.DataFrame, threshold: float, seconds: float) -> dict:
+def _report(table: pd.DataFrame, judges, seconds: float) -> dict:
     def summary(t: pd.DataFrame) -> dict:
         return {"generated": int(len(t)), "kept": int(t["kept"].sum()),
                 "kept_rate": {k: float(g["kept"].mean()) for k, g in t.groupby("kind", sort=False)},
                 "target_reached_rate": {k: float(g["target_reached"].mean()) for k, g in t.groupby("kind", sort=False)},
                 "identity_preserved_rate": {
-                    k: float(identity_kept(g["identity_similarity"], threshold).mean())
-                    for k, g in t.groupby("kind", sort=False)}}
+                    k: float(identity_kept(g["identity_similarity"], judges.identity_threshold).mean())
+                    for k, g in t.groupby("kind", sort=False)},
+                "quality_pass_rate": {k: float(quality_passed(g["quality"], judges.quality_threshold).mean())
+                                      for k, g in t.groupby("kind", sort=False)}}
 
     return summary(table) | {"by_split": {s: summary(t) for s, t in table.groupby("split", sort=True)},
-                             "identity_threshold": float(threshold), "seconds": round(seconds, 1),
+                             "identity_threshold": float(judges.identity_threshold),
+                             "quality_threshold": float(judges.quality_threshold), "seconds": round(seconds, 1),
                              "img_per_s": round(len(table) / max(seconds, 1e-9), 1)}
 
 
@@ -114,7 +118,7 @@ def synthesize_stage(params: Params, *, prepared_dir: Path, editor_path: Path, t
         del faces
         table.to_csv(tmp / TABLE_FILE, index=False)
         judged.rename_axis("row").to_csv(tmp / JUDGED_FILE)
-        report = _report(table, judges.identity_threshold, time.perf_counter() - started)
+        report = _report(table, judges, time.perf_counter() - started)
         # No timing in the data folder: identical variants must hash the same, or DVC reruns every
         # stage downstream (the seconds stay in reports/synthesis.json).
         stored = {k: v for k, v in report.items() if k not in ("seconds", "img_per_s")}

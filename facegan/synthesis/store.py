@@ -5,7 +5,7 @@ variants.csv columns: split (base|novel), identity, source_row (the visible stor
 identity the variant must keep), input_row (the store row fed to the model:
 the source, or its thermal twin for kind `thermal`), kind (eyeglasses|smiling|young|yaw|thermal),
 target (0/1, yaw degrees, NaN for thermal), judged (judge probability or yaw), target_reached,
-identity_similarity, kept; targets (`normalize` jobs only: the probe's attributes set back to the
+identity_similarity, quality (the quality critic's score), kept; targets (`normalize` jobs only: the probe's attributes set back to the
 enrollment condition, e.g. "smiling=0 yaw=0").
 judged.csv: row (store row), eyeglasses, smiling, young (judge probabilities), yaw (degrees) of
 every visible photo of the identities low-shot episodes run on (novel, val).

@@ -130,6 +130,7 @@ class LookupJudges:
     a face it does not know reads as no attribute, no yaw and nobody."""
 
     identity_threshold = 0.5
+    quality_threshold = 0.5
 
     def __init__(self, n_identities: int):
         self.known, self.n = {}, n_identities
@@ -141,6 +142,9 @@ class LookupJudges:
         read = [self.known.get(f.tobytes(), (None, np.full(len(NAMES), np.nan))) for f in faces]
         values = np.stack([a for _, a in read])
         return {name: values[:, i] for i, name in enumerate(BINARY)}, values[:, -1]
+
+    def quality(self, faces):  # every face looks clean: the race is decided by the other judges
+        return np.ones(len(faces))
 
     def identity_embeddings(self, faces):
         ids = [self.known.get(f.tobytes(), (None, None))[0] for f in faces]

@@ -27,7 +27,6 @@ import pandas as pd
 from pytorch_msssim import ssim
 
 from facegan.data.decode import load_face
-from facegan.editor.conditioning import YAW
 from facegan.editor.edit import edit_faces
 from facegan.editor.evaluate import edit_group, edit_plan, judge_edit, per_attribute
 from facegan.render.truth import planned_edits, true_variants
@@ -110,19 +109,19 @@ def score_against_truth(edits: list[np.ndarray], faces: np.ndarray, truths: list
     those they reject (`acceptance`)."""
     plan = edit_plan(source)
     faces_emb = judges.identity_embeddings(faces)
-    scores, attributes, kept = [], [], []
+    groups = [edit_group(edit) for _, edit in plan]
+    scores, kept = [], []
     for (_, edit), edited, truth in zip(plan, edits, truths, strict=True):
         truth_emb = judges.identity_embeddings(truth)
         verdict = judge_edit(judges, edit, edited, faces_emb)
         made = _against(edited, verdict["embedding"], truth, truth_emb)
         unedited = _against(faces, faces_emb, truth, truth_emb)
         scores.append(made | {f"unedited_{m}": v for m, v in unedited.items()})
-        attributes.append(next(iter(edit)))
         kept.append(verdict["kept"])
-    turns = [(s, f"{edit[YAW]:+.0f}") for s, (_, edit) in zip(scores, plan) if YAW in edit]
-    return {"by_attribute": _means(scores, attributes),
+    turns = [(s, target) for s, (_, target) in zip(scores, groups) if target is not None]
+    return {"by_attribute": _means(scores, [a for a, _ in groups]),
             "by_yaw_target": _means([s for s, _ in turns], [t for _, t in turns]),
-            "acceptance": kept_vs_rejected([s["ssim"] for s in scores], kept, [edit_group(e) for _, e in plan]),
+            "acceptance": kept_vs_rejected([s["ssim"] for s in scores], kept, groups),
             "n_sources": int(len(faces)),
             "against": "the renderer's photo of the same face with only the edited attribute or yaw changed; "
                        "unedited_*: the source itself against it (doing nothing)"}

@@ -87,8 +87,9 @@ class DataParams(Section):
 class SplitParams(Section):
     by: Literal["partition", "random"] = Field(
         "random", description="partition (CelebA test identities -> novel) | random")
-    novel_fraction: OpenFraction = Field(
-        0.43, description="random: share of eligible identities held out as novel (the default run: 103)")
+    novel_fraction: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.43, description="random: share of eligible identities held out as novel (the default run: 103); "
+                          "0 when novel identities come from novel.root")
     min_images: Annotated[int, Field(ge=2)] = Field(
         8, description="random: identities with fewer images always stay base")
     # The held-out images score the judges and the recognizer.
@@ -97,6 +98,20 @@ class SplitParams(Section):
     val_identities: Annotated[float, Field(ge=0.0, lt=0.5)] = Field(
         0.1, description="share of identities held out from all training to choose evaluation settings on "
                          "(the matcher); partition: CelebA's val partition; 0 = none")
+
+
+class NovelParams(Section):
+    # Base models (recognizer, judges, editor, translator) train on `data`; low-shot evaluation
+    # enrolls and probes these people, whose photos need no attribute labels.
+    source: Literal["same", "folder", "celeba"] = Field(
+        "same", description="same (novel identities split off data) | folder (identity folders, MTCNN-aligned) | "
+                            "celeba (a CelebA-layout set); conditions of unlabelled photos are read by the judges")
+    # DVC tracks novel.root as prep's dependency, so it must name a path even when unused: the
+    # default is the rendered set's folder, which the render stage always writes.
+    root: str = Field("data/raw/synthetic", description="folder or celeba: where the novel identities' photos are "
+                                                        "(unused with same)")
+    min_images: Annotated[int, Field(ge=2)] = Field(
+        2, description="a novel identity needs this many usable photos (one to enroll, the rest are probes)")
 
 
 class ThermalParams(Section):
@@ -321,6 +336,7 @@ class Params(Section):
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
     data: DataParams = DataParams()
     split: SplitParams = SplitParams()
+    novel: NovelParams = Field(NovelParams(), description="the identities low-shot evaluation enrolls and probes")
     thermal: ThermalParams = Field(ThermalParams(), description="thermal (LWIR) twins of the photos")
     lowshot: LowshotParams = LowshotParams()
     synthetic: SyntheticParams = Field(SyntheticParams(), description="the built-in renderer (stage render)")
@@ -333,6 +349,18 @@ class Params(Section):
     translator: TranslatorParams = Field(
         TranslatorParams(), description="thermal -> visible (TV-GAN: pix2pix U-Net + PatchGAN)")
     synthesis: SynthesisParams = SynthesisParams()
+
+    @model_validator(mode="after")
+    def _one_source_of_novel_identities(self):
+        if self.novel.source == "same":
+            if self.split.novel_fraction == 0:
+                raise ValueError("split.novel_fraction 0 leaves no novel identities; raise it, or set novel.source "
+                                 "(folder | celeba) and novel.root to evaluate on another set")
+        else:
+            if self.split.novel_fraction != 0 and self.split.by == "random":
+                raise ValueError(f"split.novel_fraction must be 0 with novel.source {self.novel.source}: novel "
+                                 "identities then come from novel.root and every identity of data trains")
+        return self
 
     @model_validator(mode="after")
     def _independent_identity_judge(self):

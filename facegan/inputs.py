@@ -26,14 +26,10 @@ def check_inputs(params: Params) -> None:
         if root != RENDERED and not root.is_dir():
             raise FaceganError(f"data.root: {root} does not exist; data.source synthetic reads the rendered set "
                                f"({RENDERED}, written by stage render) or a CelebA-layout copy of it")
-    elif not root.is_dir():
-        what = "a CelebA-layout folder" if data.source == "celeba" else "a folder of identity folders"
-        raise FaceganError(f"data.root: {root} does not exist; point it at {what} (data.source {data.source})")
-    elif data.source == "celeba":
-        missing = [name for name in CELEBA_REQUIRED if not (root / name).exists()]
-        if missing:
-            raise FaceganError(f"data.root: {root} has no {missing[0]}; data.source celeba needs CelebA's "
-                               f"official files there ({', '.join(CELEBA_REQUIRED)})")
+    else:
+        _check_photos("data", data.source, root)
+    if params.novel.source != "same":
+        _check_photos("novel", params.novel.source, Path(params.novel.root))
     if thermal.source == "paired":
         troot = Path(thermal.root)
         for side in ("visible", "thermal"):
@@ -43,3 +39,18 @@ def check_inputs(params: Params) -> None:
         if data.source != "folder" or root != troot:
             raise FaceganError("thermal.source paired: set data.source: folder and data.root to thermal.root "
                                f"({troot}) so DVC tracks the pairs")
+
+
+def _check_photos(section: str, source: str, root: Path) -> None:
+    """`section`.root must hold what `section`.source (celeba | folder) reads."""
+    if not root.is_dir():
+        what = "a CelebA-layout folder" if source == "celeba" else "a folder of identity folders"
+        raise FaceganError(f"{section}.root: {root} does not exist; point it at {what} ({section}.source {source})")
+    if source == "celeba":
+        missing = [name for name in CELEBA_REQUIRED if not (root / name).exists()]
+        if missing:
+            raise FaceganError(f"{section}.root: {root} has no {missing[0]}; {section}.source celeba needs CelebA's "
+                               f"official files there ({', '.join(CELEBA_REQUIRED)})")
+    elif not any(p.is_dir() and not p.name.startswith(".") for p in root.iterdir()):
+        raise FaceganError(f"{section}.root: {root} has no identity folders; put each person's photos in "
+                           f"{root}/<name>/ ({section}.source folder)")

@@ -148,12 +148,12 @@ def _read_truth(root: Path) -> pd.DataFrame | None:
     return truth.rename(columns={"image_id": "name"})[["name", "yaw_deg", "age"]]
 
 
-def read_celeba(root: Path, need_partitions: bool = False) -> pd.DataFrame:
+def read_celeba(root: Path, need_partitions: bool = False, key: str = "data.root") -> pd.DataFrame:
     """One row per image: name, path, identity, partition, attributes (0/1), landmarks,
     yaw_deg/age ground truth when the renderer wrote it, thermal_path when a twin exists."""
     root = Path(root)
     if not root.is_dir():
-        raise FaceganError(f"{root}: data.root does not exist; point data.root at a CelebA-layout folder")
+        raise FaceganError(f"{root}: {key} does not exist; point {key} at a CelebA-layout folder")
     attr_path, id_path = root / ATTR_FILE, root / IDENTITY_FILE
     lm_path, part_path = root / LANDMARK_FILE, root / PARTITION_FILE
     attrs = read_attributes(attr_path)

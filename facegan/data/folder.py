@@ -11,11 +11,12 @@ from facegan.errors import FaceganError
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".pgm", ".ppm", ".bmp", ".tif", ".tiff", ".webp"}
 
 
-def scan_identity_folders(root: Path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
-    """Table of (name, path, identity_name) for every image-like file, and skips (file, reason)."""
+def scan_identity_folders(root: Path, key: str = "data.root") -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """Table of (name, path, identity_name) for every image-like file, and skips (file, reason).
+    `key`: the parameter that named `root`, for messages."""
     root = Path(root)
     if not root.is_dir():
-        raise FaceganError(f"{root}: data.root does not exist; point it at a folder of identity folders")
+        raise FaceganError(f"{root}: {key} does not exist; point it at a folder of identity folders")
     rows, skipped = [], []
     for entry in sorted(root.iterdir()):
         if entry.name.startswith("."):

@@ -31,16 +31,16 @@ TWIN_LOST = "no_visible_twin"  # a thermal twin dropped with its skipped visible
 SIMULATED = "simulated:"  # source_path prefix of a simulated thermal twin (then the photo it is simulated from)
 
 
-def _decode_chunk(faces_path: str, start: int, paths: list[str], image_size: int) -> list[tuple[int, str]]:
+def _decode_chunk(faces_path: str, image_size: int, jobs: list[tuple[int, str]]) -> list[tuple[int, str]]:
     # Map per chunk and drop the map afterwards so resident memory stays flat
     # however many images there are.
     faces = np.load(faces_path, mmap_mode="r+")
     failed = []
-    for offset, path in enumerate(paths):
+    for row, path in jobs:
         try:
-            faces[start + offset] = load_face(path, image_size)
+            faces[row] = load_face(path, image_size)
         except DECODE_ERRORS:
-            failed.append((start + offset, "corrupt_image"))
+            failed.append((row, "corrupt_image"))
     faces.flush()
     del faces
     return failed
@@ -64,9 +64,12 @@ def _run_chunks(task, chunks: list[tuple], total: int, workers: int, desc: str) 
     return failed
 
 
-def _decode_files(paths: list[str], faces_path: Path, image_size: int, workers: int) -> dict[int, str]:
-    chunks = [(str(faces_path), s, paths[s : s + CHUNK], image_size) for s in range(0, len(paths), CHUNK)]
-    return _run_chunks(_decode_chunk, chunks, len(paths), workers, "prep")
+def _decode_files(rows: np.ndarray, paths: list[str], faces_path: Path, image_size: int,
+                  workers: int) -> dict[int, str]:
+    """Decode CelebA-layout files (already aligned) into store `rows`."""
+    jobs = list(zip(rows.tolist(), paths))
+    chunks = [(str(faces_path), image_size, jobs[s : s + CHUNK]) for s in range(0, len(jobs), CHUNK)]
+    return _run_chunks(_decode_chunk, chunks, len(jobs), workers, "prep")
 
 
 def _simulate_chunk(faces_path: str, seed: int, jobs: list[tuple]) -> list[tuple[int, str]]:
@@ -98,13 +101,15 @@ def _simulate_twins(items: pd.DataFrame, faces_path: Path, failed: dict[int, str
 
 
 def _align_folder_images(table: pd.DataFrame, faces_path: Path, image_size: int, min_prob: float) -> dict[int, str]:
-    """MTCNN-align each visible photo onto the CelebA frame, and a paired thermal twin by the same
-    transform; fills landmark columns in place. Simulated rows are left for `_simulate_twins`."""
+    """MTCNN-align each visible photo of an identity-folder set (rows with `align`) onto the CelebA
+    frame, and a paired thermal twin by the same transform; fills their landmark columns in place.
+    Simulated rows are left for `_simulate_twins`."""
     aligner = MTCNNAligner(min_prob=min_prob)
     faces = np.load(faces_path, mmap_mode="r+")
     failed: dict[int, str] = {}
-    landmarks = np.full((len(table), 10), np.nan, dtype=np.float32)
-    visible = (table["domain"] == "visible").to_numpy()
+    mine = table["align"].to_numpy(bool)
+    landmarks = table[LANDMARK_COLUMNS].to_numpy(np.float32).copy()
+    visible = (table["domain"] == "visible").to_numpy() & mine
     twin = {n: i for i, (n, d, p) in enumerate(zip(table["name"], table["domain"], table["source_path"]))
             if d == "thermal" and not p.startswith(SIMULATED)}
     for i in tqdm(np.flatnonzero(visible), desc="align", unit="img", disable=None):
@@ -128,7 +133,7 @@ def _align_folder_images(table: pd.DataFrame, faces_path: Path, image_size: int,
                 failed[t] = "corrupt_image"
     # Every thermal row (paired or simulated) sits where its photo's face is.
     visible_row = {n: i for i, n in zip(np.flatnonzero(visible), table["name"].to_numpy()[visible])}
-    for t in np.flatnonzero(~visible):
+    for t in np.flatnonzero(mine & ~visible):
         landmarks[t] = landmarks[visible_row[table["name"].iat[t]]]
     lost = set(table["name"].iloc[[i for i in failed if visible[i]]])
     for t in twin.values():
@@ -139,25 +144,53 @@ def _align_folder_images(table: pd.DataFrame, faces_path: Path, image_size: int,
     return failed
 
 
+def _folder_table(table: pd.DataFrame) -> pd.DataFrame:
+    """An identity-folder listing as a source table: identities numbered by folder name, nothing
+    known but the photos (no labels, no landmarks yet: MTCNN finds them)."""
+    names = sorted(table["identity_name"].unique())
+    table["identity"] = table["identity_name"].map({n: i for i, n in enumerate(names)}).astype(np.int64)
+    table["partition"] = -1
+    table["yaw_deg"] = np.nan
+    table["age"] = np.nan
+    table[LANDMARK_COLUMNS] = np.nan
+    if "thermal_path" not in table:
+        table["thermal_path"] = ""
+    table["align"] = True
+    return table
+
+
 def _source_table(params: Params) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """Visible images of the configured source, and files skipped while listing them."""
     root = Path(params.data.root)
     if params.data.source == "folder":
         paired = resolve_source(params) == "paired"
         table, skipped = paired_table(Path(params.thermal.root)) if paired else scan_identity_folders(root)
-        names = sorted(table["identity_name"].unique())
-        table["identity"] = table["identity_name"].map({n: i for i, n in enumerate(names)}).astype(np.int64)
-        table["partition"] = -1
-        table["yaw_deg"] = np.nan
-        table["age"] = np.nan
-        if not paired:
-            table["thermal_path"] = ""
-        return table, skipped
+        return _folder_table(table), skipped
     if params.data.source == "synthetic" and not root.is_dir():
         raise FaceganError(f"{root}: synthetic faces not rendered yet; run `dvc repro render` (or set data.root)")
     table = read_celeba(root, need_partitions=params.split.by == "partition")
     table["identity_name"] = table["identity"].astype(str)
-    return table, []
+    return table.assign(align=False), []
+
+
+def _novel_table(params: Params, base: pd.DataFrame, thermal_source: str) -> tuple[pd.DataFrame, list]:
+    """The identities of `novel.root` (novel.source folder | celeba), numbered after `base`'s, with
+    names under `novel/` (a CelebA-layout novel set reuses CelebA's file names). Their thermal
+    twins are simulated whenever the base set has twins: no renderer drew these people."""
+    root = Path(params.novel.root)
+    if params.novel.source == "folder":
+        table, skipped = scan_identity_folders(root, key="novel.root")
+        table = _folder_table(table)
+    else:
+        table, skipped = read_celeba(root, key="novel.root"), []
+        table = table.assign(identity_name=table["identity"].astype(str), align=False, partition=-1)
+        table["thermal_path"] = ""
+    table["identity"] += int(base["identity"].max()) + 1
+    table["name"] = "novel/" + table["name"]
+    table["identity_name"] = "novel/" + table["identity_name"]
+    table["thermal_path"] = SIMULATED + table["path"] if thermal_source != "none" else ""
+    # Attributes the novel set does not label stay unknown (NaN): the judges read them.
+    return table.assign(novel_source=True), skipped
 
 
 def _thermal_twins(params: Params, table: pd.DataFrame) -> str:
@@ -225,7 +258,7 @@ def _finish_index(items: pd.DataFrame, params: Params, novel: set[int], val_ids:
 
 _FIXED_COLUMNS = {
     "name", "identity", "identity_name", "split", "role", "domain", "pair", "yaw", "yaw_deg", "age",
-    "partition", "path", "source_path", *LANDMARK_COLUMNS,
+    "partition", "path", "source_path", "align", "novel_source", *LANDMARK_COLUMNS,
 }
 
 
@@ -235,16 +268,22 @@ def prepare(params: Params, out_dir: Path) -> dict:
     size = params.data.image_size
     table, skipped = _source_table(params)
     thermal_source = _thermal_twins(params, table)
+    table = table.assign(novel_source=False)
+    if params.novel.source != "same":
+        novel, novel_skipped = _novel_table(params, table, thermal_source)
+        table, skipped = pd.concat([table, novel], ignore_index=True), skipped + novel_skipped
     items = _with_thermal_rows(table).rename(columns={"path": "source_path"})
     with atomic_dir(out_dir) as tmp:
         faces_path = tmp / FACES_FILE
         faces = np.lib.format.open_memmap(faces_path, mode="w+", dtype=np.uint8, shape=(len(items), size, size, 3))
         del faces
         simulated = items["source_path"].str.startswith(SIMULATED).to_numpy()
-        if params.data.source == "folder":
-            failed = _align_folder_images(items, faces_path, size, params.data.min_face_prob)
-        else:  # simulated rows are all at the end: decode the files before them
-            failed = _decode_files(items["source_path"][~simulated].tolist(), faces_path, size, params.data.workers)
+        aligned = items["align"].to_numpy(bool)
+        decoded = ~simulated & ~aligned  # CelebA-layout files, aligned already
+        failed = _decode_files(np.flatnonzero(decoded), items["source_path"][decoded].tolist(), faces_path, size,
+                               params.data.workers)
+        if aligned.any():
+            failed |= _align_folder_images(items, faces_path, size, params.data.min_face_prob)
         if simulated.any():
             failed |= _simulate_twins(items, faces_path, failed, params.seed, params.data.workers)
         keep = np.ones(len(items), dtype=bool)
@@ -254,21 +293,34 @@ def prepare(params: Params, out_dir: Path) -> dict:
                 continue
             skipped.append((items["source_path"].iat[i], reason))
             print(f"warning: skipped {items['source_path'].iat[i]} ({reason})", file=sys.stderr)
-        # An identity needs two photos: one to enroll, one to recognize.
+        # An identity needs two photos: one to enroll, one to recognize (a novel set: novel.min_images).
         ok_visible = keep & (items["domain"] == "visible").to_numpy()
         per_id = pd.Series(items["identity"].to_numpy()[ok_visible]).value_counts()
-        lonely = set(per_id.index[per_id < 2]) | (set(items["identity"]) - set(per_id.index))
+        from_novel = items.groupby("identity")["novel_source"].first()
+        least = np.where(from_novel.reindex(per_id.index).to_numpy(bool), params.novel.min_images, 2)
+        lonely = set(per_id.index[per_id.to_numpy() < least]) | (set(items["identity"]) - set(per_id.index))
         for i in np.flatnonzero(keep & items["identity"].isin(lonely).to_numpy()):
             keep[i] = False
             if ok_visible[i]:  # a thermal twin goes with its photo, uncounted
-                skipped.append((items["source_path"].iat[i], "identity_with_one_image"))
+                reason = "identity_with_one_image" if per_id.get(items["identity"].iat[i], 0) < 2 else \
+                    "identity_below_novel_min_images"
+                skipped.append((items["source_path"].iat[i], reason))
         if not keep.any():
             raise FaceganError(f"{params.data.root}: no usable face images (see the warnings above)")
         _compact(faces_path, keep)
         items = items[keep]
         visible = items[items["domain"] == "visible"]
-        novel = novel_identities(visible, params.split, params.seed)
-        index = _finish_index(items, params, novel, val_identities(visible, params.split, novel, params.seed))
+        if params.novel.source == "same":
+            novel = novel_identities(visible, params.split, params.seed)
+            val_ids = val_identities(visible, params.split, novel, params.seed)
+        else:  # every identity of data trains (or is val); the novel set's are novel
+            from_novel = visible["novel_source"].to_numpy(bool)
+            novel = set(visible["identity"][from_novel].tolist())
+            if len(novel) < 2:
+                raise FaceganError(f"novel.root: {params.novel.root} has {len(novel)} identities with at least "
+                                   f"novel.min_images={params.novel.min_images} photos with a face; it needs 2 or more")
+            val_ids = val_identities(visible[~from_novel], params.split, set(), params.seed)
+        index = _finish_index(items, params, novel, val_ids)
         index.to_csv(tmp / INDEX_FILE, index=False)
         report = _report(params, index, skipped, time.perf_counter() - started) | {"thermal_source": thermal_source}
         # No timing in the data folder: identical data must hash the same, or DVC reruns every stage
@@ -284,6 +336,8 @@ def _report(params: Params, index: pd.DataFrame, skipped: list[tuple[str, str]],
     return {
         "source": params.data.source,
         "root": params.data.root,
+        # Whose faces the novel identities are: the data set's own (same) or novel.root's.
+        "novel": {"source": params.novel.source, "root": params.novel.root if params.novel.source != "same" else None},
         "image_size": params.data.image_size,
         "n_images": int(len(visible)),
         "n_thermal": int((index["domain"] == "thermal").sum()),

@@ -39,6 +39,16 @@ class PreparedData:
         return matching(self.index, np.ones(len(self.index), dtype=bool), where)
 
 
+def rendered_root(report: dict, split: str = "novel") -> Path | None:
+    """The rendered set behind the store's `split` faces (prep.json `report`), or None when they are
+    photos: a real data set, or novel identities from novel.root beside a synthetic base."""
+    if report.get("source") != "synthetic":
+        return None
+    if split == "novel" and (report.get("novel") or {}).get("source", "same") != "same":
+        return None
+    return Path(report["root"])
+
+
 def matching(table: pd.DataFrame, mask: np.ndarray, where: dict) -> pd.DataFrame:
     """Rows of `table` within `mask` where every column == value condition of `where` holds."""
     mask = np.array(mask, dtype=bool)

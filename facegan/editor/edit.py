@@ -79,10 +79,16 @@ def judged_attributes(judges, faces: np.ndarray) -> dict[str, np.ndarray]:
 
 def source_attributes(faces: np.ndarray, rows: pd.DataFrame, judges) -> dict[str, np.ndarray]:
     """Eyeglasses/smiling/young/yaw of these store rows: the index's labels where the data set has
-    them, else the judges' reading (folder photos)."""
-    if all(n in rows.columns for n in NAMES) and not rows[list(NAMES)].isna().to_numpy().any():
-        return {n: rows[n].to_numpy(np.float32) for n in NAMES}
-    return judged_attributes(judges, faces[rows.index.to_numpy()])
+    them, else the judges' reading (folder photos; a novel set without labels beside a labelled one)."""
+    if not all(n in rows.columns for n in NAMES):
+        return judged_attributes(judges, faces[rows.index.to_numpy()])
+    out = {n: rows[n].to_numpy(np.float32) for n in NAMES}
+    unknown = rows[list(NAMES)].isna().any(axis=1).to_numpy()
+    if unknown.any():
+        judged = judged_attributes(judges, faces[rows.index.to_numpy()[unknown]])
+        for n in NAMES:
+            out[n][unknown] = judged[n]
+    return out
 
 
 def read_photo(path: Path, image_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

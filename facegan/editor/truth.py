@@ -27,6 +27,7 @@ import pandas as pd
 from pytorch_msssim import ssim
 
 from facegan.data.decode import load_face
+from facegan.data.store import rendered_root
 from facegan.editor.edit import edit_faces
 from facegan.editor.evaluate import edit_group, edit_plan, judge_edit, per_attribute
 from facegan.render.truth import planned_edits, true_variants
@@ -40,8 +41,8 @@ NOT_SYNTHETIC = "the renderer's true variants exist only for the synthetic sourc
 
 
 def synthetic_root(report: dict) -> Path | None:
-    """The rendered set behind a prepared store, or None when its faces are not synthetic."""
-    return Path(report["root"]) if report.get("source") == "synthetic" else None
+    """The rendered set behind a prepared store's novel faces, or None when they are photos."""
+    return rendered_root(report, "novel")
 
 
 def true_plan_variants(rows: pd.DataFrame, source: Mapping[str, np.ndarray], root: Path, image_size: int,

@@ -34,7 +34,9 @@ def data_section(prep: dict) -> dict:
             "n_thermal_images": prep.get("n_thermal", 0),
             "n_identities": {"base": prep["n_base_identities"], "val": prep.get("n_val_identities", 0),
                              "novel": prep["n_novel_identities"]},
-            "split_by": prep.get("split_by"), "thermal_source": thermal}
+            "split_by": prep.get("split_by"), "thermal_source": thermal,
+            "novel": prep.get("novel") or {"source": "same", "root": None},
+            "n_skipped": prep.get("n_skipped", 0), "skipped_by_reason": prep.get("skipped_by_reason", {})}
 
 
 def model_sections(reports: dict[str, dict | None]) -> dict:

@@ -21,11 +21,12 @@ from facegan.evaluation.lowshot_run import Embedded, EpisodeScorer, TaskResults
 from facegan.evaluation.report import data_section, model_sections, read_report, rounded, timing
 from facegan.io import atomic_write_json
 from facegan.lowshot.bootstrap import METHOD
+from facegan.lowshot.conditions import with_conditions
 from facegan.lowshot.episodes import draw_protocol, gallery_rows
 from facegan.lowshot.scoring import MATCHERS
 from facegan.train.device import default_device
 from facegan.recognition.dataset import RowView
-from facegan.recognition.embed import embed_faces, load_recognizer
+from facegan.recognition.source import Embedder, TrainedEmbedder, load_embedder
 from facegan.synthesis.store import open_oracle, open_variants
 
 ABLATION_K = 1
@@ -35,18 +36,14 @@ VISIBLE_GAINS = (("gan", "real"), ("gan", "classical"), ("gan_classical", "real"
 THERMAL_GAINS = (("translated", "raw"), ("translated", "classical"), ("oracle", "raw"))
 
 
-def _embed(model, data, variants, oracle, lookup: VariantLookup, oracle_lookup, params: Params,
+def _embed(embedder: Embedder, data, variants, oracle, lookup: VariantLookup, oracle_lookup, params: Params,
            episodes: dict, full: bool) -> Embedded:
-    """Embed, in large batches, what these episodes use with this backbone (`full`: also the
-    classical and CLAHE versions, which only the main backbone's arms use)."""
-    device = next(model.parameters()).device
-
-    def embed(faces):
-        return embed_faces(model, faces, device=device, flip=True)
-
+    """Embed, in large batches, what these episodes use with this recognizer (`full`: also the
+    classical and CLAHE versions, which only the main recognizer's arms use)."""
+    embed = embedder.embed
     index = data.index
     rows = index.index[index["split"].isin(list(episodes))].to_numpy()  # the splits these episodes use
-    dim = model.output.fc.out_features
+    dim = embedder.dim
     store = np.zeros((len(index), dim), np.float32)
     store[rows] = embed(RowView(data.faces, rows))
     attributes = np.full((len(index), len(ATTRIBUTE_COLUMNS)), np.nan)
@@ -166,7 +163,10 @@ def evaluate_stage(params: Params, *, prepared_dir: Path, variants_dir: Path, or
     oracle = open_oracle(oracle_dir) if Path(oracle_dir).exists() else None
     lp = params.lowshot
     shots = list(lp.shots)
-    episodes = {split: draw_protocol(data.index[data.index["split"] == split], shots, lp.episodes, lp.gallery,
+    # Photos without labels (a novel set of identity folders) are put in conditions by the judges'
+    # reading that synthesis wrote, as synthesis chose their neutral gallery photos.
+    index, conditions_from = with_conditions(data.index, variants.judged)
+    episodes = {split: draw_protocol(index[index["split"] == split], shots, lp.episodes, lp.gallery,
                                      lp.neutral_max_yaw, params.seed) for split in SPLITS}
     empty = [k for k, e in episodes["novel"].items() if not e]
     if empty:
@@ -178,9 +178,8 @@ def evaluate_stage(params: Params, *, prepared_dir: Path, variants_dir: Path, or
     translate = bool(lookup.translation_of)
     kinds = lookup.edit_kinds
 
-    recognizer = load_recognizer(recognizer_path, device)
+    recognizer = load_embedder(params, recognizer_path, device)
     embedded = _embed(recognizer, data, variants, oracle, lookup, oracle_lookup, params, episodes, full=True)
-    index = data.index
     scorers = {s: EpisodeScorer(index[index["split"] == s], embedded, lookup,
                                 oracle_lookup if s == "novel" else None, lp.neutral_max_yaw) for s in episodes}
     matcher, chosen_on, val_scores = _choose_matcher(params, scorers.get("val"), episodes.get("val", {}), kinds)
@@ -209,6 +208,9 @@ def evaluate_stage(params: Params, *, prepared_dir: Path, variants_dir: Path, or
                "n_novel_identities": len(novel_eps[shots[0]][0].gallery),
                "n_val_identities": len(episodes["val"][shots[0]][0].gallery) if "val" in episodes else 0,
                "episodes": lp.episodes,
+               "novel_source": (data.report.get("novel") or {}).get("source", "same"),
+               "conditions_from": conditions_from,
+               "recognizer": {"source": recognizer.name, "fingerprint": recognizer.fingerprint},
                "protocol": {"gallery": lp.gallery, "visible_probes": "visible photos only",
                             "thermal_probes": "thermal photos against the visible gallery",
                             "thermal_matcher": _thermal_matcher(matcher),
@@ -234,7 +236,7 @@ def _backbone(params, data, variants, oracle, lookup, aug_path, device, episodes
               index) -> dict:
     """Novel-identity verification and visible low-shot top-1 of the recognizer trained on real base
     photos against the one trained on real plus generated ones, paired on the same episodes."""
-    aug = load_recognizer(aug_path, device, stage="train_recognizer_aug")
+    aug = TrainedEmbedder(aug_path, device, stage="train_recognizer_aug")
     novel = {"novel": episodes["novel"]}
     embedded = _embed(aug, data, variants, oracle, lookup, None, params, novel, full=False)
     scorer = EpisodeScorer(index[index["split"] == "novel"], embedded, lookup, None, params.lowshot.neutral_max_yaw)

@@ -57,6 +57,11 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
     data = open_prepared(prepared_dir)
     attributes = EDITED_ATTRIBUTES + [a for a in j.extra_attributes if a not in EDITED_ATTRIBUTES]
     unknown = [a for a in attributes if a not in data.index.columns]
+    if unknown and not data.report["attributes"]:  # identity folders: photos with no labels at all
+        raise FaceganError(f"data.root: {params.data.root} (data.source {params.data.source}) has no attribute "
+                           "labels, so the judges and the editor cannot learn eyeglasses, smiling, age or pose from "
+                           "it; train on a labelled set (data.source: celeba or synthetic) and evaluate on these "
+                           "people with novel.source: folder, novel.root: " + params.data.root)
     if unknown:
         raise FaceganError(f"judges.extra_attributes: {unknown[0]!r} is not an attribute of this data set "
                            f"(known: {', '.join(sorted(data.report['attributes']))})")

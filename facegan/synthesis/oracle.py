@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from facegan.data.decode import load_face
-from facegan.data.store import open_prepared
+from facegan.data.store import open_prepared, rendered_root
 from facegan.io import atomic_dir
 from facegan.lowshot.episodes import enrollable_rows
 from facegan.render.truth import planned_edits, true_variants
@@ -33,7 +33,7 @@ def write_oracle(params, prepared_dir: Path, out_dir: Path, split: str = "novel"
     started = time.perf_counter()
     data = open_prepared(prepared_dir)
     index, p = data.index, params.synthesis
-    synthetic = data.report.get("source") == "synthetic"
+    synthetic = rendered_root(data.report, split) is not None
     none = np.zeros(0, np.int64)
     rows = enrollable_rows(index, split, params.lowshot) if synthetic else none
     visible = (index["split"] == split) & (index["domain"] == "visible")

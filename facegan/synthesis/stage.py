@@ -19,6 +19,7 @@ from facegan.errors import FaceganError
 from facegan.io import atomic_dir, atomic_write_json
 from facegan.judges.acceptance import identity_kept, quality_passed
 from facegan.judges.judges import load_judges
+from facegan.lowshot.conditions import with_conditions
 from facegan.lowshot.episodes import enrollable_rows
 from facegan.train.device import default_device
 from facegan.synthesis.generate import generate_variants
@@ -43,13 +44,14 @@ def _jobs(params: Params, data: PreparedData, attrs: pd.DataFrame, judged: pd.Da
           thermal: bool) -> pd.DataFrame:
     p = params.synthesis
     index = data.index
+    conditions, _ = with_conditions(index, judged)  # what makes a photo neutral, where labels are missing
     pair = index["pair"].to_numpy()
     base = index[(index["split"] == "base") & (index["role"] == "train") & (index["domain"] == "visible")]
     parts = []
     for split in EVALUATED:
         # Every planned edit of the photos any episode can enroll, and every visible photo (a probe in
         # some episode) edited back to the enrollment condition as far as the judges read it.
-        enrolled = enrollable_rows(index, split, params.lowshot)
+        enrolled = enrollable_rows(conditions, split, params.lowshot)
         edits = every_variant(enrolled, {c: attrs.loc[enrolled, c].to_numpy() for c in NAMES},
                               p.attributes, p.yaw_targets, thermal=False)
         visible = judged.index[index.loc[judged.index, "split"].to_numpy() == split].to_numpy()

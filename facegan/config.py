@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from facegan.errors import FaceganError
 
@@ -192,6 +193,30 @@ class RecognizerParams(Section):
     num_workers: Annotated[int, Field(ge=0, le=64)] = Field(
         0, description="DataLoader workers; 0 = augment in the training process")
     checkpoint_every: PositiveInt = Field(200, description="steps")
+    # The keys above train the pipeline's own recognizer, which the editor's and translator's identity
+    # losses need (differentiable); `source` picks only what low-shot evaluation and enroll/identify
+    # embed with, so that they measure what the variants add to the recognizer the user deploys.
+    source: Literal["trained", "dlib", "torchscript"] = Field(
+        "trained", description="what low-shot evaluation and enroll/identify embed with: trained (by the keys "
+        "above) | dlib (pretrained, [judge] extra) | torchscript (yours); the keys above still train the GANs' own")
+    torchscript: str = Field(
+        "", validate_default=True,
+        description="source torchscript: your embedder's file (N x 3 x S x S floats in, N x D out)")
+    torchscript_input_size: Annotated[int, Field(ge=16, le=1024)] = Field(
+        112, description="the side S it takes; aligned crops are resized to it")
+    torchscript_mean: Annotated[list[float], Field(min_length=3, max_length=3)] = Field(
+        [0.5, 0.5, 0.5], description="per channel, subtracted from 0..1 pixels (its channel order)")
+    torchscript_std: Annotated[list[Annotated[float, Field(gt=0.0)]], Field(min_length=3, max_length=3)] = Field(
+        [0.5, 0.5, 0.5], description="per channel, divides after the mean (its channel order)")
+    torchscript_channels: Literal["rgb", "bgr"] = Field(
+        "rgb", description="the channel order it takes: rgb | bgr")
+
+    @field_validator("torchscript")
+    @classmethod
+    def _torchscript_needs_a_path(cls, path: str, info: ValidationInfo) -> str:
+        if info.data.get("source") == "torchscript" and not path.strip():
+            raise ValueError("recognizer.source torchscript needs the path of your TorchScript embedder here")
+        return path
 
 
 class RecognizerAugParams(Section):
@@ -367,6 +392,11 @@ class Params(Section):
         if self.judges.identity_arch == self.recognizer.arch:
             raise ValueError("judges.identity_arch must differ from recognizer.arch: the identity judge "
                              "must be an independent model")
+        # auto judges identity with dlib on real photos: required to be trained even on synthetic
+        # data, so that switching data.source later cannot make the judge and the recognizer one model.
+        if self.recognizer.source == "dlib" and self.judges.identity_judge != "trained":
+            raise ValueError("recognizer.source dlib needs judges.identity_judge: trained (auto judges identity "
+                             "with dlib too; the identity judge must be a different model from the recognizer)")
         return self
 
 

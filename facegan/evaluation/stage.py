@@ -200,8 +200,12 @@ def evaluate_stage(params: Params, *, prepared_dir: Path, variants_dir: Path, or
         _run(scorer, novel_eps[ABLATION_K], pair, "visible", rule, params)) for rule in MATCHERS}
 
     reports = {stage: read_report(path) for stage, path in stage_reports.items()}
-    backbone = _backbone(params, data, variants, oracle, lookup, recognizer_aug_path, device, episodes, results,
-                         reports, pair, matcher, index)
+    if recognizer.name == "trained":
+        backbone = _backbone(params, data, variants, oracle, lookup, recognizer_aug_path, device, episodes, results,
+                             reports, pair, matcher, index)
+    else:  # a recognizer brought from outside is not retrained on the variants: the enrollment arms measure them
+        backbone = {"skipped": f"recognizer.source {recognizer.name}: recognizer_aug retrains the recognizer trained "
+                               "here, not this one; the lowshot arms measure what the variants add to it"}
 
     lowshot = {"visible": visible, "thermal": thermal or None, "matcher": matcher, "matcher_chosen_on": chosen_on,
                "matchers": matchers, "interval_method": f"{METHOD}, {lp.resamples} resamples",

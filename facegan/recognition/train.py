@@ -32,8 +32,10 @@ from facegan.train.device import autocast, default_device
 from facegan.train.loop import Callback, Trainer, fit
 from facegan.train.rng import keyed_batches
 
-# Params that change how a run is executed, not what it computes.
-_EXECUTION_ONLY = {"num_workers", "checkpoint_every"}
+# Params that change how a run is executed, not what it computes, and the recognizer low-shot
+# evaluation embeds with (recognizer.source and its torchscript keys), which trains nothing here.
+_EXECUTION_ONLY = {"num_workers", "checkpoint_every", "source", "torchscript", "torchscript_input_size",
+                   "torchscript_mean", "torchscript_std", "torchscript_channels"}
 
 
 @dataclass

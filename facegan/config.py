@@ -175,8 +175,9 @@ class RecognizerParams(Section):
     head: Literal["arcface", "cosface"] = Field("arcface", description="arcface | cosface")
     margin: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     scale: Annotated[float, Field(gt=0.0, le=128.0)] = 32.0
-    # AdamW: from scratch on ~2k faces in ~20 epochs it reaches clearly better novel-identity
-    # verification than SGD (which needs many more steps with a margin head).
+    # AdamW: SGD with a margin head from scratch needs far more steps than a CPU run has (ArcFace's
+    # recipe runs ~20 epochs over millions of faces). The choice predates base-val measurement and
+    # was not re-measured there; compare them with bench/world_calibration.py, never on novel faces.
     optimizer: Literal["sgd", "adamw"] = Field("adamw", description="adamw | sgd (momentum 0.9, Nesterov)")
     lr: Annotated[float, Field(gt=0.0, le=10.0)] = Field(2e-3, description="peak, after warmup (use ~0.1 with sgd)")
     weight_decay: Annotated[float, Field(ge=0.0, le=1.0)] = Field(

@@ -162,12 +162,14 @@ def _conditions_table(section, extra: dict[str, str]) -> list[str]:
     return _table(["condition", "top-1", "95% interval", *extra], rows)
 
 
-def _by_probe_table(section) -> list[str]:
+def _by_probe_table(section, conditions_from: str | None = None) -> list[str]:
     split = [(name, v["by_probe"]) for name, v in _conditions(section) if isinstance(v.get("by_probe"), dict)]
     if not split:
         return []
     kinds = list(dict.fromkeys(kind for _, by in split for kind in by))
-    return (["Top-1 by probe condition:", ""]
+    read = " (conditions as the judges read them: the novel photos have no labels)" if conditions_from == "judges" \
+        else ""
+    return ([f"Top-1 by probe condition{read}:", ""]
             + _table(["condition", *kinds], [[name, *(_num(by.get(kind)) for kind in kinds)] for name, by in split]))
 
 
@@ -186,6 +188,13 @@ def _header(metrics) -> list[str]:
              f"- **Data:** source {data.get('source', '—')}, {data.get('image_size', '—')} px images; identities: "
              + (", ".join(f"{n} {split}" for split, n in ids.items()) or "—")
              + f"; thermal: {data.get('thermal_source') or 'none'}."]
+    novel = data.get("novel") or {}
+    if novel.get("source", "same") != "same":
+        lines.append(f"- **Novel identities:** from {novel.get('root')} (novel.source {novel['source']}); their "
+                     f"conditions from {lowshot.get('conditions_from') or '—'}.")
+    used = lowshot.get("recognizer") or {}
+    if used.get("source", "trained") != "trained":
+        lines.append(f"- **Low-shot recognizer:** recognizer.source {used['source']} ({used.get('fingerprint')}).")
     if isinstance(metrics.get("recognizer"), dict):
         rec = metrics["recognizer"]
         lines.append(f"- **Recognizer** (novel-identity pairs): verification accuracy "
@@ -226,7 +235,7 @@ def _visible(lowshot) -> list[str]:
         lines += [f"### k={k[1:]} ({_counts(section)})", ""]
         lines += _conditions_table(section, {"coverage at p99": "coverage_at_p99",
                                              "enrolled per identity": "enrolled_per_identity"})
-        lines += _by_probe_table(section)
+        lines += _by_probe_table(section, lowshot.get("conditions_from"))
         lines += _gains_table(_gain_items(section)) + [_oracle_line(section), ""]
     return lines + _ablation(visible)
 
@@ -276,6 +285,8 @@ def _backbone(metrics) -> list[str]:
     backbone = metrics.get("backbone")
     if not isinstance(backbone, dict) or not backbone:
         return []
+    if "skipped" in backbone:
+        return ["## Backbone", "", f"Not measured: {backbone['skipped']}.", ""]
     models = [(name, b) for name, b in backbone.items() if isinstance(b, dict)
               and isinstance(b.get("lowshot_top1"), dict)]
     shots = sorted({k for _, b in models for k in (b.get("lowshot_top1") or {})}, key=lambda k: int(k[1:]))

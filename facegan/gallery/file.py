@@ -85,15 +85,15 @@ def read_gallery(path: Path) -> Gallery:
     if missing:
         raise FaceganError(f"{path}: not a facegan gallery (no {missing[0]!r} array); {redo}")
     try:
-        version = int(found["format"])
         gallery = Gallery(**{k: (_SCALARS[k](found[k]) if k in _SCALARS else found[k]) for k in names})
     except (TypeError, ValueError):
         raise FaceganError(f"{path}: not a facegan gallery (a field of the wrong type); {redo}") from None
-    if version != FORMAT:
-        raise FaceganError(f"{path}: gallery format {version}, this facegan reads {FORMAT}; enroll the people again")
-    rows = len(gallery.embeddings)
+    if gallery.format != FORMAT:
+        raise FaceganError(f"{path}: gallery format {gallery.format}, this facegan reads {FORMAT}; "
+                           "enroll the people again")
     columns = (gallery.person, gallery.kind, gallery.variant, gallery.source)
-    if gallery.embeddings.ndim != 2 or rows == 0 or any(len(c) != rows for c in columns) \
+    rows = len(gallery.embeddings) if gallery.embeddings.ndim == 2 else -1
+    if rows < 1 or any(np.shape(c) != (rows,) for c in columns) or not set(gallery.kind) <= set(KINDS) \
             or not set(np.unique(gallery.person)) <= set(range(len(gallery.names))):
         raise FaceganError(f"{path}: the gallery's arrays disagree (damaged); {redo}")
     return gallery

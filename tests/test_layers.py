@@ -13,7 +13,8 @@ from pathlib import Path
 
 from test_dvc_deps import PACKAGE, REPO, imported_names
 
-CONCEPTS = ("recognition", "judges", "editor", "translator", "synthesis", "evaluation", "lowshot", "render", "data")
+CONCEPTS = ("recognition", "judges", "editor", "translator", "synthesis", "evaluation", "lowshot", "render", "data",
+            "gallery")
 SHARED = ("gan", "train")  # below every concept
 
 # (importing file, imported module) still to go: none.

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from facegan.data.alignment import CELEBA_SIZE, FACE_CROP_BOX
+from facegan.data.alignment import CELEBA_SIZE, FACE_CROP_BOX, warp_to_celeba
 
 # Errors that mean "this one file is unreadable", not "the program is broken".
 DECODE_ERRORS = (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError)
+NO_FACE = "no face found; give a photo with one clearly visible face"
 
 
 def _crop_resize(img: Image.Image, image_size: int) -> np.ndarray:
@@ -44,3 +47,21 @@ def read_rgb(path: str) -> np.ndarray:
 def crop_aligned(aligned: np.ndarray, image_size: int) -> np.ndarray:
     """Face crop of an already aligned 178x218 array."""
     return _crop_resize(Image.fromarray(aligned), image_size)
+
+
+@dataclass
+class AlignedFace:
+    crop: np.ndarray       # S x S x 3 uint8, the prepared crop
+    points: np.ndarray     # the 5 landmarks MTCNN found in the photo (5 x 2)
+    landmarks: np.ndarray  # the same 5 in the CelebA frame, flat (10,)
+
+
+def align_photo(aligner, image: np.ndarray, image_size: int) -> AlignedFace | None:
+    """A whole RGB photo's face, aligned onto the CelebA frame by `aligner` (an MTCNNAligner) and
+    cropped as prep crops: the one alignment prep's folder source, `facegan edit`, `enroll` and
+    `identify` share. None when no confident face is found."""
+    points = aligner.landmarks(image)
+    if points is None:
+        return None
+    aligned, landmarks = warp_to_celeba(image, points)
+    return AlignedFace(crop_aligned(aligned, image_size), points, landmarks)

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from facegan.config import Params
 from facegan.data.alignment import MTCNNAligner, to_crop_frame, warp_to_celeba, yaw_from_landmarks
 from facegan.data.celeba import LANDMARK_COLUMNS, read_celeba
-from facegan.data.decode import DECODE_ERRORS, crop_aligned, load_face, read_rgb
+from facegan.data.decode import DECODE_ERRORS, align_photo, crop_aligned, load_face, read_rgb
 from facegan.data.folder import scan_identity_folders
 from facegan.data.split import assign_roles, novel_identities, val_identities
 from facegan.data.store import FACES_FILE, INDEX_FILE, REPORT_FILE
@@ -119,16 +119,15 @@ def _align_folder_images(table: pd.DataFrame, faces_path: Path, image_size: int,
         except DECODE_ERRORS:
             failed[i] = "corrupt_image"
             continue
-        points = aligner.landmarks(image)
-        if points is None:
+        face = align_photo(aligner, image, image_size)
+        if face is None:
             failed[i] = "no_face"
             continue
-        aligned, landmarks[i] = warp_to_celeba(image, points)
-        faces[i] = crop_aligned(aligned, image_size)
+        faces[i], landmarks[i] = face.crop, face.landmarks
         if t is not None:
             try:
                 faces[t] = crop_aligned(warp_to_celeba(read_thermal_like(table["source_path"].iat[t],
-                                                                         image.shape[:2]), points)[0], image_size)
+                                                                         image.shape[:2]), face.points)[0], image_size)
             except DECODE_ERRORS:
                 failed[t] = "corrupt_image"
     # Every thermal row (paired or simulated) sits where its photo's face is.

@@ -96,8 +96,8 @@ def read_photo(path: Path, image_size: int) -> tuple[np.ndarray, np.ndarray, np.
     prepared crop, the 2x3 affine from photo pixels to crop pixels). A square image is taken as
     already a crop, a 178x218 image as CelebA-aligned, anything else is aligned with MTCNN."""
     from facegan.data.alignment import (CELEBA_SIZE, FACE_CROP_BOX, MTCNNAligner, box_to_square,
-                                        similarity_to_template, then, warp_to_celeba)
-    from facegan.data.decode import crop_aligned
+                                        similarity_to_template, then)
+    from facegan.data.decode import NO_FACE, align_photo, crop_aligned
 
     try:
         image = Image.open(path).convert("RGB")
@@ -111,11 +111,10 @@ def read_photo(path: Path, image_size: int) -> tuple[np.ndarray, np.ndarray, np.
     crop = box_to_square(FACE_CROP_BOX, image_size)
     if image.size == CELEBA_SIZE:
         return photo, crop_aligned(photo, image_size)[None], crop
-    points = MTCNNAligner().landmarks(photo)
-    if points is None:
-        raise FaceganError(f"{path}: no face found; give a photo with one clearly visible face")
-    aligned, _ = warp_to_celeba(photo, points)
-    return photo, crop_aligned(aligned, image_size)[None], then(similarity_to_template(points), crop)
+    face = align_photo(MTCNNAligner(), photo, image_size)
+    if face is None:
+        raise FaceganError(f"{path}: {NO_FACE}")
+    return photo, face.crop[None], then(similarity_to_template(face.points), crop)
 
 
 def read_face(path: Path, image_size: int) -> np.ndarray:

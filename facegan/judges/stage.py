@@ -27,7 +27,7 @@ from facegan.judges.train_attributes import ATTRIBUTE_AUGMENT, predict, train_at
 from facegan.train.checkpoint import fingerprint
 from facegan.train.device import default_device, to_input
 from facegan.recognition.dataset import FaceSource, RowView, TrainBatches
-from facegan.recognition.verification import pair_cosine, sample_pairs, threshold_at_far, verification_metrics
+from facegan.recognition.verification import impostor_threshold, verification_metrics
 
 EDITED_ATTRIBUTES = ["eyeglasses", "smiling", "young"]
 # The identity judge must not share the recognizer's seed (nor its architecture):
@@ -115,9 +115,8 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
     real_quality = quality_scores(critic, val_faces)
     judges = Judges(net, identity_net, float("nan"), j.identity_far, critic,
                     pass_threshold(real_quality, j.quality_pass), j.quality_pass, device)
-    _, impostors = sample_pairs(val["identity"].to_numpy(), params.seed)
-    threshold = threshold_at_far(pair_cosine(judges.identity_embeddings(data.faces[val.index]), impostors),
-                                 j.identity_far)
+    threshold, n_impostors = impostor_threshold(judges.identity_embeddings(data.faces[val.index]),
+                                                val["identity"].to_numpy(), j.identity_far, params.seed)
     judges.identity_threshold = threshold
     novel = data.rows(split="novel", domain="visible")
     novel_metrics = verification_metrics(judges.identity_embeddings(RowView(data.faces, novel.index.to_numpy())),
@@ -141,7 +140,7 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
         "quality_threshold": judges.quality_threshold,
         "quality_pass": j.quality_pass,
         "n_val_images": int(len(val)),
-        "n_impostor_pairs_for_threshold": int(len(impostors)),
+        "n_impostor_pairs_for_threshold": n_impostors,
         "processes": distributed.world_size(),
         "seconds": round(time.perf_counter() - started, 1),
     }

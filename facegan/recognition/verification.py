@@ -109,6 +109,13 @@ def pair_cosine(embeddings: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", embeddings[pairs[:, 0]], embeddings[pairs[:, 1]])
 
 
+def impostor_threshold(embeddings: np.ndarray, identities: np.ndarray, far: float, seed: int = 0) -> tuple[float, int]:
+    """(the cosine threshold at `far` on the impostor pairs of these faces, how many pairs): where
+    an identity threshold is set on held-out faces of people it will never be asked about."""
+    _, impostor = sample_pairs(identities, seed)
+    return threshold_at_far(pair_cosine(embeddings, impostor), far), int(len(impostor))
+
+
 def verification_metrics(embeddings: np.ndarray, identities: np.ndarray, seed: int = 0,
                          max_pairs: int = MAX_PAIRS) -> dict:
     """Pair metrics for L2-normalized embeddings of faces with the given identity labels."""

@@ -1,0 +1,1 @@
+"""A gallery a user keeps: `facegan enroll` their people, `facegan identify` them in photos."""

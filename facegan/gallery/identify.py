@@ -1,0 +1,59 @@
+"""`facegan identify`: who in a gallery each photo shows, or `unknown`.
+
+A probe is aligned as the gallery's photos were, embedded by the same recognizer (the gallery's
+fingerprint must match the current embedder's), and scored against each person with the gallery's
+matcher (`nn`: the highest cosine to any of the person's rows). The best person is the answer
+when their score reaches the gallery's threshold, else `unknown`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from facegan.config import Params
+from facegan.errors import FaceganError
+from facegan.gallery.file import Gallery, read_gallery
+from facegan.gallery.photos import PhotoReader
+from facegan.recognition.source import load_embedder
+
+UNKNOWN = "unknown"
+
+
+def check_embedder(gallery: Gallery, embedder, gallery_path: Path) -> None:
+    """Embeddings of two recognizers are not comparable: refuse rather than answer wrongly."""
+    if gallery.fingerprint != embedder.fingerprint:
+        raise FaceganError(f"{gallery_path}: enrolled with recognizer {gallery.fingerprint} but the current one is "
+                           f"{embedder.fingerprint}; enroll the people again with this recognizer (facegan enroll)")
+
+
+def answers(gallery: Gallery, probes: np.ndarray, top: int) -> list[dict]:
+    """Per probe embedding: the answer (a name or `unknown`) and the `top` best people with scores."""
+    from facegan.lowshot.scoring import match_scores
+
+    scores = match_scores(gallery.matcher, gallery.rows_of(), probes)
+    out = []
+    for row in scores:
+        order = np.argsort(-row, kind="stable")[:top]
+        best = [{"name": str(gallery.names[i]), "score": round(float(row[i]), 4)} for i in order]
+        known = row[order[0]] >= gallery.threshold
+        out.append({"answer": best[0]["name"] if known else UNKNOWN, "best": best})
+    return out
+
+
+def identify(photos: list[Path], gallery_path: Path, params: Params, *, recognizer: Path, top: int = 3) -> dict:
+    """One JSON-able document: the gallery's threshold and, per photo, its answer or its error."""
+    from facegan.train.device import default_device
+
+    gallery = read_gallery(gallery_path)
+    embedder = load_embedder(params, recognizer, default_device())
+    check_embedder(gallery, embedder, gallery_path)
+    if gallery.matcher not in ("nn", "ncm"):  # `matched` needs the judges' reading of every row
+        raise FaceganError(f"{gallery_path}: matcher {gallery.matcher!r} is not supported here; enroll again")
+    faces, used, failed = PhotoReader(gallery.image_size, params.data.min_face_prob).faces(list(photos))
+    found = dict(zip(used, answers(gallery, embedder.embed(faces), top) if len(faces) else []))
+    results = [{"photo": str(p)} | (found[p] if p in found else {"error": failed[p]}) for p in photos]
+    far = None if np.isnan(gallery.far) else gallery.far  # NaN: set by hand (and not JSON)
+    return {"gallery": str(gallery_path), "threshold": round(gallery.threshold, 4), "far": far,
+            "matcher": gallery.matcher, "embedder": gallery.embedder, "photos": results}

@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
 from facegan.cli import main
@@ -192,14 +193,12 @@ def unlabelled_novel(tiny_synthetic, tmp_path):
     return prepared
 
 
-def test_synthesis_enrolls_the_photos_the_judges_read_as_neutral(unlabelled_novel, tmp_path, monkeypatch):
-    from facegan.lowshot.episodes import enrollable_rows
-    from facegan.synthesis import stage as synthesis_stage_module
-    from facegan.synthesis.oracle import write_oracle
-    from facegan.synthesis.store import open_variants
-    from tests.conftest import write_models
-
+@pytest.fixture
+def planted_synthesis(unlabelled_novel, tmp_path, monkeypatch):
+    """synthesize on the unlabelled store, with judges whose reading the test knows."""
     from facegan.judges.judges import Judges
+    from facegan.synthesis import stage as synthesis_stage_module
+    from tests.conftest import write_models
 
     def planted_reading(self, faces):
         """A reading the test knows: the brighter half of the faces is read as young (so neutral)."""
@@ -218,6 +217,15 @@ def test_synthesis_enrolls_the_photos_the_judges_read_as_neutral(unlabelled_nove
         params, prepared_dir=unlabelled_novel, editor_path=tmp_path / "models/editor.pt",
         translator_path=tmp_path / "models/translator.pt", judges_path=tmp_path / "models/judges.pt",
         out_dir=tmp_path / "variants", report_path=tmp_path / "synthesis.json")
+    return params, faces, bright
+
+
+def test_synthesis_enrolls_the_photos_the_judges_read_as_neutral(planted_synthesis, unlabelled_novel, tmp_path):
+    from facegan.lowshot.episodes import enrollable_rows
+    from facegan.synthesis.oracle import write_oracle
+    from facegan.synthesis.store import open_variants
+
+    params, faces, bright = planted_synthesis
     variants = open_variants(tmp_path / "variants")
     index = open_prepared(unlabelled_novel).index
     conditions, source = with_conditions(index, variants.judged)
@@ -232,3 +240,38 @@ def test_synthesis_enrolls_the_photos_the_judges_read_as_neutral(unlabelled_nove
     assert (np.asarray(faces[expected], np.float32).mean(axis=(1, 2, 3)) > bright).all()
     # no renderer drew these people: no true variants
     assert write_oracle(params, unlabelled_novel, tmp_path / "oracle")["variants"] == 0
+
+
+class MeanColour(torch.nn.Module):
+    """A stand-in recognizer brought from outside: the face's mean colour per channel and quadrant."""
+
+    def forward(self, x):
+        return torch.nn.functional.adaptive_avg_pool2d(x, 2).flatten(1)
+
+
+def test_evaluate_reads_judged_conditions_and_embeds_with_the_users_recognizer(planted_synthesis, unlabelled_novel,
+                                                                                tmp_path):
+    from facegan.evaluation.stage import evaluate_stage
+
+    params, _, _ = planted_synthesis
+    model = tmp_path / "mine.pt"
+    torch.jit.script(MeanColour()).save(str(model))
+    params = parse_params({"synthesis": {"yaw_targets": [20.0], "base_variants_per_image": 1},
+                           "lowshot": {"shots": [1], "episodes": 2, "resamples": 200},
+                           "recognizer": {"source": "torchscript", "torchscript": str(model),
+                                          "torchscript_input_size": 32}})
+    absent = tmp_path / "absent.json"
+    metrics = evaluate_stage(
+        params, prepared_dir=unlabelled_novel, variants_dir=tmp_path / "variants", oracle_dir=tmp_path / "no_oracle",
+        recognizer_path=absent, recognizer_aug_path=absent,
+        stage_reports={k: absent for k in ("prep", "train_recognizer", "train_judges", "train_editor",
+                                           "train_translator", "synthesize", "train_recognizer_aug")},
+        render_report=absent, metrics_path=tmp_path / "metrics.json",
+        accuracy_vs_shots_path=tmp_path / "a.png", by_probe_path=tmp_path / "b.png", ablation_path=tmp_path / "c.png")
+    lowshot = metrics["lowshot"]
+    assert lowshot["conditions_from"] == "judges" and lowshot["novel_source"] == "folder"
+    assert lowshot["recognizer"]["source"] == "torchscript" and lowshot["recognizer"]["fingerprint"].startswith("torchscript:")
+    assert "skipped" in metrics["backbone"]
+    # by-probe groups follow the planted reading: only the dark half was read old
+    by_probe = lowshot["visible"]["k1"]["real"]["by_probe"]
+    assert by_probe["old"] is not None and by_probe["eyeglasses"] is None and by_probe["smiling"] is None

@@ -212,7 +212,7 @@ def _header(metrics) -> list[str]:
 def _oracle_line(section) -> str:
     oracle = section.get("gain_oracle_vs_real")
     if _mean(oracle) is None:
-        return "No oracle here: the renderer's true variants exist only for synthetic data."
+        return "No oracle here: the renderer's true variants exist only for faces it drew."
     oracle_verdict = verdict(oracle)
     if oracle_verdict != "gain":
         return (f"GAN share of the oracle's gain not reported: the oracle's gain interval {_ci(oracle)} "

@@ -37,7 +37,8 @@ from facegan.train.device import to_input
 # a truth per planned edit (7), so 64 sources are ~450 photos: ~10 s on the default run's 2 workers,
 # ~15 s with the edits and their scoring (the default run must stay within 15 minutes).
 TRUTH_SOURCES = 64
-NOT_SYNTHETIC = "the renderer's true variants exist only for the synthetic source (data.source synthetic)"
+NOT_SYNTHETIC = ("the renderer's true variants exist only for faces it drew (data.source synthetic with "
+                 "novel.source same)")
 
 
 def synthetic_root(report: dict) -> Path | None:

@@ -220,7 +220,7 @@ def evaluate_stage(params: Params, *, prepared_dir: Path, variants_dir: Path, or
                             "thermal_matcher": _thermal_matcher(matcher),
                             "oracle": "renderer's true variants (gallery: oracle; probes: oracle_probe)"
                             if oracle_lookup is not None else
-                            "none (true variants exist only for the synthetic source)"}}
+                            "none (true variants exist only for faces the renderer drew)"}}
 
     figures.accuracy_vs_shots(accuracy_vs_shots_path, lowshot, shots)
     figures.by_probe_bars(by_probe_path, visible[f"k{shots[0]}"], shots[0])

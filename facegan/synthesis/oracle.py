@@ -57,7 +57,8 @@ def write_oracle(params, prepared_dir: Path, out_dir: Path, split: str = "novel"
     report = {"rendered": bool(len(jobs)), "variants": int(len(jobs)), "sources": int(len(rows)),
               "by_kind": {k: int(n) for k, n in jobs["kind"].value_counts(sort=False).items()}}
     if not synthetic:
-        report["reason"] = "true variants exist only for the synthetic source (data.source synthetic)"
+        report["reason"] = ("true variants exist only for faces the renderer drew "
+                            "(data.source synthetic, novel.source same)")
     with atomic_dir(Path(out_dir)) as tmp:
         np.save(tmp / FACES_FILE, faces)
         jobs.to_csv(tmp / TABLE_FILE, index=False)

@@ -143,6 +143,23 @@ def test_prep_adds_the_novel_folder_set_as_the_only_novel_identities(workdir, ce
     assert np.abs(novel[["lefteye_y", "righteye_y"]].to_numpy() - 32 * 0.42).max() < 32 * 0.12
 
 
+def test_prep_adds_a_celeba_layout_novel_set_with_its_labels(workdir, tmp_path):
+    base = write_celeba_layout(tmp_path / "celeba", identities=6, per_identity=4)
+    people = write_celeba_layout(tmp_path / "others", identities=3, per_identity=3, seed=1)
+    workdir.write_params(data={"source": "celeba", "root": str(base), "image_size": 32, "workers": 1},
+                         split={"min_images": 2, "novel_fraction": 0},
+                         novel={"source": "celeba", "root": str(people), "min_images": 3},
+                         thermal={"source": "none"})
+    assert main(["validate"]) == 0 and main(["prep"]) == 0
+    data = open_prepared(workdir / "data/prepared")
+    novel = data.index[data.index["split"] == "novel"]
+    assert len(novel) == 9 and novel["identity"].nunique() == 3 and novel["name"].str.startswith("novel/").all()
+    assert not novel["eyeglasses"].isna().any()  # labelled: the conditions are its labels
+    assert with_conditions(data.index, None)[1] == "labels"
+    # the same file names as the base set's, yet every face is its own row
+    assert set(novel["name"].str.removeprefix("novel/")) <= set(data.index.loc[data.index["split"] != "novel", "name"])
+
+
 @pytest.mark.real_data
 def test_bad_input_novel_set_with_too_few_people(workdir, celeba_mini, tmp_path, capsys):
     base = write_celeba_layout(tmp_path / "celeba", identities=6, per_identity=4)

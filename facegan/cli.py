@@ -112,12 +112,16 @@ def _gallery_commands(sub) -> None:
     identify.add_argument("--gallery", type=Path, required=True, help="a gallery from `facegan enroll`")
     identify.add_argument("--top", type=int, default=3, help="how many best people to list per photo")
     identify.add_argument("--json", action="store_true", help="print one JSON document instead")
+    identify.add_argument("--normalize", action="store_true",
+                          help="first edit each photo back to the enrollment condition (no eyeglasses, not smiling, "
+                               "young, frontal) where the judges accept the edit, as evaluation's gan_probe arm; off "
+                               "by default: that arm loses accuracy in the default run (reports/results.md)")
     for command in (enroll, identify):
         command.add_argument("--params", type=Path, default=Path("params.yaml"),
                              help="params file naming the recognizer and crop size (default: params.yaml)")
         command.add_argument("--recognizer", type=Path, default=paths.RECOGNIZER)
-    enroll.add_argument("--judges", type=Path, default=paths.JUDGES)
-    enroll.add_argument("--editor", type=Path, default=paths.EDITOR)
+        command.add_argument("--judges", type=Path, default=paths.JUDGES)
+        command.add_argument("--editor", type=Path, default=paths.EDITOR)
 
 
 def _enroll(args) -> int:
@@ -160,7 +164,7 @@ def _identify(args) -> int:
         if args.top < 1:
             raise FaceganError(f"--top {args.top}: expected 1 or more")
         found = identify(args.photos, args.gallery, load_params(args.params), recognizer=args.recognizer,
-                         top=args.top)
+                         top=args.top, normalize=args.normalize, editor=args.editor, judges=args.judges)
     except FaceganError as err:
         print(f"error: identify: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -171,7 +175,8 @@ def _identify(args) -> int:
             print(f"error: identify: {item['photo']}: {item['error']}", file=sys.stderr)
             continue
         scores = ", ".join(f"{b['name']} {b['score']:.3f}" for b in item["best"])
-        print(f"{item['photo']}: {item['answer']}  ({scores}; threshold {found['threshold']:.3f})")
+        edit = f"; edited to {item['normalized']}" if item.get("normalized") else ""
+        print(f"{item['photo']}: {item['answer']}  ({scores}; threshold {found['threshold']:.3f}{edit})")
     return 0 if any("answer" in item for item in found["photos"]) else EXIT_USER_ERROR
 
 

@@ -404,3 +404,27 @@ def test_trained_models_recognize_novel_people(tmp_path, capsys):
             print(f"\n{augment}: named {np.mean(named):.2f}, top-1 {np.mean(top1):.2f}, strangers unknown "
                   f"{np.mean(unknown):.2f}")
         assert np.mean(top1) >= 0.5 and np.mean(unknown) >= 0.5  # chance: 0.1 top-1
+
+
+@pytest.mark.parametrize("accept", [True, False])
+def test_normalize_edits_only_the_probes_whose_edit_the_judges_accept(people, pixels, params, models, tmp_path,
+                                                                       capsys, monkeypatch, accept):
+    """--normalize, as evaluation's gan_probe arm: a probe read as wearing eyeglasses is edited back
+    to none, and replaced only where the judges keep the edit."""
+    import facegan.synthesis.generate
+    from facegan.judges.judges import Judges
+
+    def glasses_on_everyone(self, faces):
+        ones, zeros = np.ones(len(faces), np.float32), np.zeros(len(faces), np.float32)
+        return {"eyeglasses": ones, "smiling": zeros, "young": ones}, zeros
+
+    monkeypatch.setattr(Judges, "attributes_and_yaw", glasses_on_everyone)
+    monkeypatch.setattr(facegan.synthesis.generate, "accepted", lambda reached, *a: np.full(len(reached), accept))
+    gallery = tmp_path / "gallery.npz"
+    assert enroll(people["dir"], gallery, params) == 0
+    capsys.readouterr()
+    probes = list(people["held_back"].values())
+    assert identify(probes, gallery, params, "--json", "--normalize", "--editor",
+                    str(models / "editor.pt"), "--judges", str(models / "judges.pt")) == 0
+    found = json.loads(capsys.readouterr().out)["photos"]
+    assert [p["normalized"] for p in found] == ["eyeglasses=0" if accept else ""] * len(probes)

@@ -42,17 +42,55 @@ def answers(gallery: Gallery, probes: np.ndarray, top: int) -> list[dict]:
     return out
 
 
-def identify(photos: list[Path], gallery_path: Path, params: Params, *, recognizer: Path, top: int = 3) -> dict:
-    """One JSON-able document: the gallery's threshold and, per photo, its answer or its error."""
+def normalized(faces: np.ndarray, params: Params, editor_path: Path, judges_path: Path, device) -> tuple:
+    """Each face edited back to the enrollment condition (no eyeglasses, not smiling, young,
+    frontal) where the judges read it otherwise and accept the edit, as evaluation's `gan_probe`
+    arm does; (faces, {face index: the edit's targets}) for the faces replaced."""
+    import pandas as pd
+
+    from facegan.editor.edit import judged_attributes, load_editor
+    from facegan.judges.judges import load_judges
+    from facegan.synthesis.generate import generate_variants
+    from facegan.synthesis.plan import normalization_jobs
+
+    editor, judges = load_editor(editor_path, device), load_judges(judges_path, device)
+    if editor.image_size != faces.shape[1]:
+        raise FaceganError(f"{editor_path}: edits {editor.image_size} px faces but the gallery holds "
+                           f"{faces.shape[1]} px ones; give the editor of the run that made the gallery's models")
+    judged = pd.DataFrame(judged_attributes(judges, faces))
+    jobs = normalization_jobs(np.arange(len(faces)), {c: judged[c].to_numpy() for c in judged.columns},
+                              params.lowshot.neutral_max_yaw)
+    if not len(jobs):
+        return faces, {}
+    jobs["input_row"] = jobs["source_row"]
+    made = np.empty((len(jobs), *faces.shape[1:]), np.uint8)
+    kept = generate_variants(jobs, faces, judged, editor, None, judges, made, progress=False,
+                             judged_attributes=judged)["kept"].to_numpy()
+    out = np.array(faces, copy=True)
+    out[jobs["source_row"].to_numpy()[kept]] = made[kept]
+    return out, dict(zip(jobs["source_row"].to_numpy()[kept].tolist(), jobs["targets"][kept]))
+
+
+def identify(photos: list[Path], gallery_path: Path, params: Params, *, recognizer: Path, top: int = 3,
+             normalize: bool = False, editor: Path | None = None, judges: Path | None = None) -> dict:
+    """One JSON-able document: the gallery's threshold and, per photo, its answer or its error
+    (`normalize`: probes first edited back to the enrollment condition with `editor` and `judges`)."""
     from facegan.train.device import default_device
 
     gallery = read_gallery(gallery_path)
-    embedder = load_embedder(params, recognizer, default_device())
+    device = default_device()
+    embedder = load_embedder(params, recognizer, device)
     check_embedder(gallery, embedder, gallery_path)
     if gallery.matcher not in ("nn", "ncm"):  # `matched` needs the judges' reading of every row
         raise FaceganError(f"{gallery_path}: matcher {gallery.matcher!r} is not supported here; enroll again")
     faces, used, failed = PhotoReader(gallery.image_size, params.data.min_face_prob).faces(list(photos))
+    edits: dict[int, str] = {}
+    if normalize and len(faces):
+        faces, edits = normalized(faces, params, editor, judges, device)
     found = dict(zip(used, answers(gallery, embedder.embed(faces), top) if len(faces) else []))
+    for i, photo in enumerate(used):
+        if normalize:
+            found[photo]["normalized"] = edits.get(i, "")  # "" = kept as it was
     results = [{"photo": str(p)} | (found[p] if p in found else {"error": failed[p]}) for p in photos]
     far = None if np.isnan(gallery.far) else gallery.far  # NaN: set by hand (and not JSON)
     return {"gallery": str(gallery_path), "threshold": round(gallery.threshold, 4), "far": far,

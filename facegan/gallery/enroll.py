@@ -95,22 +95,14 @@ def _gan(params: Params, faces: np.ndarray, embedder: Embedder, editor_path: Pat
          device) -> Variants:
     """Every planned edit of each photo (synthesis's plan), judged as synthesis judges it; the kept ones."""
     from facegan.editor.conditioning import NAMES
-    from facegan.editor.edit import judged_attributes, load_editor
-    from facegan.judges.judges import load_judges
-    from facegan.synthesis.generate import generate_variants
+    from facegan.gallery.edits import kept_edits
     from facegan.synthesis.plan import every_variant
 
-    editor, judges = load_editor(editor_path, device), load_judges(judges_path, device)
-    if editor.image_size != faces.shape[1]:
-        raise FaceganError(f"{editor_path}: edits {editor.image_size} px faces but data.image_size is "
-                           f"{faces.shape[1]}; give the models and params of one run")
-    # The photos have no labels: their attributes are the judges' reading, as for folder sources.
-    attrs = pd.DataFrame(judged_attributes(judges, faces))
-    jobs = every_variant(np.arange(len(faces)), {c: attrs[c].to_numpy() for c in NAMES},
-                         params.synthesis.attributes, params.synthesis.yaw_targets, thermal=False)
-    jobs["input_row"] = jobs["source_row"]
-    made = np.empty((len(jobs), *faces.shape[1:]), np.uint8)
-    kept = generate_variants(jobs, faces, attrs, editor, None, judges, made, progress=False)["kept"].to_numpy()
+    def plan(judged: pd.DataFrame) -> pd.DataFrame:
+        return every_variant(np.arange(len(faces)), {c: judged[c].to_numpy() for c in NAMES},
+                             params.synthesis.attributes, params.synthesis.yaw_targets, thermal=False)
+
+    jobs, made, kept = kept_edits(faces, plan, editor_path, judges_path, device)
     jobs = jobs[kept]
     embeddings = embedder.embed(made[kept]) if kept.any() else np.zeros((0, embedder.dim), np.float32)
     return Variants(embeddings, jobs["source_row"].to_numpy(),

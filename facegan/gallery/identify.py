@@ -46,26 +46,16 @@ def normalized(faces: np.ndarray, params: Params, editor_path: Path, judges_path
     """Each face edited back to the enrollment condition (no eyeglasses, not smiling, young,
     frontal) where the judges read it otherwise and accept the edit, as evaluation's `gan_probe`
     arm does; (faces, {face index: the edit's targets}) for the faces replaced."""
-    import pandas as pd
-
-    from facegan.editor.edit import judged_attributes, load_editor
-    from facegan.judges.judges import load_judges
-    from facegan.synthesis.generate import generate_variants
+    from facegan.gallery.edits import kept_edits
     from facegan.synthesis.plan import normalization_jobs
 
-    editor, judges = load_editor(editor_path, device), load_judges(judges_path, device)
-    if editor.image_size != faces.shape[1]:
-        raise FaceganError(f"{editor_path}: edits {editor.image_size} px faces but the gallery holds "
-                           f"{faces.shape[1]} px ones; give the editor of the run that made the gallery's models")
-    judged = pd.DataFrame(judged_attributes(judges, faces))
-    jobs = normalization_jobs(np.arange(len(faces)), {c: judged[c].to_numpy() for c in judged.columns},
-                              params.lowshot.neutral_max_yaw)
-    if not len(jobs):
+    def plan(judged):
+        return normalization_jobs(np.arange(len(faces)), {c: judged[c].to_numpy() for c in judged.columns},
+                                  params.lowshot.neutral_max_yaw)
+
+    jobs, made, kept = kept_edits(faces, plan, editor_path, judges_path, device)
+    if not kept.any():
         return faces, {}
-    jobs["input_row"] = jobs["source_row"]
-    made = np.empty((len(jobs), *faces.shape[1:]), np.uint8)
-    kept = generate_variants(jobs, faces, judged, editor, None, judges, made, progress=False,
-                             judged_attributes=judged)["kept"].to_numpy()
     out = np.array(faces, copy=True)
     out[jobs["source_row"].to_numpy()[kept]] = made[kept]
     return out, dict(zip(jobs["source_row"].to_numpy()[kept].tolist(), jobs["targets"][kept]))

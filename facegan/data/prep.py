@@ -183,7 +183,6 @@ def _novel_table(params: Params, base: pd.DataFrame, thermal_source: str) -> tup
     else:
         table, skipped = read_celeba(root, key="novel.root"), []
         table = table.assign(identity_name=table["identity"].astype(str), align=False, partition=-1)
-        table["thermal_path"] = ""
     table["identity"] += int(base["identity"].max()) + 1
     table["name"] = "novel/" + table["name"]
     table["identity_name"] = "novel/" + table["identity_name"]

@@ -45,8 +45,9 @@ class Section(BaseModel):
         return value
 
     def model_dump(self, **kwargs):
-        if _reads is not None:  # all of it is read, e.g. into a fingerprint
-            _reads.update(_dotted(self, name) for name in type(self).model_fields)
+        if _reads is not None:  # all of it is read, e.g. into a fingerprint, but for the fields it excludes
+            excluded = kwargs.get("exclude") or ()
+            _reads.update(_dotted(self, name) for name in type(self).model_fields if name not in excluded)
         return super().model_dump(**kwargs)
 
     def __eq__(self, other) -> bool:  # the fields only: where a section sits in params.yaml is not its value
@@ -211,6 +212,11 @@ class RecognizerParams(Section):
         [0.5, 0.5, 0.5], description="per channel, divides after the mean (its channel order)")
     torchscript_channels: Literal["rgb", "bgr"] = Field(
         "rgb", description="the channel order it takes: rgb | bgr")
+
+    @classmethod
+    def evaluation_only(cls) -> set[str]:
+        """The keys that pick what evaluation embeds with and train nothing: `source` and its torchscript keys."""
+        return {"source"} | {name for name in cls.model_fields if name.startswith("torchscript")}
 
     @field_validator("torchscript")
     @classmethod

@@ -121,6 +121,22 @@ def test_reads_are_recorded_through_sections_copies_and_dumps():
     assert "editor" not in reads and "lowshot.episodes" not in reads
 
 
+def test_a_dump_that_excludes_keys_does_not_read_them():
+    """A training fingerprint leaves out keys that train nothing (recognizer.source and its
+    torchscript keys): the stage does not read them, so changing them must not rerun it."""
+    from facegan.recognition.train import _EXECUTION_ONLY
+    from facegan.train.checkpoint import computing_params
+
+    params = config.parse_params({})
+    reads = config.record_reads()
+    try:
+        computing_params(params.recognizer, _EXECUTION_ONLY)
+    finally:
+        config._reads = None
+    assert "recognizer.arch" in reads and "recognizer.epochs" in reads
+    assert not reads & {f"recognizer.{k}" for k in _EXECUTION_ONLY}
+
+
 def test_an_undeclared_read_is_found():
     declared = declared_params(REPO / "dvc.yaml")
     assert undeclared({"lowshot.shots", "seed"}, declared["evaluate"]) == []

@@ -34,8 +34,7 @@ from facegan.train.rng import keyed_batches
 
 # Params that change how a run is executed, not what it computes, and the recognizer low-shot
 # evaluation embeds with (recognizer.source and its torchscript keys), which trains nothing here.
-_EXECUTION_ONLY = {"num_workers", "checkpoint_every", "source", "torchscript", "torchscript_input_size",
-                   "torchscript_mean", "torchscript_std", "torchscript_channels"}
+_EXECUTION_ONLY = {"num_workers", "checkpoint_every"} | RecognizerParams.evaluation_only()
 
 
 @dataclass

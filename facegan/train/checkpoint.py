@@ -57,7 +57,7 @@ def first_weights(module: torch.nn.Module) -> np.ndarray:
 def computing_params(params, execution_only: set[str]) -> dict:
     """A params section without the values that change how a run is executed or observed, not what it
     computes (checkpoint cadence, logging, workers): changing those must not restart training."""
-    return {k: v for k, v in params.model_dump().items() if k not in execution_only}
+    return params.model_dump(exclude=set(execution_only))
 
 
 def rng_states() -> dict:

@@ -112,8 +112,49 @@ def score(out: Path, params) -> None:
             gain = results.gain(arm, "real")
             emit(f"world_gain_{arm}_vs_real_k1_{matcher}", gain["mean"], "top-1",
                  ORACLE_GAIN_TARGET if arm == "oracle" else None, digits=3, ci95=_rounded(gain["ci95"]), **detail)
+    for c, (neutral, matched, n) in kind_matched(index, store, embedded.oracle, oracle.table, episodes,
+                                                 scorer.masks).items():
+        emit(f"world_kind_matched_gain_k1_{c}", matched - neutral, "top-1", None, digits=3,
+             neutral_gallery=round(neutral, 3), kind_matched_gallery=round(matched, 3), probes=n, **detail)
     report = json.loads((out / "recognizer.json").read_text())
     emit("world_recognizer_tar_at_far_1e-3", report["tar_at_far_1e-3"], "TAR", digits=3)
+
+
+SHIFTS = {"eyeglasses": "eyeglasses", "smiling": "smiling", "old": "young", "posed": "yaw"}
+
+
+def kind_matched(index, store: np.ndarray, oracle: np.ndarray, table, episodes, masks: dict) -> dict:
+    """Where an enrollment-side gain can come from. For probes with exactly one shifted condition:
+    top-1 with every identity represented by its neutral photo, and by that photo's true variant
+    in the probe's condition (the nearest yaw target for a posed probe) -> {condition: (neutral,
+    matched, probes)}. If matching within the condition is no easier than across it, variants add
+    little however perfect they are: the shift then costs information (dark lenses, a hidden half
+    face), not a mismatch that a variant could bridge."""
+    shifted = {c: masks[c] for c in SHIFTS}
+    single = sum(m.astype(int) for m in shifted.values()) == 1
+    at = {}
+    for i, (src, kind, target) in enumerate(zip(table["source_row"], table["kind"], table["target"])):
+        if kind in SHIFTS.values():
+            at[(int(src), kind, float(target) if kind == "yaw" else None)] = i
+    yaw_targets = sorted({k[2] for k in at if k[1] == "yaw"})
+    hits: dict[str, list] = {c: [] for c in SHIFTS}
+    for episode in episodes:
+        ids = np.array(sorted(episode.gallery))
+        sources = [int(episode.gallery[i][0]) for i in ids]
+        for p in episode.probes:
+            if not single[p]:
+                continue
+            c = next(c for c, m in shifted.items() if m[p])
+            kind = SHIFTS[c]
+            target = (min(yaw_targets, key=lambda t: abs(t - index.at[p, "yaw"]), default=None) if kind == "yaw"
+                      else None)
+            rows = [at.get((s, kind, target)) for s in sources]
+            if any(r is None for r in rows):
+                continue
+            truth = np.searchsorted(ids, index.at[p, "identity"])
+            hits[c].append(((store[sources] @ store[p]).argmax() == truth, (oracle[rows] @ store[p]).argmax() == truth))
+    return {c: (float(np.mean([a for a, _ in h])), float(np.mean([b for _, b in h])), len(h))
+            for c, h in hits.items() if h}
 
 
 def _condition_top1(results: TaskResults, arm: str, mask: np.ndarray) -> dict:

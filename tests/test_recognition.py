@@ -16,7 +16,7 @@ import torch
 
 from facegan.config import RecognizerParams, parse_params
 from facegan.errors import FaceganError
-from facegan.recognition.backbone import build_backbone
+from facegan.recognition.backbone import build_backbone, crop_box
 from facegan.recognition.dataset import FaceSource, TrainBatches
 from facegan.recognition.embed import embed_faces, load_recognizer
 from facegan.recognition.margin import ArcFace, CosFace
@@ -80,6 +80,19 @@ def test_embeddings_have_the_configured_size_and_unit_norm(arch, size):
 
 def test_backbones_accept_sizes_that_are_not_powers_of_two():
     assert build_backbone("iresnet", 48, 16, 4).eval()(torch.zeros(2, 3, 48, 48)).shape == (2, 16)
+
+
+def test_a_tight_crop_sees_only_the_inner_face():
+    """Pixels outside crop_box (hair, background) cannot move the embedding; pixels inside do."""
+    assert crop_box(64, 0.75) == (12, 8, 48) and crop_box(64, 1.0) == (0, 0, 64)
+    model = build_backbone("iresnet", 64, 16, 4, crop=0.75).eval()
+    x = torch.rand(1, 3, 64, 64) * 2 - 1
+    outside, inside = x.clone(), x.clone()
+    outside[:, :, :12], outside[:, :, :, :8] = 1.0, -1.0  # above the brows, the left edge
+    inside[:, :, 30:34, 30:34] = 1.0
+    with torch.no_grad():
+        assert torch.equal(model(x), model(outside))
+        assert not torch.allclose(model(x), model(inside))
 
 
 NARROW_TRAINING = """
@@ -299,6 +312,14 @@ def test_stage_writes_model_and_report(tmp_path):
     model = load_recognizer(tmp_path / "m.pt")
     assert not model.training and model.identity_names == ["person0", "person1", "person2"]
     assert embed_faces(model, faces).shape == (6, 16)
+
+
+def test_stage_saves_the_crop_the_recognizer_was_trained_with(tmp_path):
+    prepared = write_prepared(tmp_path / "prepared")
+    train_recognizer_stage(stage_params(crop=0.75), prepared_dir=prepared, model_path=tmp_path / "m.pt", report_path=tmp_path / "r.json",
+                           live_dir=None, checkpoint_dir=tmp_path / "ckpt")
+    model = load_recognizer(tmp_path / "m.pt")
+    assert model.crop == crop_box(32, 0.75) == (6, 4, 24)
 
 
 def test_aug_stage_takes_the_optimizer_steps_of_the_base_stage(tmp_path):

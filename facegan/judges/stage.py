@@ -92,7 +92,8 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
         checkpoint_dir=Path(checkpoint_dir) / "quality", checkpoint_every=j.checkpoint_every, device=device)
 
     rp = params.recognizer.model_copy(update={"arch": j.identity_arch, "epochs": j.identity_epochs,
-                                              "checkpoint_every": j.checkpoint_every})
+                                              "checkpoint_every": j.checkpoint_every,
+                                              "crop": 1.0})  # the whole face: a view unlike the recognizer's
     model_dir = dlib_model_dir()
     if j.identity_judge == "auto" and params.data.source != "synthetic" and model_dir is not None:
         identity_net, identity_name = DlibIdentity(model_dir), "dlib_face_recognition_resnet_model_v1 (pretrained)"

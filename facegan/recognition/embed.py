@@ -13,10 +13,10 @@ from facegan.train.device import autocast, inference_batch, to_input
 
 
 def save_recognizer(path: Path, model: torch.nn.Module, *, arch: str, image_size: int, embedding_dim: int,
-                    width: int, identity_names: list[str], provenance: dict | None = None,
+                    width: int, identity_names: list[str], crop: float = 1.0, provenance: dict | None = None,
                     fingerprint: str | None = None) -> None:
     config = {"arch": arch, "image_size": image_size, "embedding_dim": embedding_dim, "width": width,
-              "identity_names": list(identity_names)}
+              "crop": crop, "identity_names": list(identity_names)}
     save_model_file(path, "recognizer", config, {"backbone": model}, fingerprint=fingerprint, provenance=provenance)
 
 
@@ -25,7 +25,7 @@ def load_recognizer(path: Path, device: torch.device | str = "cpu", stage: str =
     saved = read_model_file(path, "recognizer", stage)
     with saved.rebuilding():
         c = saved.config
-        model = build_backbone(c["arch"], c["image_size"], c["embedding_dim"], c["width"])
+        model = build_backbone(c["arch"], c["image_size"], c["embedding_dim"], c["width"], crop=c.get("crop", 1.0))
         model.load_state_dict(saved.state_dicts["backbone"])
         model.identity_names = c["identity_names"]
     model.trained_on = saved.trained_on

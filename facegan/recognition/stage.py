@@ -74,7 +74,7 @@ def train_recognizer_stage(params: Params, *, prepared_dir: Path, model_path: Pa
     if not distributed.is_main():  # under torchrun, rank 0 saves and scores
         return {}
     save_recognizer(model_path, result.model, arch=p.arch, image_size=data.image_size,
-                    embedding_dim=p.embedding_dim, width=p.width, identity_names=names,
+                    embedding_dim=p.embedding_dim, width=p.width, identity_names=names, crop=p.crop,
                     provenance=provenance(params, train_rows, data.image_size, result.steps), fingerprint=result.run_id)
 
     embeddings = embed_faces(result.model, RowView(data.faces, novel_rows.index.to_numpy()), flip=True,

@@ -95,7 +95,7 @@ class RecognizerTrainer(Trainer):
         # Only a budget other than the data's own is fingerprinted: default runs keep their checkpoints.
         self.budget = {} if total_steps == own_budget else {"total_steps": total_steps}
         torch.manual_seed(seed)
-        self.model = build_backbone(p.arch, image_size, p.embedding_dim, p.width, p.dropout).to(device)
+        self.model = build_backbone(p.arch, image_size, p.embedding_dim, p.width, p.dropout, p.crop).to(device)
         self.head = build_head(p.head, p.embedding_dim, num_classes, p.scale, p.margin).to(device)
         if device.type == "cuda":
             self.model = self.model.to(memory_format=torch.channels_last)

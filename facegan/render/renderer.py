@@ -42,7 +42,8 @@ def _compose(ident: Identity, assets: IdentityAssets, st: ImageState, rng):
     th = np.deg2rad(st.yaw_deg)
     depth = -TEX.x[None, :] * np.sin(th) + front.Z * np.cos(th)
     rows = slice(TEX_ROW0, TEX_ROW0 + TEX.ny)
-    cv.over(rows, proj.sample(front.alpha), proj.sample(front.rgb), proj.sample(front.temp), proj.sample(depth))
+    cv.over(rows, proj.sample(front.alpha), proj.sample(front.rgb), proj.sample(front.temp), proj.sample(depth),
+            cols=proj.cols)
     draw_ears(cv, ident, st, skin_rgb)
     scene.hat(cv, ident, st)
     draw_glasses(cv, ident, st, surface_z(front.Z, ident.eye_sep, ident.eye_v))

@@ -26,12 +26,14 @@ class Canvas:
         self.rgb, self.temp = rgb, temp
         self.depth = np.full((H, W), -np.inf, np.float32)
 
-    def over(self, rows: slice, alpha, rgb, temp, depth=None):
+    def over(self, rows: slice, alpha, rgb, temp, depth=None, cols: slice = slice(None)):
+        """Composite a layer over the canvas box (rows, cols); alpha is 0 outside the layer."""
         a = np.clip(alpha, 0, 1).astype(np.float32)
-        self.rgb[rows] = self.rgb[rows] * (1 - a[..., None]) + rgb * a[..., None]
-        self.temp[rows] = self.temp[rows] * (1 - a) + temp * a
+        box = rows, cols
+        self.rgb[box] = self.rgb[box] * (1 - a[..., None]) + rgb * a[..., None]
+        self.temp[box] = self.temp[box] * (1 - a) + temp * a
         if depth is not None:
-            self.depth[rows] = np.where(a > 0.5, depth, self.depth[rows])
+            self.depth[box] = np.where(a > 0.5, depth, self.depth[box])
 
 
 def background(st: ImageState, rng) -> Canvas:

@@ -71,7 +71,8 @@ def face_temperature(u, v, phys: Physiology):
 
 def view_falloff(t, n_z, t_ambient: float):
     """Emissivity drops at grazing angles: silhouettes look closer to ambient."""
-    f = 1.0 - 0.5 * (1.0 - np.clip(n_z, 0, 1)) ** 3
+    g = 1.0 - np.clip(n_z, 0, 1)
+    f = 1.0 - 0.5 * (g * g * g)      # cubed by multiplying: a general power is 20x slower
     return t_ambient + (t - t_ambient) * f
 
 

@@ -12,7 +12,7 @@ from facegan.render import features, hair, skin
 from facegan.render.geometry import TEX, heightfield, normals
 from facegan.render.identity import Identity
 from facegan.render.image_state import ImageState
-from facegan.render.shapes import smooth_noise
+from facegan.render.shapes import darken, expand, scaled, smooth_noise
 from facegan.render.thermal import Physiology, face_temperature, material, view_falloff
 
 
@@ -65,7 +65,7 @@ def shade(albedo, n_cam, st: ImageState, spec: np.ndarray):
     h8 *= h8
     hl = h8 * h8 * h8 * spec            # h ** 24 by squaring: a general power is 10x slower
     # (albedo * diffuse + highlight) * light colour: one pass over the 3 channels instead of four
-    return (albedo * (st.ambient + st.light * diffuse)[..., None] + (hl * st.light)[..., None]) * st.light_rgb
+    return scaled(albedo * expand(st.ambient + st.light * diffuse) + expand(hl * st.light), st.light_rgb)
 
 
 def camera_normals(n, yaw_deg: float):
@@ -105,7 +105,7 @@ def front_layer(ident: Identity, assets: IdentityAssets, st: ImageState) -> Fron
     features.mouth(albedo, ident, st, mouth_in)
     beard = skin.facial_hair(albedo, ident, st.age, st.smile, assets.strands, tone)
     _parting(hair_rgb, ident, st.age)
-    albedo = albedo * (1 - hm[..., None]) + hair_rgb * hm[..., None]
+    albedo = albedo * expand(1 - hm) + hair_rgb * expand(hm)
 
     n_cam = camera_normals(normals(Z), st.yaw_deg)
     spec = 0.06 + 0.1 * hm + 0.3 * eye_mask
@@ -122,7 +122,7 @@ def _parting(hair_rgb, ident: Identity, age: float):
     u0, v_low = part
     w = TEX.window(u0 - 2, u0 + 2, -100, v_low)
     sl, U, V = w
-    hair_rgb[sl] *= (1 - 0.35 * np.exp(-((U - u0) / 0.6) ** 2))[..., None]
+    darken(hair_rgb, sl, 0.35 * np.exp(-((U - u0) / 0.6) ** 2))
 
 
 def _skin_temperature(ident: Identity) -> np.ndarray:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facegan.render.identity import Identity
-from facegan.render.shapes import Grid, bezier_dist, gauss, smoothstep
+from facegan.render.shapes import Grid, bezier_dist, expand, gauss, smoothstep
 
 # Texture plane: u in [-58, 58] at 0.5 px (widest head plus hair), v rows aligned with canvas rows.
 TEX = Grid(x0=-58.0, dx=0.5, nx=233, y0=-80.5, dy=1.0, ny=161)
@@ -157,8 +157,7 @@ class Projection:
         flat = arr.reshape(-1, *arr.shape[2:]).astype(np.float32, copy=False)
         if arr.ndim == 2:
             return flat.take(self.i_left) * self.w_left + flat.take(self.i_right) * self.w_right
-        return (flat.take(self.i_left, axis=0) * self.w_left[..., None]
-                + flat.take(self.i_right, axis=0) * self.w_right[..., None])
+        return flat.take(self.i_left, axis=0) * expand(self.w_left) + flat.take(self.i_right, axis=0) * expand(self.w_right)
 
 
 def project(Z, yaw_deg: float, xs) -> Projection:

@@ -15,6 +15,7 @@ from facegan.render.geometry import ORIGIN, TEX, TEX_ROW0, landmarks_3d, project
 from facegan.render.glasses import draw_glasses
 from facegan.render.identity import Identity
 from facegan.render.image_state import ImageState, styled
+from facegan.render.shapes import scaled
 from facegan.render.thermal import TEMPLATE_UV, lwir_image
 
 OUT_W, OUT_H = 178, 218
@@ -73,7 +74,7 @@ def gaussian_noise(rng: np.random.Generator, shape, std: float) -> np.ndarray:
 
 
 def _camera(rgb, st: ImageState, rng) -> np.ndarray:
-    img = cv2.pow(np.clip(rgb * st.cast, 0, 1), st.gamma)     # cv2.pow: 4x NumPy's float32 power
+    img = cv2.pow(np.clip(scaled(rgb, st.cast), 0, 1), st.gamma)     # cv2.pow: 4x NumPy's float32 power
     if st.blur > 0.15:
         img = cv2.GaussianBlur(img, (0, 0), st.blur)
     img += gaussian_noise(rng, img.shape, st.noise)

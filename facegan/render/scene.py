@@ -4,6 +4,7 @@ turned head shows on its near side)."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from facegan.render import hair
@@ -11,7 +12,7 @@ from facegan.render.face import wrapped_diffuse
 from facegan.render.geometry import CANVAS, ORIGIN, TEX, TEX_ROW0, back_of_head
 from facegan.render.identity import Identity
 from facegan.render.image_state import ImageState
-from facegan.render.shapes import coverage, smooth_noise, smoothstep
+from facegan.render.shapes import coverage, expand, smooth_noise, smoothstep, tinted
 from facegan.render.thermal import material
 
 H, W = CANVAS
@@ -35,10 +36,10 @@ class Canvas:
 
     def over(self, rows: slice, alpha, rgb, temp, depth=None, cols: slice = slice(None)):
         """Composite a layer over the canvas box (rows, cols); alpha is 0 outside the layer."""
-        a = np.clip(alpha, 0, 1).astype(np.float32)
+        below = self.rgb[rows, cols]        # a view: blended in place
+        a = np.broadcast_to(np.clip(alpha, 0, 1).astype(np.float32), below.shape[:2])
         box = rows, cols
-        below = self.rgb[box]        # a view: blended in place
-        below += (rgb - below) * a[..., None]
+        below += (rgb - below) * expand(a)
         below = self.temp[box]
         below += (temp - below) * a
         if depth is not None:
@@ -63,7 +64,7 @@ def background(st: ImageState, rng) -> Canvas:
         edges = np.sort(rng.uniform(0, 1, 5))
         t = np.broadcast_to((np.searchsorted(edges, xx) % 2).astype(np.float32) * 0.8 + 0.1 * yy, (H, W))
     grain = 1 + 0.03 * smooth_noise(rng, (H, W), (30, 30))
-    rgb = (c0 + (c1 - c0) * t[..., None]) * grain[..., None]
+    rgb = cv2.merge([(c0[i] + (c1[i] - c0[i]) * t) * grain for i in range(3)])   # plane by plane: see expand
     temp = st.t_ambient + 0.6 * smooth_noise(rng, (H, W), (3, 3)) + 0.8 * t
     return Canvas(rgb.astype(np.float32, copy=False), temp.astype(np.float32, copy=False))
 
@@ -84,7 +85,7 @@ def body(cv: Canvas, ident: Identity, st: ImageState, skin_rgb):
     neck = coverage(np.maximum(np.abs(X - xc) - rn, 20 - Y), 0.6)
     shadow = 0.55 + 0.45 * smoothstep(ident.chin - 4, ident.chin + 22, Y)
     lit = _lambert(nx, np.sqrt(1 - nx * nx), st) * shadow
-    cv.over(rows, neck, (skin_rgb * st.light_rgb) * lit[..., None], material("neck", ident.t_skin, st.t_ambient),
+    cv.over(rows, neck, tinted(lit, skin_rgb * st.light_rgb), material("neck", ident.t_skin, st.t_ambient),
             cols=cols)
     X = XS[None, :]
     xb = 0.3 * xc
@@ -94,7 +95,7 @@ def body(cv: Canvas, ident: Identity, st: ImageState, skin_rgb):
     cloth = cloth * (1 - neckline)
     bx = np.clip((X - xb) / 100, -1, 1)
     shade = _lambert(bx, np.sqrt(1 - bx * bx), st) * (0.9 + 0.1 * smoothstep(80, 130, Y))
-    cv.over(rows, cloth, (st.clothes_rgb * st.light_rgb) * shade[..., None],
+    cv.over(rows, cloth, tinted(shade, st.clothes_rgb * st.light_rgb),
             material("clothes", ident.t_skin, st.t_ambient))
 
 
@@ -120,7 +121,7 @@ def long_hair(cv: Canvas, ident: Identity, st: ImageState, rng, tone):
     streaks = 0.75 + 0.25 * smooth_noise(rng, (Y.shape[0], W), (6, 60))[:, cols]
     nx = np.clip((X - xc) / half, -1, 1)
     lit = _lambert(nx, np.sqrt(1 - nx * nx), st) * 0.75
-    cv.over(rows, coverage(shape, 1.0), (tone * st.light_rgb) * (streaks * lit)[..., None],
+    cv.over(rows, coverage(shape, 1.0), tinted(streaks * lit, tone * st.light_rgb),
             material("hair", ident.t_skin, st.t_ambient), cols=cols)
 
 
@@ -141,7 +142,7 @@ def hat(cv: Canvas, ident: Identity, st: ImageState):
     nx = np.clip((X - xc) / half, -1, 1)
     lit = _lambert(nx, np.sqrt(1 - nx * nx), st)
     fold = 1 - 0.25 * ((st.hat == "beanie") & (Y > band - 6))   # a beanie's turned-up cuff
-    rgb = st.hat_rgb * (lit * fold)[..., None] * st.light_rgb
+    rgb = tinted(lit * fold, st.hat_rgb * st.light_rgb)
     cv.over(rows, coverage(shape, 0.8), rgb, material("clothes", ident.t_skin, st.t_ambient))
     if st.hat == "cap":  # the peak, foreshortened, towards where the face looks
         px = xc + 1.2 * half * s
@@ -162,14 +163,14 @@ def back_layer(cv: Canvas, ident: Identity, st: ImageState, front, skin_rgb, str
     a_b = np.where(v > 0, np.maximum(a_b, front.a[keep].max() * 0.8 * smoothstep(34, 20, v)), a_b)
     cov, depth, n_cam, u = back_of_head(np.maximum(a_b, 1.0), 1.2 * np.maximum(a_b, 1.0), st.yaw_deg, XS)
     cov *= (a_b > 1.0)[:, None]          # rows above the skull have none
-    is_hair = (fade * has_hair).astype(np.float32)[:, None, None]
+    is_hair = np.broadcast_to((fade * has_hair).astype(np.float32)[:, None], cov.shape)
     # The front hair's strands continue round the back (same u, same row) and it is lit the same
     # way (wrapped Lambert), so no seam shows where the two layers meet on a turned head.
     cols = np.clip(np.rint((u - TEX.x0) / TEX.dx).astype(np.int64), 0, TEX.nx - 1)
     strand = np.take_along_axis(strands[:int(keep.sum())], cols, axis=1)
-    albedo = hair.colour(ident, st.age, strand) * is_hair + skin_rgb * (1 - is_hair)
+    albedo = hair.colour(ident, st.age, strand) * expand(is_hair) + tinted(1 - is_hair, skin_rgb)
     lit = st.ambient + st.light * wrapped_diffuse(n_cam, st.light_dir)
     t_hair, t_skin = material("hair", ident.t_skin, st.t_ambient), material("neck", ident.t_skin, st.t_ambient)
-    temp = t_hair * is_hair[..., 0] + t_skin * (1 - is_hair[..., 0])
+    temp = t_hair * is_hair + t_skin * (1 - is_hair)
     rows = slice(TEX_ROW0, TEX_ROW0 + int(keep.sum()))
-    cv.over(rows, cov, albedo * lit[..., None] * st.light_rgb, temp, depth)
+    cv.over(rows, cov, albedo * tinted(lit, st.light_rgb), temp, depth)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from facegan.render.identity import Identity
@@ -56,7 +57,7 @@ def ellipse_rows(a, b, u, flat: float):
     """Front half of a superellipse per row: Z and an anti-aliased inside coverage."""
     a = a[:, None]
     rel = np.clip(np.abs(u) / np.maximum(a, 1e-3), 0.0, 1.0)
-    z = b[:, None] * (1 - rel**flat) ** (1 / flat)
+    z = b[:, None] * cv2.pow(1 - cv2.pow(rel, flat), 1 / flat)     # cv2.pow: 4x NumPy's float32 power
     inside = np.clip((a - np.abs(u)) / 0.7 + 0.5, 0.0, 1.0) * (a > 0.5)   # rows past the top/chin: none
     return z.astype(np.float32), inside.astype(np.float32)
 
@@ -202,8 +203,9 @@ def project(Z, yaw_deg: float, xs) -> Projection:
 
 
 def back_of_head(a, bz, yaw_deg: float, xs):
-    """The skull behind the face (seen on the near side when turned): coverage, depth, normal,
-    and the head-frame u of each hit point (where the hair's strand texture continues).
+    """The skull behind the face (seen on the near side when turned): the columns of xs it can
+    cover, and there its coverage, depth, normal, and the head-frame u of each hit point (where
+    the hair's strand texture continues).
 
     Full ellipse per row (half width a, half depth bz) hit by the view ray;
     only the part outside the front half's silhouette ever shows.
@@ -211,7 +213,10 @@ def back_of_head(a, bz, yaw_deg: float, xs):
     th = np.deg2rad(yaw_deg)
     c, s = np.cos(th), np.sin(th)
     A2, B2 = (a * a)[:, None], (bz * bz)[:, None]
-    x = xs[None, :]
+    # The coverage is 0 beyond the widest row's extent (+ 0.5): only those columns are computed.
+    reach = np.sqrt(A2.max() * c * c + B2.max() * s * s) + 1.5
+    cols = slice(int(np.searchsorted(xs, -reach)), int(np.searchsorted(xs, reach, side="right")))
+    x = xs[None, cols]
     qa = s * s / A2 + c * c / B2
     qb = 2 * x * (-c * s / A2 + s * c / B2)
     qc = x * x * (c * c / A2 + s * s / B2) - 1
@@ -225,7 +230,7 @@ def back_of_head(a, bz, yaw_deg: float, xs):
     near = np.sqrt(A2) * abs(c)
     lo, hi = (-ext, near) if s >= 0 else (-near, ext)
     cov = np.clip(np.minimum(x - lo, hi - x) + 0.5, 0, 1)
-    return cov.astype(np.float32), t.astype(np.float32), n_cam.astype(np.float32), px.astype(np.float32)
+    return cols, cov.astype(np.float32), t.astype(np.float32), n_cam.astype(np.float32), px.astype(np.float32)
 
 
 def normals(Z):

@@ -161,16 +161,16 @@ def back_layer(cv: Canvas, ident: Identity, st: ImageState, front, skin_rgb, str
     fade = smoothstep(nape + 2, nape - 10, v)          # hair thins out towards the nape
     a_b = np.maximum(front.a[keep], front.a_hair[keep] * fade * has_hair)
     a_b = np.where(v > 0, np.maximum(a_b, front.a[keep].max() * 0.8 * smoothstep(34, 20, v)), a_b)
-    cov, depth, n_cam, u = back_of_head(np.maximum(a_b, 1.0), 1.2 * np.maximum(a_b, 1.0), st.yaw_deg, XS)
+    cols, cov, depth, n_cam, u = back_of_head(np.maximum(a_b, 1.0), 1.2 * np.maximum(a_b, 1.0), st.yaw_deg, XS)
     cov *= (a_b > 1.0)[:, None]          # rows above the skull have none
     is_hair = np.broadcast_to((fade * has_hair).astype(np.float32)[:, None], cov.shape)
     # The front hair's strands continue round the back (same u, same row) and it is lit the same
     # way (wrapped Lambert), so no seam shows where the two layers meet on a turned head.
-    cols = np.clip(np.rint((u - TEX.x0) / TEX.dx).astype(np.int64), 0, TEX.nx - 1)
-    strand = np.take_along_axis(strands[:int(keep.sum())], cols, axis=1)
+    samples = np.clip(np.rint((u - TEX.x0) / TEX.dx).astype(np.int64), 0, TEX.nx - 1)
+    strand = np.take_along_axis(strands[:int(keep.sum())], samples, axis=1)
     albedo = hair.colour(ident, st.age, strand) * expand(is_hair) + tinted(1 - is_hair, skin_rgb)
     lit = st.ambient + st.light * wrapped_diffuse(n_cam, st.light_dir)
     t_hair, t_skin = material("hair", ident.t_skin, st.t_ambient), material("neck", ident.t_skin, st.t_ambient)
     temp = t_hair * is_hair + t_skin * (1 - is_hair)
     rows = slice(TEX_ROW0, TEX_ROW0 + int(keep.sum()))
-    cv.over(rows, cov, albedo * tinted(lit, st.light_rgb), temp, depth)
+    cv.over(rows, cov, albedo * tinted(lit, st.light_rgb), temp, depth, cols=cols)

@@ -9,7 +9,7 @@ from facegan.render.geometry import ORIGIN, head_profile, rotate
 from facegan.render.identity import Identity
 from facegan.render.image_state import ImageState
 from facegan.render.scene import XS, YS, Canvas, columns
-from facegan.render.shapes import coverage, ellipse_sdf
+from facegan.render.shapes import coverage, ellipse_sdf, tinted
 from facegan.render.thermal import material
 
 
@@ -43,5 +43,5 @@ def draw_ears(cv: Canvas, ident: Identity, st: ImageState, skin_rgb):
         cov = coverage(sdf * m, 0.6) * (depth > cv.depth[rows, cols] - 0.5)
         concha = np.exp(-0.5 * (((p - 0.9 * w) / (0.45 * w)) ** 2 + ((Y - 1.5) / (0.35 * h)) ** 2))
         light = st.ambient + st.light * max(float(facing @ st.light_dir), 0.0)
-        rgb = (skin_rgb * 0.93 * st.light_rgb) * (light * (1 - 0.45 * concha))[..., None]
+        rgb = tinted(light * (1 - 0.45 * concha), skin_rgb * 0.93 * st.light_rgb)
         cv.over(rows, cov, rgb, material("ear", ident.t_skin, st.t_ambient), depth, cols=cols)

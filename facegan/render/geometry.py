@@ -158,7 +158,8 @@ class Projection:
         flat = arr.reshape(-1, *arr.shape[2:]).astype(np.float32, copy=False)
         if arr.ndim == 2:
             return flat.take(self.i_left) * self.w_left + flat.take(self.i_right) * self.w_right
-        return flat.take(self.i_left, axis=0) * expand(self.w_left) + flat.take(self.i_right, axis=0) * expand(self.w_right)
+        return (flat.take(self.i_left, axis=0) * expand(self.w_left)
+                + flat.take(self.i_right, axis=0) * expand(self.w_right))
 
 
 def project(Z, yaw_deg: float, xs) -> Projection:

@@ -36,12 +36,11 @@ class Canvas:
 
     def over(self, rows: slice, alpha, rgb, temp, depth=None, cols: slice = slice(None)):
         """Composite a layer over the canvas box (rows, cols); alpha is 0 outside the layer."""
-        below = self.rgb[rows, cols]        # a view: blended in place
-        a = np.broadcast_to(np.clip(alpha, 0, 1).astype(np.float32), below.shape[:2])
         box = rows, cols
-        below += (rgb - below) * expand(a)
-        below = self.temp[box]
-        below += (temp - below) * a
+        colour, heat = self.rgb[box], self.temp[box]      # views: blended in place
+        a = np.broadcast_to(np.clip(alpha, 0, 1).astype(np.float32), heat.shape)
+        colour += (rgb - colour) * expand(a)
+        heat += (temp - heat) * a
         if depth is not None:
             self.depth[box] = np.where(a > 0.5, depth, self.depth[box])
 

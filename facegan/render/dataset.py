@@ -85,11 +85,16 @@ def _render_identity(job) -> list[dict]:
     return rows
 
 
+def read_identities(root: Path) -> pd.DataFrame:
+    """The image_id and identity columns of a rendered set's identity_CelebA.txt."""
+    return pd.read_csv(Path(root) / "identity_CelebA.txt", sep=" ", header=None, names=["image_id", "identity"])
+
+
 def rerender(root: Path, image_ids: list[str], changes: list) -> list[bytes]:
     """The JPEG files of photos `image_ids` of the set in `root` rendered again, the i-th with
     `changes[i](identity, state) -> state` applied (ground truth for edits)."""
     args = json.loads((Path(root) / "render.json").read_text())["arguments"]
-    ids = pd.read_csv(Path(root) / "identity_CelebA.txt", sep=" ", header=None, names=["image_id", "identity"])
+    ids = read_identities(root)
     # An image's rank among its identity's photos decides whether it was an enrollment-style one.
     ids["k"] = ids.assign(number=ids["image_id"].str[:-4].astype(int)).groupby("identity")["number"].rank() - 1
     ids = ids.set_index("image_id").loc[list(image_ids)]

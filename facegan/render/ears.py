@@ -8,8 +8,8 @@ import numpy as np
 from facegan.render.geometry import ORIGIN, head_profile, rotate
 from facegan.render.identity import Identity
 from facegan.render.image_state import ImageState
-from facegan.render.scene import XS, YS, Canvas
-from facegan.render.shapes import coverage, ellipse_sdf
+from facegan.render.scene import XS, YS, Canvas, columns
+from facegan.render.shapes import coverage, ellipse_sdf, tinted
 from facegan.render.thermal import material
 
 
@@ -24,19 +24,24 @@ def draw_ears(cv: Canvas, ident: Identity, st: ImageState, skin_rgb):
     v0 = int(ORIGIN[1] + ident.ear_v - ident.ear_h)
     rows = slice(max(v0, 0), int(ORIGIN[1] + ident.ear_v + ident.ear_h))
     Y = YS[rows][:, None] - ident.ear_v
-    X = XS[None, :]
     for side in (-1, 1):
         phi = ident.ear_angle
         root = rotate(ear_root(ident, st.age, side), st.yaw_deg)
         along = rotate(np.array([side * np.sin(phi), 0, -np.cos(phi)], np.float32), st.yaw_deg)
         facing = rotate(np.array([side * np.cos(phi), 0, np.sin(phi)], np.float32), st.yaw_deg)
         k = along[0] if abs(along[0]) > 0.12 else 0.12 * np.sign(along[0] or 1)
-        p = (X - root[0]) / k                                  # position along the ear
-        depth = root[2] + p * along[2]
         w, h = ident.ear_w, ident.ear_h / 2
+        # Only columns where the coverage can be > 0: sdf < 0.6 / m, and ellipse_sdf >= (r - 1) *
+        # min(w, h) outside, so |p - w| < w * (1 + 0.6 / m / min(w, h)).
+        m = max(abs(k), 0.3)
+        reach = abs(k) * w * (1 + 0.6 / m / min(w, h))
+        x_mid = float(root[0] + k * w)
+        cols = columns(x_mid - reach, x_mid + reach)
+        p = (XS[None, cols] - root[0]) / k                     # position along the ear
+        depth = root[2] + p * along[2]
         sdf = ellipse_sdf(p - w, Y + 1 - 0.12 * (p - w), w, h)
-        cov = coverage(sdf * max(abs(k), 0.3), 0.6) * (depth > cv.depth[rows] - 0.5)
+        cov = coverage(sdf * m, 0.6) * (depth > cv.depth[rows, cols] - 0.5)
         concha = np.exp(-0.5 * (((p - 0.9 * w) / (0.45 * w)) ** 2 + ((Y - 1.5) / (0.35 * h)) ** 2))
         light = st.ambient + st.light * max(float(facing @ st.light_dir), 0.0)
-        rgb = skin_rgb * 0.93 * (light * (1 - 0.45 * concha))[..., None] * st.light_rgb
-        cv.over(rows, cov, rgb, material("ear", ident.t_skin, st.t_ambient), depth)
+        rgb = tinted(light * (1 - 0.45 * concha), skin_rgb * 0.93 * st.light_rgb)
+        cv.over(rows, cov, rgb, material("ear", ident.t_skin, st.t_ambient), depth, cols=cols)

@@ -12,7 +12,7 @@ from facegan.render import features, hair, skin
 from facegan.render.geometry import TEX, heightfield, normals
 from facegan.render.identity import Identity
 from facegan.render.image_state import ImageState
-from facegan.render.shapes import smooth_noise
+from facegan.render.shapes import darken, expand, scaled, smooth_noise
 from facegan.render.thermal import Physiology, face_temperature, material, view_falloff
 
 
@@ -23,12 +23,13 @@ class IdentityAssets:
     albedo: np.ndarray
     strands: np.ndarray
     ragged: np.ndarray
+    skin_temp: np.ndarray   # deg C of bare skin (face_temperature on the texture plane)
 
 
 def identity_assets(ident: Identity) -> IdentityAssets:
     rng = np.random.default_rng([ident.index, 31])
     return IdentityAssets(albedo=skin.base_albedo(ident), strands=hair.strands(ident),
-                          ragged=smooth_noise(rng, (TEX.ny, TEX.nx), (40, 70)))
+                          ragged=smooth_noise(rng, (TEX.ny, TEX.nx), (40, 70)), skin_temp=_skin_temperature(ident))
 
 
 @dataclass
@@ -58,15 +59,23 @@ def shade(albedo, n_cam, st: ImageState, spec: np.ndarray):
     diffuse = wrapped_diffuse(n_cam, L)
     H = L + np.array([0, 0, 1], np.float32)
     H = H / np.linalg.norm(H)
-    hl = np.clip(n_cam[..., 0] * H[0] + n_cam[..., 1] * H[1] + n_cam[..., 2] * H[2], 0, 1) ** 24 * spec
-    lit = albedo * (st.ambient + st.light * diffuse)[..., None] * st.light_rgb
-    return lit + (hl * st.light)[..., None] * st.light_rgb
+    h = np.clip(n_cam[..., 0] * H[0] + n_cam[..., 1] * H[1] + n_cam[..., 2] * H[2], 0, 1)
+    h8 = h * h
+    h8 *= h8
+    h8 *= h8
+    hl = h8 * h8 * h8 * spec            # h ** 24 by squaring: a general power is 10x slower
+    # (albedo * diffuse + highlight) * light colour: one pass over the 3 channels instead of four
+    return scaled(albedo * expand(st.ambient + st.light * diffuse) + expand(hl * st.light), st.light_rgb)
 
 
 def camera_normals(n, yaw_deg: float):
     th = np.deg2rad(yaw_deg)
-    c, s = np.cos(th), np.sin(th)
-    return np.stack([n[..., 0] * c + n[..., 2] * s, n[..., 1], -n[..., 0] * s + n[..., 2] * c], -1)
+    c, s = float(np.cos(th)), float(np.sin(th))   # Python floats keep the float32 normals float32
+    out = np.empty_like(n)
+    out[..., 0] = n[..., 0] * c + n[..., 2] * s
+    out[..., 1] = n[..., 1]
+    out[..., 2] = n[..., 2] * c - n[..., 0] * s
+    return out
 
 
 def canonical_uv(ident: Identity, U, V):
@@ -96,12 +105,12 @@ def front_layer(ident: Identity, assets: IdentityAssets, st: ImageState) -> Fron
     features.mouth(albedo, ident, st, mouth_in)
     beard = skin.facial_hair(albedo, ident, st.age, st.smile, assets.strands, tone)
     _parting(hair_rgb, ident, st.age)
-    albedo = albedo * (1 - hm[..., None]) + hair_rgb * hm[..., None]
+    albedo = albedo * expand(1 - hm) + hair_rgb * expand(hm)
 
     n_cam = camera_normals(normals(Z), st.yaw_deg)
     spec = 0.06 + 0.1 * hm + 0.3 * eye_mask
     rgb = shade(albedo, n_cam, st, spec=spec.astype(np.float32))
-    temp = _temperature(ident, st, hm, beard, eye_mask, mouth_in, n_cam[..., 2])
+    temp = _temperature(ident, st, assets.skin_temp, hm, beard, eye_mask, mouth_in, n_cam[..., 2])
     rows = hm.max(axis=1) > 0.5
     return FrontLayer(rgb.astype(np.float32), temp, alpha, Z, a, a_hair, rows)
 
@@ -113,14 +122,19 @@ def _parting(hair_rgb, ident: Identity, age: float):
     u0, v_low = part
     w = TEX.window(u0 - 2, u0 + 2, -100, v_low)
     sl, U, V = w
-    hair_rgb[sl] *= (1 - 0.35 * np.exp(-((U - u0) / 0.6) ** 2))[..., None]
+    darken(hair_rgb, sl, 0.35 * np.exp(-((U - u0) / 0.6) ** 2))
 
 
-def _temperature(ident: Identity, st: ImageState, hm, beard, eye_mask, mouth_in, n_z):
+def _skin_temperature(ident: Identity) -> np.ndarray:
+    """The identity's skin temperature map on the texture plane (its thermal physiology only)."""
     phys = Physiology(ident.t_skin, ident.t_periorbital, ident.t_nose_cool)
     uc, vc = canonical_uv(ident, TEX.x[None, :], TEX.y[:, None])
-    t = face_temperature(uc, vc, phys)
+    return face_temperature(uc, vc, phys).astype(np.float32)
+
+
+def _temperature(ident: Identity, st: ImageState, skin_temp, hm, beard, eye_mask, mouth_in, n_z):
+    t = skin_temp
     amb = st.t_ambient
     for mask, name in ((eye_mask, "eye"), (mouth_in, "mouth"), (beard, "beard"), (hm, "hair")):
-        t = t + mask * (material(name, phys.t_skin, amb) - t)
+        t = t + mask * (material(name, ident.t_skin, amb) - t)
     return view_falloff(t, n_z, amb).astype(np.float32)

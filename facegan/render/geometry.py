@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from facegan.render.identity import Identity
-from facegan.render.shapes import Grid, bezier_dist, gauss, smoothstep
+from facegan.render.shapes import Grid, bezier_dist, expand, gauss, smoothstep
 
 # Texture plane: u in [-58, 58] at 0.5 px (widest head plus hair), v rows aligned with canvas rows.
 TEX = Grid(x0=-58.0, dx=0.5, nx=233, y0=-80.5, dy=1.0, ny=161)
@@ -56,7 +57,7 @@ def ellipse_rows(a, b, u, flat: float):
     """Front half of a superellipse per row: Z and an anti-aliased inside coverage."""
     a = a[:, None]
     rel = np.clip(np.abs(u) / np.maximum(a, 1e-3), 0.0, 1.0)
-    z = b[:, None] * (1 - rel**flat) ** (1 / flat)
+    z = b[:, None] * cv2.pow(1 - cv2.pow(rel, flat), 1 / flat)     # cv2.pow: 4x NumPy's float32 power
     inside = np.clip((a - np.abs(u)) / 0.7 + 0.5, 0.0, 1.0) * (a > 0.5)   # rows past the top/chin: none
     return z.astype(np.float32), inside.astype(np.float32)
 
@@ -142,30 +143,40 @@ def rotate(points: np.ndarray, yaw_deg: float) -> np.ndarray:
 
 @dataclass
 class Projection:
-    """Which two texture samples each canvas pixel of the head rows sees, and how mixed."""
+    """Which two texture samples each canvas pixel of the head rows sees, and how mixed.
+
+    Only the canvas columns `cols` can see the head; the weights are 0 where a pixel sees nothing.
+    """
 
     i_left: np.ndarray
     i_right: np.ndarray
-    w: np.ndarray
-    valid: np.ndarray
+    w_left: np.ndarray
+    w_right: np.ndarray
+    cols: slice
 
     def sample(self, arr: np.ndarray) -> np.ndarray:
-        flat = arr.reshape(-1, *arr.shape[2:])
-        w = self.w if arr.ndim == 2 else self.w[..., None]
-        out = flat[self.i_left] * (1 - w) + flat[self.i_right] * w
-        mask = self.valid if arr.ndim == 2 else self.valid[..., None]
-        return np.where(mask, out, 0).astype(np.float32)
+        flat = arr.reshape(-1, *arr.shape[2:]).astype(np.float32, copy=False)
+        if arr.ndim == 2:
+            return flat.take(self.i_left) * self.w_left + flat.take(self.i_right) * self.w_right
+        return (flat.take(self.i_left, axis=0) * expand(self.w_left)
+                + flat.take(self.i_right, axis=0) * expand(self.w_right))
 
 
 def project(Z, yaw_deg: float, xs) -> Projection:
     """Floating-horizon visibility and inverse mapping of a heightfield seen at yaw.
 
-    xs: canvas x of the pixel columns relative to the face origin.
+    xs: canvas x of the pixel columns relative to the face origin (ascending).
     """
     th = np.deg2rad(yaw_deg)
     c, s = np.cos(th), np.sin(th)
     rows, n = Z.shape
     xp = TEX.x[None, :] * c + Z * s
+    # Columns outside the span of the projected samples see nothing: leave them out (a column of
+    # margin each side, as the keys below are compared in float64).
+    j0 = max(int(np.searchsorted(xs, xp.min())) - 1, 0)
+    j1 = min(int(np.searchsorted(xs, xp.max(), side="right")) + 1, len(xs))
+    cols = slice(j0, j1)
+    xs = xs[cols]
     flip = s < 0
     if flip:  # sweep from the other side: mirror so the camera-near side comes first
         xp = -xp[:, ::-1]
@@ -179,22 +190,23 @@ def project(Z, yaw_deg: float, xs) -> Projection:
     k = np.clip(np.searchsorted(kv, q), 1, len(kv) - 1)
     kl, kr = kv[k - 1], kv[k]
     row = np.repeat(np.arange(rows), len(xs))
-    valid = (src[k - 1] // n == row) & (src[k] // n == row) & (q >= kl) & (q <= kr)
-    w = np.clip((q - kl) / np.maximum(kr - kl, 1e-6), 0, 1)
     il, ir = src[k - 1], src[k]
+    valid = (il // n == row) & (ir // n == row) & (q >= kl) & (q <= kr)
+    w = np.clip((q - kl) / np.maximum(kr - kl, 1e-6), 0, 1).astype(np.float32)
+    w_left, w_right = (1 - w) * valid, w * valid
     if flip:  # back to original sample indices and pixel order
         il = (il // n) * n + (n - 1 - il % n)
         ir = (ir // n) * n + (n - 1 - ir % n)
         shape = (rows, len(xs))
-        il, ir, w, valid = (x.reshape(shape)[:, ::-1].ravel() for x in (il, ir, w, valid))
+        il, ir, w_left, w_right = (x.reshape(shape)[:, ::-1].ravel() for x in (il, ir, w_left, w_right))
     shape = (rows, len(xs))
-    return Projection(il.reshape(shape), ir.reshape(shape), w.reshape(shape).astype(np.float32),
-                      valid.reshape(shape))
+    return Projection(il.reshape(shape), ir.reshape(shape), w_left.reshape(shape), w_right.reshape(shape), cols)
 
 
 def back_of_head(a, bz, yaw_deg: float, xs):
-    """The skull behind the face (seen on the near side when turned): coverage, depth, normal,
-    and the head-frame u of each hit point (where the hair's strand texture continues).
+    """The skull behind the face (seen on the near side when turned): the columns of xs it can
+    cover, and there its coverage, depth, normal, and the head-frame u of each hit point (where
+    the hair's strand texture continues).
 
     Full ellipse per row (half width a, half depth bz) hit by the view ray;
     only the part outside the front half's silhouette ever shows.
@@ -202,7 +214,10 @@ def back_of_head(a, bz, yaw_deg: float, xs):
     th = np.deg2rad(yaw_deg)
     c, s = np.cos(th), np.sin(th)
     A2, B2 = (a * a)[:, None], (bz * bz)[:, None]
-    x = xs[None, :]
+    # The coverage is 0 beyond the widest row's extent (+ 0.5): only those columns are computed.
+    reach = np.sqrt(A2.max() * c * c + B2.max() * s * s) + 1.5
+    cols = slice(int(np.searchsorted(xs, -reach)), int(np.searchsorted(xs, reach, side="right")))
+    x = xs[None, cols]
     qa = s * s / A2 + c * c / B2
     qb = 2 * x * (-c * s / A2 + s * c / B2)
     qc = x * x * (c * c / A2 + s * s / B2) - 1
@@ -216,12 +231,16 @@ def back_of_head(a, bz, yaw_deg: float, xs):
     near = np.sqrt(A2) * abs(c)
     lo, hi = (-ext, near) if s >= 0 else (-near, ext)
     cov = np.clip(np.minimum(x - lo, hi - x) + 0.5, 0, 1)
-    return cov.astype(np.float32), t.astype(np.float32), n_cam.astype(np.float32), px.astype(np.float32)
+    return cols, cov.astype(np.float32), t.astype(np.float32), n_cam.astype(np.float32), px.astype(np.float32)
 
 
 def normals(Z):
     """Unit surface normals (u, v, z) of the heightfield in the frontal frame."""
     dz_du = np.gradient(Z, TEX.dx, axis=1)
     dz_dv = np.gradient(Z, TEX.dy, axis=0)
-    n = np.stack([-dz_du, -dz_dv, np.ones_like(Z)], -1)
-    return n / np.linalg.norm(n, axis=-1, keepdims=True)
+    inv = 1 / np.sqrt(dz_du * dz_du + dz_dv * dz_dv + 1)   # 1 / |(-dz_du, -dz_dv, 1)|
+    n = np.empty((*Z.shape, 3), Z.dtype)
+    n[..., 0] = -dz_du * inv
+    n[..., 1] = -dz_dv * inv
+    n[..., 2] = inv
+    return n

@@ -11,7 +11,7 @@ from facegan.render.ears import ear_root
 from facegan.render.geometry import ORIGIN, rotate
 from facegan.render.identity import Identity
 from facegan.render.image_state import ImageState
-from facegan.render.scene import XS, YS, Canvas
+from facegan.render.scene import XS, YS, Canvas, columns
 from facegan.render.shapes import box_sdf, coverage, ellipse_sdf, segment_dist
 from facegan.render.thermal import material
 
@@ -44,10 +44,14 @@ def draw_glasses(cv: Canvas, ident: Identity, st: ImageState, z_eye: float):
     z_l = z_eye + 9.0
     cu, cv_ = ident.eye_sep + 0.8, ident.eye_v + 0.5
     rows = slice(int(ORIGIN[1] + cv_ - 16), int(ORIGIN[1] + cv_ + 17))
+    # Only the columns the lenses and frames can cover: every lens_sdf exceeds its |p| - 13.5 (the
+    # aviator's ellipse (|p| - 13.5) / 1.2), and nothing shows where it exceeds thick + 0.6 / c.
+    reach = (cu + 13.5 + 1.2 * (thick + 0.6 / c)) * c
+    cols = columns(z_l * s - reach, z_l * s + reach)
     Y = YS[rows][:, None] - cv_
-    U = (XS[None, :] - z_l * s) / c                 # lens-plane u of each pixel
+    U = (XS[None, cols] - z_l * s) / c              # lens-plane u of each pixel
     depth = -U * s + z_l * c
-    frame = np.zeros((Y.shape[0], XS.size), np.float32)
+    frame = np.zeros((Y.shape[0], U.shape[1]), np.float32)
     lens = np.zeros_like(frame)
     for side in (-1, 1):
         d = lens_sdf(st.glasses_style, (U - side * cu) * side, Y)
@@ -64,11 +68,11 @@ def draw_glasses(cv: Canvas, ident: Identity, st: ImageState, z_eye: float):
     glass_a = lens * np.clip(st.glasses_tint + 0.5 * sheen, 0, 1)
     glass_rgb = TINT * (1 - sheen)[..., None] + np.float32(0.95) * sheen[..., None]
     t_lens = material("lens", ident.t_skin, st.t_ambient)
-    cv.over(rows, glass_a, glass_rgb, t_lens)
-    cv.temp[rows] = cv.temp[rows] * (1 - lens) + t_lens * lens     # opaque in LWIR
+    cv.over(rows, glass_a, glass_rgb, t_lens, cols=cols)
+    cv.temp[rows, cols] = cv.temp[rows, cols] * (1 - lens) + t_lens * lens     # opaque in LWIR
     shine = 1.0 + (0.5 if metal else 0.15) * np.exp(-((Y + 4) / 2.0) ** 2)
     frame_rgb = st.frame_rgb * (st.ambient + st.light * 0.7) * shine[..., None]
-    cv.over(rows, frame, frame_rgb, material("frame", ident.t_skin, st.t_ambient), depth)
+    cv.over(rows, frame, frame_rgb, material("frame", ident.t_skin, st.t_ambient), depth, cols=cols)
     _temples(cv, ident, st, z_l, cu, thick)
 
 
@@ -79,12 +83,14 @@ def _temples(cv: Canvas, ident: Identity, st: ImageState, z_l: float, cu: float,
         b = rotate(np.array([root[0], root[1] - ident.ear_h * 0.35, root[2] + 1.0], np.float32), st.yaw_deg)
         lo, hi = int(ORIGIN[1] + min(a[1], b[1]) - 3), int(ORIGIN[1] + max(a[1], b[1]) + 4)
         rows = slice(lo, hi)
-        X, Y = XS[None, :], YS[rows][:, None]
+        reach = 0.5 * thick + 0.7            # the coverage is 0 farther from the segment
+        cols = columns(min(a[0], b[0]) - reach, max(a[0], b[0]) + reach)
+        X, Y = XS[None, cols], YS[rows][:, None]
         d = segment_dist(X, Y, a[0], a[1], b[0], b[1])
         t = np.clip(((X - a[0]) * (b[0] - a[0]) + (Y - a[1]) * (b[1] - a[1]))
                     / max((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2, 1e-6), 0, 1)
         depth = a[2] + t * (b[2] - a[2])
-        cov = coverage(d - 0.5 * thick - 0.1, 0.6) * (depth > cv.depth[rows] - 0.5)
+        cov = coverage(d - 0.5 * thick - 0.1, 0.6) * (depth > cv.depth[rows, cols] - 0.5)
         rgb = st.frame_rgb * (st.ambient + st.light * 0.6)
         cv.over(rows, cov, np.broadcast_to(rgb, (*cov.shape, 3)), material("frame", ident.t_skin, st.t_ambient),
-                depth)
+                depth, cols=cols)

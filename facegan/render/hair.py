@@ -7,7 +7,7 @@ import numpy as np
 
 from facegan.render.geometry import TEX, age_weight, ellipse_rows, head_profile
 from facegan.render.identity import Identity
-from facegan.render.shapes import coverage, ellipse_sdf, smooth_noise, smoothstep
+from facegan.render.shapes import coverage, ellipse_sdf, smooth_noise, smoothstep, tinted
 
 GREY = np.array([0.74, 0.74, 0.73], np.float32)
 LONG_STYLES = ("long", "bob")
@@ -75,8 +75,7 @@ def shell(ident: Identity, age: float):
 def colour(ident: Identity, age: float, strand: np.ndarray) -> np.ndarray:
     """Per-sample hair albedo: identity colour mixed to grey with age, modulated by strands."""
     base = ident.hair_rgb * (1 - greyness(ident, age)) + GREY * greyness(ident, age)
-    shade = 0.78 + 0.3 * strand
-    return (base[None, None, :] * shade[..., None]).astype(np.float32)
+    return tinted(0.78 + 0.3 * strand, base)
 
 
 def parting(ident: Identity, age: float) -> tuple[float, float] | None:

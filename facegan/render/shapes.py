@@ -99,12 +99,40 @@ class Grid:
         return (slice(i0, i1), slice(j0, j1)), xs, ys
 
 
+# Colour images are H x W x 3. NumPy runs `image * plane[..., None]`, `plane[..., None] * colour`
+# and `image * colour` in inner loops 3 long, 5-20x slower than on same-shaped arrays; the helpers
+# below build the 3-channel operand with OpenCV instead (the same float32 products).
+
+def expand(plane) -> np.ndarray:
+    """An H x W plane repeated into an H x W x 3 float32 image."""
+    plane = np.ascontiguousarray(plane, dtype=np.float32)
+    if plane.size == 0:
+        return np.zeros((*plane.shape, 3), np.float32)
+    return cv2.merge([plane, plane, plane])
+
+
+def scaled(img, colour) -> np.ndarray:
+    """img * colour (per channel) as float32."""
+    if img.size == 0:
+        return np.array(img, np.float32)
+    return cv2.multiply(np.asarray(img, np.float32), (*(float(c) for c in colour), 0.0))
+
+
+def tinted(plane, colour) -> np.ndarray:
+    """plane[..., None] * colour: an H x W x 3 float32 image."""
+    return scaled(expand(plane), colour)
+
+
 def paint(img, sl, alpha, color):
-    """Alpha-blend a colour (or per-sample colours) into img[sl] (H, W, C)."""
-    a = np.asarray(alpha, dtype=np.float32)[..., None]
-    img[sl] = img[sl] * (1.0 - a) + np.asarray(color, dtype=np.float32) * a
+    """Alpha-blend a colour (or per-sample colours) into img[sl] (H, W, 3)."""
+    below = img[sl]
+    a = np.broadcast_to(np.asarray(alpha, dtype=np.float32), below.shape[:2])
+    color = np.asarray(color, dtype=np.float32)
+    over = tinted(a, color) if color.ndim == 1 else color * expand(a)
+    img[sl] = below * expand(1.0 - a) + over
 
 
 def darken(img, sl, amount):
     """Multiply img[sl] by (1 - amount): creases, shadows, wrinkles."""
-    img[sl] = img[sl] * (1.0 - np.asarray(amount, dtype=np.float32)[..., None])
+    below = img[sl]
+    img[sl] = below * expand(np.broadcast_to(1.0 - np.asarray(amount, dtype=np.float32), below.shape[:2]))

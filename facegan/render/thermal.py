@@ -14,6 +14,7 @@ whole frame.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -71,7 +72,8 @@ def face_temperature(u, v, phys: Physiology):
 
 def view_falloff(t, n_z, t_ambient: float):
     """Emissivity drops at grazing angles: silhouettes look closer to ambient."""
-    f = 1.0 - 0.5 * (1.0 - np.clip(n_z, 0, 1)) ** 3
+    g = 1.0 - np.clip(n_z, 0, 1)
+    f = 1.0 - 0.5 * (g * g * g)      # cubed by multiplying: a general power is 20x slower
     return t_ambient + (t - t_ambient) * f
 
 
@@ -185,7 +187,7 @@ def lwir_image(temp, rng: np.random.Generator, *, t_ambient: float = 22.0, gain:
     view = View.whole(np.shape(temp)) if view is None else view
     lo = t_ambient - 2.0
     g = (np.asarray(temp, np.float32) - lo) / (T_RANGE - lo)
-    g = 40 + 175 * gain * np.clip(g, 0.0, 1.2) ** 1.2
+    g = 40 + 175 * gain * cv2.pow(np.clip(g, 0.0, 1.2), 1.2)     # cv2.pow: 4x NumPy's float32 power
     # Blurred as a view on the grid it is drawn on, then resized to the view when that is finer.
     sx, sy = view.fine().scale
     g = cv2.GaussianBlur(g.astype(np.float32), (0, 0), np.hypot(blur * sx, _reduction(sx)[0]),
@@ -196,10 +198,19 @@ def lwir_image(temp, rng: np.random.Generator, *, t_ambient: float = 22.0, gain:
     h, w = g.shape
     g += rng.normal(0, noise * fx * fy, (h, w)).astype(np.float32)
     g += rng.normal(0, 0.8 * noise * fx, (1, w)).astype(np.float32)   # column fixed pattern
+    g -= _vignetting(tuple(view.frame), tuple(view.box), tuple(view.size))
+    return np.clip(np.rint(g), 0, 255).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=8)
+def _vignetting(frame, box, size) -> np.ndarray:
+    """The optics' vignetting (grey levels) at a view's pixels: the same for every image, made once."""
+    view = View(frame, box, size)
     xx, yy = (c.astype(np.float64) for c in view.frame_xy())
     fh, fw = view.frame
-    g -= 10 * (((xx - fw / 2) / fw) ** 2 + ((yy - fh / 2) / fh) ** 2)  # optics vignetting
-    return np.clip(np.rint(g), 0, 255).astype(np.uint8)
+    out = 10 * (((xx - fw / 2) / fw) ** 2 + ((yy - fh / 2) / fh) ** 2)
+    out.flags.writeable = False
+    return out
 
 
 def sample_physiology(rng: np.random.Generator) -> Physiology:

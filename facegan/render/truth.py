@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facegan.render.dataset import rerender
+from facegan.render.dataset import read_identities, rerender
 from facegan.render.identity import Identity
 from facegan.render.image_state import ImageState
 
@@ -66,7 +66,10 @@ def _render_part(task) -> list[bytes]:
 def true_variants(root: Path, image_ids: list[str], edits: list, workers: int = 1) -> list[bytes]:
     """The encoded photo image_ids[i] of the rendered set in `root` drawn again with edits[i]
     (a TrueEdit or TrueEdits) made true; the photo's own difficulty applies to a smile's strength."""
-    order = pd.Series(image_ids).argsort(kind="stable").to_numpy()  # one identity's photos together
+    # One identity's photos together, so that a part makes its textures (identity_assets) once.
+    identity = read_identities(root).set_index("image_id")["identity"]
+    keys = pd.DataFrame({"identity": identity.loc[list(image_ids)].to_numpy(), "image_id": list(image_ids)})
+    order = keys.sort_values(["identity", "image_id"], kind="stable").index.to_numpy()
     parts = [p for p in np.array_split(order, max(1, min(len(order), 8 * workers))) if len(p)]
     tasks = [(root, [image_ids[i] for i in part], [edits[i] for i in part]) for part in parts]
     if workers <= 1:

@@ -36,18 +36,20 @@ def record_reads() -> set[str]:
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     _key: str = PrivateAttr("")  # this section's dotted key in params.yaml ("" at the top)
+    _given: frozenset = PrivateAttr(frozenset())  # fields a model_copy(update=) set: not read from params
 
     def __getattribute__(self, name: str):
         value = super().__getattribute__(name)
         if _reads is not None and not name.startswith("_") and name in type(self).model_fields:
-            if not isinstance(value, Section):  # a section counts by the keys read inside it
+            if not isinstance(value, Section) and name not in self._given:  # a section counts by the keys read inside it
                 _reads.add(_dotted(self, name))
         return value
 
     def model_dump(self, **kwargs):
         if _reads is not None:  # all of it is read, e.g. into a fingerprint, but for the fields it excludes
             excluded = kwargs.get("exclude") or ()
-            _reads.update(_dotted(self, name) for name in type(self).model_fields if name not in excluded)
+            _reads.update(_dotted(self, name) for name in type(self).model_fields
+                          if name not in excluded and name not in self._given)
         return super().model_dump(**kwargs)
 
     def __eq__(self, other) -> bool:  # the fields only: where a section sits in params.yaml is not its value
@@ -59,6 +61,8 @@ class Section(BaseModel):
     def model_copy(self, **kwargs):
         copy = super().model_copy(**kwargs)
         _set_keys(copy, self._key)
+        # e.g. the identity judge's copy of the recognizer recipe: the keys it sets are not read
+        copy.__pydantic_private__["_given"] = self._given | frozenset(kwargs.get("update") or ())
         return copy
 
 

@@ -121,6 +121,20 @@ def test_reads_are_recorded_through_sections_copies_and_dumps():
     assert "editor" not in reads and "lowshot.episodes" not in reads
 
 
+def test_keys_a_copy_sets_are_not_read_from_params():
+    """The identity judge copies the recognizer recipe with its own arch and crop: those are not reads."""
+    params = config.parse_params({})
+    reads = config.record_reads()
+    try:
+        judge = params.recognizer.model_copy(update={"crop": 1.0})
+        _ = judge.crop, judge.epochs, judge.model_copy(update={"arch": "mobilefacenet"}).crop
+        judge.model_dump()
+    finally:
+        config._reads = None
+    assert "recognizer.epochs" in reads and "recognizer.lr" in reads
+    assert "recognizer.crop" not in reads
+
+
 def test_a_dump_that_excludes_keys_does_not_read_them():
     """A training fingerprint leaves out keys that train nothing (recognizer.source and its
     torchscript keys): the stage does not read them, so changing them must not rerun it."""

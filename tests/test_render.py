@@ -200,6 +200,10 @@ def test_pixel_matcher_fails_on_attribute_probes_but_not_on_neutral_ones():
         def shot(k, **chg):
             rng = np.random.default_rng([seed, 6, i, k])
             st = dataclasses.replace(sample_image_state(ident, rng, neutral=True), **chg)
+            # Raw pixels see framing and hair before the face: no alignment jitter (prep's crops have
+            # it) and the person's usual look (other looks come and go: the test above).
+            st = dataclasses.replace(st, rot_deg=0.0, scale=1.0, shift=(0.0, 0.0), hair_style=ident.hair_style,
+                                     hair_colour=ident.hair_colour, hair_vol=ident.hair_vol, part=ident.part, hat="")
             return render(ident, assets, st, rng, thermal=k == 1)
 
         gallery.append(_vec(shot(0).rgb))
@@ -276,6 +280,29 @@ def test_hair_changes_within_a_person_at_realistic_rates():
     assert changing >= 0.8 * 40  # a few people keep one cut and colour, only its length changes
     assert 0.3 < seen_other / n < 1 - MAIN_LOOK + 0.05
     assert abs(hats / n - HAT) < 0.04
+
+
+def test_beards_come_and_go_and_their_labels_follow():
+    from facegan.render.image_state import SHAVEN
+    from facegan.render.labels import attributes
+
+    bearded = [ident for ident in (sample_identity(0, i) for i in range(200))
+               if ident.facial_hair not in ("none", "stubble")]
+    assert len(bearded) >= 20
+    shaven, n = 0, 0
+    for ident in bearded:
+        for k in range(20):
+            st = sample_image_state(ident, np.random.default_rng([0, 9, ident.index, k]))
+            labels = attributes(ident, st)
+            shaven += labels["No_Beard"]
+            n += 1
+            assert labels["No_Beard"] == (st.facial_hair in ("none", "stubble"))
+    assert abs(shaven / n - SHAVEN) < 0.06
+    ident = bearded[0]
+    beard, _, _ = _shot(ident.index, facial_hair=ident.facial_hair)
+    none, _, _ = _shot(ident.index, facial_hair="none")
+    changed = np.abs(beard.rgb.astype(int) - none.rgb).max(-1) > 20
+    assert 0.002 < changed.mean() < 0.1  # the beard's pixels, not a new photo
 
 
 def test_a_photos_hair_labels_follow_its_look_and_its_pixels():

@@ -131,7 +131,7 @@ def _hair(rng, male: bool, skin_dark: float) -> tuple[str, str]:
 
 # Styles a person can switch between: a bald head stays bald or shaved; the others cut and grow.
 LOOK_STYLES = {"bald": ("bald", "buzz"), "receding": ("receding", "buzz", "short")}
-ALTERNATE_LOOKS = 3
+ALTERNATE_LOOKS = 5
 
 
 def _looks(rng, male: bool, style: str, colour: str) -> tuple:
@@ -146,7 +146,7 @@ def _looks(rng, male: bool, style: str, colour: str) -> tuple:
             alt = HAIR_STYLES[rng.choice(len(HAIR_STYLES), p=sw / sw.sum())]
         else:
             alt = allowed[rng.integers(len(allowed))]
-        dyed = names[rng.integers(len(names))] if rng.random() < 0.45 else colour
+        dyed = names[rng.integers(len(names))] if rng.random() < 0.55 else colour
         out.append((alt, dyed, float(rng.uniform(3, 6.5))))
     return tuple(out)
 

@@ -364,3 +364,20 @@ def test_recognizer_learns_real_faces(celeba_mini, tmp_path):
     report = train_recognizer_stage(params, prepared_dir=tmp_path / "prepared", model_path=tmp_path / "m.pt",
                                     report_path=tmp_path / "r.json", live_dir=None, checkpoint_dir=tmp_path / "ckpt")
     assert report["verification_acc"] > 0.72 and report["roc_auc"] > 0.8
+
+
+def test_white_balance_augment_shifts_colour_temperature_and_keeps_shape():
+    """Planted: a grey-world face; the augment must tint it (warmer or cooler) in some draws and
+    leave its layout (where bright and dark are) alone."""
+    from facegan.recognition.augment import build_augment
+
+    rng = np.random.default_rng(0)
+    face = np.clip(rng.normal(128, 40, (64, 64, 3)), 0, 255).astype(np.uint8)
+    augment = build_augment(["white_balance"], seed=0)
+    outs = [augment(image=face)["image"].astype(float) for _ in range(40)]
+    red_blue = np.array([o[..., 0].mean() - o[..., 2].mean() for o in outs])
+    base = face[..., 0].astype(float).mean() - face[..., 2].mean()
+    assert (np.abs(red_blue - base) > 5).mean() > 0.1  # tinted in some draws (p 0.5 x 0.7)
+    assert (np.abs(red_blue - base) < 0.5).mean() > 0.3  # untouched in others
+    grey = face.mean(-1).ravel()
+    assert min(np.corrcoef(grey, o.mean(-1).ravel())[0, 1] for o in outs) > 0.95

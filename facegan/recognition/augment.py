@@ -19,6 +19,9 @@ def _transform(name: str) -> A.BasicTransform:
         return A.HorizontalFlip(p=0.5)
     if name == "brightness_contrast":
         return A.RandomBrightnessContrast(brightness_limit=0.25, contrast_limit=0.25, p=0.6)
+    if name == "white_balance":  # photographers' light and cameras: colour temperature and gamma
+        return A.Sequential([A.PlanckianJitter(mode="blackbody", temperature_limit=(4000, 10000), p=0.7),
+                             A.RandomGamma(gamma_limit=(85, 118), p=0.7)], p=0.5)
     if name == "affine":
         return A.Affine(scale=(0.93, 1.07), translate_percent=(-0.05, 0.05), rotate=(-10, 10),
                         border_mode=cv2.BORDER_REFLECT_101, p=0.6)

@@ -48,7 +48,7 @@ def changed_stages(work: Path) -> set[str]:
 
 
 BAD = {  # case: (params.yaml edits, what the one line must say)
-    "misspelled key": ([("  epochs: 30\n", "  epoch: 30\n")], "unknown parameter 'recognizer.epoch'"),
+    "misspelled key": ([("  epochs: 60\n", "  epoch: 60\n")], "unknown parameter 'recognizer.epoch'"),
     "misspelled section": ([("\nlowshot:", "\nlowshott:")], "unknown parameter 'lowshott'"),
     "out of range": ([("  episodes: 10 ", "  episodes: -3 ")], "parameter 'lowshot.episodes' is invalid"),
     "missing data.root": ([("  source: synthetic ", "  source: celeba "),

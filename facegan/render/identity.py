@@ -26,6 +26,7 @@ HAIR_COLOURS = {  # name -> (rgb, CelebA colour attribute or None)
 }
 HAIR_STYLES = ("short", "buzz", "long", "bangs", "receding", "bald", "bob")
 FACIAL_HAIR = ("none", "stubble", "moustache", "goatee", "beard", "vandyke")
+NO_BEARD = FACIAL_HAIR[:2]  # what CelebA labels No_Beard
 GLASSES_STYLES = ("round", "rectangular", "thick", "aviator")
 IRIS_COLOURS = np.array([[0.22, 0.12, 0.06], [0.10, 0.06, 0.04], [0.25, 0.40, 0.55],
                          [0.28, 0.38, 0.22], [0.40, 0.30, 0.14], [0.40, 0.45, 0.48]], np.float32)

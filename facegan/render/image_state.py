@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facegan.render.identity import GLASSES_STYLES, Identity
+from facegan.render.identity import GLASSES_STYLES, NO_BEARD, Identity
 
 FRAME_COLOURS = np.array([[0.05, 0.05, 0.05], [0.25, 0.14, 0.08], [0.55, 0.45, 0.25],
                           [0.6, 0.6, 0.62], [0.15, 0.15, 0.3], [0.45, 0.05, 0.05]], np.float32)
@@ -77,8 +77,8 @@ def _look(ident: Identity, rng) -> dict:
         style, colour, vol = ident.hair_style, ident.hair_colour, ident.hair_vol
     hat = ("beanie", "cap")[rng.integers(2)] if rng.random() < HAT else ""
     beard = ident.facial_hair
-    if beard not in ("none", "stubble") and rng.random() < SHAVEN:
-        beard = ("none", "stubble")[rng.integers(2)]
+    if beard not in NO_BEARD and rng.random() < SHAVEN:
+        beard = NO_BEARD[rng.integers(2)]
     elif ident.male and beard == "none" and rng.random() < STUBBLE:
         beard = "stubble"
     return dict(hair_style=style, hair_colour=colour, hair_vol=float(vol * rng.uniform(0.85, 1.15)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from facegan.render import hair
 from facegan.render.geometry import age_weight
-from facegan.render.identity import HAIR_COLOURS, Identity
+from facegan.render.identity import HAIR_COLOURS, NO_BEARD, Identity
 from facegan.render.image_state import ImageState, styled
 
 ATTRIBUTES = (
@@ -42,7 +42,7 @@ def attributes(ident: Identity, st: ImageState) -> dict[str, bool]:
         "Mouth_Slightly_Open": st.mouth_open > 0.8,
         "Mustache": ident.facial_hair in ("moustache", "vandyke"),
         "Narrow_Eyes": ident.eye_h * (1 - 0.35 * st.smile) < 3.4,
-        "No_Beard": ident.facial_hair in ("none", "stubble"),
+        "No_Beard": ident.facial_hair in NO_BEARD,
         "Pale_Skin": float(ident.skin.mean()) > 0.8,
         "Receding_Hairline": hair.recession(ident, st.age) > 0.5,
         "Rosy_Cheeks": ident.rosy > 0.08,

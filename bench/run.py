@@ -16,7 +16,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("prep_throughput.py", "recognizer_throughput.py", "editor_throughput.py",
-              "translator_throughput.py", "synthesis_throughput.py", "shortcut.py")
+              "translator_throughput.py", "synthesis_throughput.py", "shortcut.py", "attribute_spread.py")
 
 
 def main() -> int:

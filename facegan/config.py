@@ -91,10 +91,12 @@ class DataParams(Section):
 
 
 class SplitParams(Section):
-    by: Literal["partition", "random"] = Field(
-        "random", description="partition (CelebA test identities -> novel) | random")
+    by: Literal["auto", "partition", "random"] = Field(
+        "auto", description="partition (CelebA test identities -> novel, val -> val) | random | auto: partition "
+                            "for the synthetic set (its train people photographed in the wild, val and test to an "
+                            "evaluation protocol), else random")
     novel_fraction: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
-        0.43, description="random: share of eligible identities held out as novel (the default run: 103); "
+        0.43, description="random: share of eligible identities held out as novel; "
                           "0 when novel identities come from novel.root")
     min_images: Annotated[int, Field(ge=2)] = Field(
         8, description="random: identities with fewer images always stay base")
@@ -153,7 +155,9 @@ class SyntheticParams(Section):
     n_identities: Annotated[int, Field(ge=4, le=100_000)] = 240
     images_per_identity: tuple[Annotated[int, Field(ge=2)], Annotated[int, Field(ge=2)]] = (10, 19)
     partition_fractions: tuple[Fraction, Fraction] = Field(
-        (0.1, 0.3), description="(val, test) share of identities, like CelebA's partitions")
+        (0.15, 0.43), description="(val, test) share of identities, like CelebA's partitions (the default run: "
+                                  "36 val, 103 novel); train people are photographed in the wild, val and test ones "
+                                  "to an evaluation protocol")
     jpeg_quality: tuple[Annotated[int, Field(ge=30, le=100)], Annotated[int, Field(ge=30, le=100)]] = (75, 95)
     thermal: bool = Field(True, description="also render an aligned LWIR twin of every photo")
     difficulty: Annotated[float, Field(ge=0.0, le=3.0)] = Field(
@@ -399,6 +403,14 @@ class Params(Section):
         TranslatorParams(), description="thermal -> visible (TV-GAN: pix2pix U-Net + PatchGAN)")
     synthesis: SynthesisParams = SynthesisParams()
 
+    @property
+    def split_by(self) -> str:
+        """split.by with auto resolved: the synthetic set's own partitions when its novel identities
+        come from it (the renderer draws train and test people differently), else random."""
+        if self.split.by != "auto":
+            return self.split.by
+        return "partition" if self.data.source == "synthetic" and self.novel.source == "same" else "random"
+
     @model_validator(mode="after")
     def _one_source_of_novel_identities(self):
         if self.novel.source == "same":
@@ -406,7 +418,7 @@ class Params(Section):
                 raise ValueError("split.novel_fraction 0 leaves no novel identities; raise it, or set novel.source "
                                  "(folder | celeba) and novel.root to evaluate on another set")
         else:
-            if self.split.novel_fraction != 0 and self.split.by == "random":
+            if self.split.novel_fraction != 0 and self.split_by == "random":
                 raise ValueError(f"split.novel_fraction must be 0 with novel.source {self.novel.source}: novel "
                                  "identities then come from novel.root and every identity of data trains")
         return self

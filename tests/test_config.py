@@ -64,3 +64,13 @@ def test_preset_expands_to_a_complete_params_file(tmp_path, monkeypatch):
     assert params.recognizer.model_dump() == Params().recognizer.model_dump() | {"crop": 0.75, "epochs": 30}
     assert set(yaml.safe_load(out.read_text())) == set(Params.model_fields)  # every section, for DVC
     assert main(["preset", "no-such-preset", "--out", str(out)]) == 2
+
+
+def test_split_auto_uses_the_synthetic_partitions_and_random_elsewhere():
+    assert Params().split.by == "auto" and Params().split_by == "partition"
+    assert parse_params({"data": {"source": "celeba"}}).split_by == "random"
+    assert parse_params({"data": {"source": "folder"}}).split_by == "random"
+    # novel identities from another set: the synthetic set's test partition is not theirs
+    other = parse_params({"novel": {"source": "folder"}, "split": {"novel_fraction": 0}})
+    assert other.split_by == "random"
+    assert parse_params({"data": {"source": "celeba"}, "split": {"by": "partition"}}).split_by == "partition"

@@ -99,7 +99,11 @@ def test_same_seed_is_byte_identical_and_independent_of_workers(small_set, tmp_p
 
 def test_photos_render_again_with_only_the_yaw_changed(small_set):
     out, _ = small_set
-    truth = pd.read_csv(out / "synthetic_truth.csv").iloc[[0, 3, -1]]  # neutral and posed photos
+    truth = pd.read_csv(out / "synthetic_truth.csv")
+    part = pd.read_csv(out / "list_eval_partition.txt", sep=" ", header=None, names=["image_id", "p"])
+    # neutral and posed photos, and one of each partition: train people are drawn in the wild
+    rows = [0, 3, len(truth) - 1] + [int(np.flatnonzero(part["p"].to_numpy() == p)[-1]) for p in (0, 1, 2)]
+    truth = truth.iloc[rows]
     for image_id, yaw in zip(truth["image_id"], truth["yaw_deg"]):
         written = cv2.imread(str(out / "img_align_celeba" / image_id)).astype(int)
         same, turned = (cv2.imdecode(np.frombuffer(rerender_at_yaw(out, [image_id], y)[0], np.uint8),
@@ -329,3 +333,34 @@ def test_posed_photos_turn_up_to_sixty_degrees():
     assert yaws.max() <= 60 and (yaws > 45).mean() > 0.04
     r, _, _ = _shot(2, yaw_deg=60.0)
     assert r.rgb.std() > 20  # a full picture, not an empty or broken canvas
+
+
+def test_training_people_are_photographed_in_the_wild():
+    """The train partition's people show attributes as celeba-mini's do (bench/attribute_spread.py):
+    most never in glasses, each at about one age, large turns rare; the evaluation protocol's
+    people show every condition. The same person has the same face in both."""
+    from facegan.render.labels import attributes
+
+    def photos(wild):
+        rows = []
+        for i in range(1, 121):
+            ident = sample_identity(0, i, wild)
+            for k in range(12):
+                st = sample_image_state(ident, np.random.default_rng([0, 8, i, k]), neutral=k < 2)
+                a = attributes(ident, st)
+                rows.append((i, a["Eyeglasses"], a["Young"], abs(st.yaw_deg)))
+        return pd.DataFrame(rows, columns=["id", "glasses", "young", "yaw"])
+
+    def within_share(df, col):
+        return df.groupby("id")[col].var(ddof=0).mean() / df[col].var(ddof=0)
+
+    wild, protocol = photos(True), photos(False)
+    assert within_share(wild, "young") < 0.35 < 0.6 < within_share(protocol, "young")
+    never = wild.groupby("id")["glasses"].max() == 0
+    assert 0.5 < never.mean() and (protocol.groupby("id")["glasses"].max() == 0).mean() < 0.45
+    assert (wild["yaw"] > 45).mean() < 0.03 < 0.06 < (protocol["yaw"] > 45).mean()
+    a, b = sample_identity(0, 7, True), sample_identity(0, 7, False)
+    assert a.wild and not b.wild and a.eye_sep == b.eye_sep and a.hair_style == b.hair_style
+    # an always-old person's ID photo is taken at their age, not made young
+    old = next(ident for ident in (sample_identity(0, i, True) for i in range(1, 200)) if ident.p_old == 1.0)
+    assert sample_image_state(old, np.random.default_rng(1), neutral=True).age > 0.5

@@ -167,7 +167,7 @@ def _source_table(params: Params) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
         return _folder_table(table), skipped
     if params.data.source == "synthetic" and not root.is_dir():
         raise FaceganError(f"{root}: synthetic faces not rendered yet; run `dvc repro render` (or set data.root)")
-    table = read_celeba(root, need_partitions=params.split.by == "partition")
+    table = read_celeba(root, need_partitions=params.split_by == "partition")
     table["identity_name"] = table["identity"].astype(str)
     return table.assign(align=False), []
 
@@ -308,16 +308,17 @@ def prepare(params: Params, out_dir: Path) -> dict:
         _compact(faces_path, keep)
         items = items[keep]
         visible = items[items["domain"] == "visible"]
+        split = params.split.model_copy(update={"by": params.split_by})
         if params.novel.source == "same":
-            novel = novel_identities(visible, params.split, params.seed)
-            val_ids = val_identities(visible, params.split, novel, params.seed)
+            novel = novel_identities(visible, split, params.seed)
+            val_ids = val_identities(visible, split, novel, params.seed)
         else:  # every identity of data trains (or is val); the novel set's are novel
             from_novel = visible["novel_source"].to_numpy(bool)
             novel = set(visible["identity"][from_novel].tolist())
             if len(novel) < 2:
                 raise FaceganError(f"novel.root: {params.novel.root} has {len(novel)} identities with at least "
                                    f"novel.min_images={params.novel.min_images} photos with a face; it needs 2 or more")
-            val_ids = val_identities(visible[~from_novel], params.split, set(), params.seed)
+            val_ids = val_identities(visible[~from_novel], split, set(), params.seed)
         index = _finish_index(items, params, novel, val_ids)
         index.to_csv(tmp / INDEX_FILE, index=False)
         report = _report(params, index, skipped, time.perf_counter() - started) | {"thermal_source": thermal_source}
@@ -344,7 +345,7 @@ def _report(params: Params, index: pd.DataFrame, skipped: list[tuple[str, str]],
         "n_novel_identities": int(split_ids.get("novel", 0)),
         "n_val_identities": int(split_ids.get("val", 0)),
         "n_images_by_role": {k: int(v) for k, v in visible["role"].value_counts().sort_index().items()},
-        "split_by": params.split.by,
+        "split_by": params.split_by,
         "n_skipped": len(skipped),
         "skipped_by_reason": dict(sorted(Counter(r for _, r in skipped).items())),
         "skipped": [{"file": f, "reason": r} for f, r in skipped[:MAX_LISTED_SKIPS]],

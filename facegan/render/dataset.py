@@ -29,7 +29,11 @@ from facegan.render.renderer import render
 LANDMARK_NAMES = ("lefteye_x lefteye_y righteye_x righteye_y nose_x nose_y "
                   "leftmouth_x leftmouth_y rightmouth_x rightmouth_y").split()
 NEUTRAL_PER_IDENTITY = 2   # enrollment-style photos every identity gets (like an ID photo)
-NOT_RENDERED = "NOT_RENDERED.txt"  # the only file of the output when another data source is used
+NOT_RENDERED = "NOT_RENDERED.txt"
+# The train partition's people are photographed in the wild (identity.WILD_NO_GLASSES); the val and
+# test partitions' to an evaluation protocol, every condition beside young ID photos, as the
+# cross-age, cross-pose and eyeglasses test sets (CALFW, CPLFW, MeGlass) are collected.
+TRAIN = 0  # the only file of the output when another data source is used
 
 
 def _plan(n_identities: int, per_identity: tuple[int, int], fractions: tuple[float, float], seed: int):
@@ -45,7 +49,7 @@ def _plan(n_identities: int, per_identity: tuple[int, int], fractions: tuple[flo
     n_val = int(round(fractions[0] * n_identities))
     partition = {int(i): 2 for i in order[:n_test]}
     partition.update({int(i): 1 for i in order[n_test:n_test + n_val]})
-    partition.update({int(i): 0 for i in order[n_test + n_val:]})
+    partition.update({int(i): TRAIN for i in order[n_test + n_val:]})
     return jobs, partition
 
 
@@ -69,9 +73,9 @@ def _jpeg(rgb: np.ndarray, quality: int) -> bytes:
 
 def _render_identity(job) -> list[dict]:
     """Render and write all photos of one identity; returns their rows."""
-    out, seed, ident_id, numbers, thermal, difficulty, jpeg_quality = job
+    out, seed, ident_id, wild, numbers, thermal, difficulty, jpeg_quality = job
     cv2.setNumThreads(1)
-    ident = sample_identity(seed, ident_id)
+    ident = sample_identity(seed, ident_id, wild)
     assets = identity_assets(ident)
     rows = []
     for k, num in enumerate(numbers):
@@ -90,18 +94,25 @@ def read_identities(root: Path) -> pd.DataFrame:
     return pd.read_csv(Path(root) / "identity_CelebA.txt", sep=" ", header=None, names=["image_id", "identity"])
 
 
+def _partitions(root: Path) -> np.ndarray:
+    """Each row's partition, in identity_CelebA.txt's order."""
+    part = pd.read_csv(Path(root) / "list_eval_partition.txt", sep=" ", header=None, names=["image_id", "p"])
+    return part.set_index("image_id").loc[read_identities(root)["image_id"], "p"].to_numpy()
+
+
 def rerender(root: Path, image_ids: list[str], changes: list) -> list[bytes]:
     """The JPEG files of photos `image_ids` of the set in `root` rendered again, the i-th with
     `changes[i](identity, state) -> state` applied (ground truth for edits)."""
     args = json.loads((Path(root) / "render.json").read_text())["arguments"]
     ids = read_identities(root)
+    wild = set(ids["identity"][_partitions(root) == TRAIN])
     # An image's rank among its identity's photos decides whether it was an enrollment-style one.
     ids["k"] = ids.assign(number=ids["image_id"].str[:-4].astype(int)).groupby("identity")["number"].rank() - 1
     ids = ids.set_index("image_id").loc[list(image_ids)]
     files, assets = [], {}
     for image_id, (identity, k), change in zip(ids.index, ids[["identity", "k"]].to_numpy(int), changes):
         if identity not in assets:
-            ident = sample_identity(args["seed"], int(identity))
+            ident = sample_identity(args["seed"], int(identity), identity in wild)
             assets[identity] = ident, identity_assets(ident)
         st, r = _photo(args["seed"], *assets[identity], int(image_id[:-4]), int(k), args["difficulty"],
                        args["jpeg_quality"], thermal=False, change=change)
@@ -170,7 +181,8 @@ def render_dataset(out_dir: Path, *, n_identities: int, images_per_identity: tup
         (tmp / "img_align_celeba").mkdir()
         if thermal:
             (tmp / "thermal_align_celeba").mkdir()
-        tasks = [(tmp, seed, ident, numbers, thermal, difficulty, tuple(jpeg_quality)) for ident, numbers in jobs]
+        tasks = [(tmp, seed, ident, partition[ident] == TRAIN, numbers, thermal, difficulty, tuple(jpeg_quality))
+                 for ident, numbers in jobs]
         rows = [r for chunk in _run(tasks, workers) for r in chunk]
         rows.sort(key=lambda r: r["image_id"])
         _write_annotations(tmp, rows, partition)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facegan.render.identity import GLASSES_STYLES, NO_BEARD, Identity
+from facegan.render.identity import GLASSES_STYLES, NO_BEARD, WILD_YAW, Identity
 
 FRAME_COLOURS = np.array([[0.05, 0.05, 0.05], [0.25, 0.14, 0.08], [0.55, 0.45, 0.25],
                           [0.6, 0.6, 0.62], [0.15, 0.15, 0.3], [0.45, 0.05, 0.05]], np.float32)
@@ -102,7 +102,9 @@ def _age(ident: Identity, rng) -> float:
 
 def _yaw(ident: Identity, rng, difficulty: float) -> float:
     if rng.random() < ident.p_pose:
-        yaw = rng.uniform(20, 60) * rng.choice([-1, 1])
+        u, side = rng.random(), rng.choice([-1, 1])
+        # an evaluation protocol covers 20..60 degrees evenly; in the wild large turns are rare
+        yaw = (WILD_YAW[0] - WILD_YAW[1] * np.log1p(-u) if ident.wild else 20 + 40 * u) * side
     else:
         yaw = np.clip(rng.normal(0, 5.0), -12, 12)
     return float(np.clip(yaw * min(difficulty, 1.0), -60, 60))
@@ -135,7 +137,9 @@ def sample_image_state(ident: Identity, rng: np.random.Generator, *, difficulty:
     mouth_open = float(rng.uniform(5.5, 10.0) * smile) if smiling and rng.random() < 0.85 else 0.0
     if not smiling and rng.random() < 0.12:
         mouth_open = float(rng.uniform(1.0, 2.5))
-    age = min(_age(ident, rng), 0.4) if neutral else _age(ident, rng)
+    # An evaluation protocol's enrollment photo is a young ID photo; a person in the wild is
+    # photographed at their age
+    age = min(_age(ident, rng), 0.4) if neutral and not ident.wild else _age(ident, rng)
     yaw = float(np.clip(rng.normal(0, 2.5), -6, 6)) if neutral else _yaw(ident, rng, d)
     bg_kind = ["solid", "vgrad", "hgrad", "radial", "blobs", "stripes"][rng.integers(6)]
     return ImageState(

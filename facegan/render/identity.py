@@ -192,7 +192,7 @@ WILD_NO_GLASSES = 0.62
 WILD_GLASSES_RATE = (0.05, 0.9)   # log-uniform, for the rest
 WILD_ALWAYS_OLD = 0.15
 WILD_SPANS_AGES = 0.15            # photographed across the young/old line (p_old uniform)
-WILD_SMILE = (0.25, 0.85)         # uniform: nearly everyone smiles in some photos (48% of celeba-mini's)
+WILD_SMILE = (0.05, 1.0)          # uniform: nearly everyone smiles in some photos (48% of celeba-mini's), some in most
 WILD_POSE = (0.2, 0.5)            # uniform: the share of a person's photos with the head turned
 WILD_YAW = (15.0, 11.0)           # a turned head's |yaw|: this many degrees plus an exponential of this scale
 

@@ -10,12 +10,19 @@ ones, so a world is chosen without looking at the numbers the pipeline reports.
 Renders the set (no thermal twins), preps it, trains the recognizer with the default recipe,
 renders true variants of every enrollable val photo, then scores. Steps whose output exists in
 --out are reused, so a rerun only rescores. One JSON line per figure; a few minutes on 2 cores.
+
+--training-oracle also measures the room on the training side: the recognizer recipe trained
+again on base faces plus the renderer's true variants of them (the plan synthesis draws for base
+faces: `synthesis.base_variants_per_image` kinds per photo), what train_recognizer_aug would get
+from perfect edits; the real arm's val top-1 with it against the plain recognizer's, paired on the
+same episodes (about two minutes more).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import io
 import json
 import sys
 from pathlib import Path
@@ -24,6 +31,7 @@ import numpy as np
 from report import emit  # bench/report.py (scripts run from bench/)
 
 from facegan.config import parse_params
+from facegan.data.decode import load_face
 from facegan.data.prep import prepare
 from facegan.data.store import open_prepared
 from facegan.evaluation.enrollment import ATTRIBUTE_COLUMNS, VariantLookup, claimed_attributes, visible_conditions
@@ -34,7 +42,9 @@ from facegan.recognition.dataset import RowView
 from facegan.recognition.embed import embed_faces, load_recognizer
 from facegan.recognition.stage import train_recognizer_stage
 from facegan.render.dataset import render_dataset
+from facegan.render.truth import planned_edits, true_variants
 from facegan.synthesis.oracle import write_oracle
+from facegan.synthesis.plan import NEUTRAL, sampled_variants
 from facegan.synthesis.store import open_oracle
 
 SPLIT = "val"
@@ -71,6 +81,64 @@ def build(out: Path, params) -> None:
                            report_path=out / "recognizer.json", live_dir=None, checkpoint_dir=out / "checkpoints")
     if not (out / "oracle").is_dir():
         write_oracle(params, out / "prepared", out / "oracle", split=SPLIT)
+
+
+def build_training_oracle(out: Path, params) -> None:
+    """The recognizer recipe on base faces plus their true variants, into out/recognizer_oracle.pt."""
+    data = open_prepared(out / "prepared")
+    index, p = data.index, params.synthesis
+    base = index[(index["split"] == "base") & (index["role"] == "train") & (index["domain"] == "visible")]
+    faces_path = out / "training_oracle_faces.npy"
+    jobs = sampled_variants(base.index.to_numpy(), {c: base[c].to_numpy(np.float32) for c in NEUTRAL},
+                            p.attributes, p.yaw_targets, np.zeros(len(base), bool), p.base_variants_per_image,
+                            params.seed)
+    if not faces_path.is_file():
+        root = Path(data.report["root"])
+        names = [Path(n).name for n in index.loc[jobs["source_row"], "source_path"]]
+        made = true_variants(root, names, planned_edits(root, jobs["kind"].tolist(), jobs["target"].tolist()),
+                             params.data.workers)
+        np.save(faces_path, np.stack([load_face(io.BytesIO(f), data.image_size) for f in made]))
+    faces = np.load(faces_path)
+    ids = index.loc[jobs["source_row"], "identity"].to_numpy()
+    train_recognizer_stage(params, prepared_dir=out / "prepared", model_path=out / "recognizer_oracle.pt",
+                           report_path=out / "recognizer_oracle.json", live_dir=None,
+                           checkpoint_dir=out / "checkpoints_oracle",
+                           extra_train=(faces, np.arange(len(faces)), ids))
+
+
+def score_training_oracle(out: Path, params) -> None:
+    """The real arm's val top-1 (k = 1) with the plain recognizer and with the one trained on true
+    variants too, on the same episodes; overall and by probe condition."""
+    data = open_prepared(out / "prepared")
+    index = data.index
+    rows = index[(index["split"] == SPLIT) & (index["domain"] == "visible")]
+    lp = params.lowshot
+    episodes = draw_episodes(index[index["split"] == SPLIT], 1, lp.episodes, lp.gallery, lp.neutral_max_yaw,
+                             params.seed)
+    truth = index[list(ATTRIBUTE_COLUMNS)].to_numpy(np.float64)
+    no_variants = VariantLookup(open_oracle(out / "oracle").table.iloc[:0], (SPLIT,))
+    real = visible_conditions(set(), False)["real"]
+    scores, masks = {}, None
+    for name, path in (("plain", "recognizer.pt"), ("trained_on_truth", "recognizer_oracle.pt")):
+        model = load_recognizer(out / path)
+        dim = model.output.fc.out_features
+        store = np.zeros((len(index), dim), np.float32)
+        store[rows.index] = embed_faces(model, RowView(data.faces, rows.index.to_numpy()), flip=True)
+        embedded = Embedded(store=store, attributes=truth, variant=np.zeros((0, dim), np.float32),
+                            variant_attributes=np.zeros((0, len(ATTRIBUTE_COLUMNS))),
+                            oracle=np.zeros((0, dim), np.float32), oracle_attributes=np.zeros((0, truth.shape[1])))
+        scorer = EpisodeScorer(index[index["split"] == SPLIT], embedded, no_variants, None, lp.neutral_max_yaw)
+        masks = scorer.masks
+        scores[name] = [scorer.score(e, real, "visible", REAL_MATCHER) for e in episodes]
+    results = TaskResults(scores, len(episodes[0].gallery), lp.resamples, params.seed)
+    detail = dict(split=SPLIT, n_identities=len(episodes[0].gallery), matcher=REAL_MATCHER)
+    gain = results.gain("trained_on_truth", "plain")
+    emit("world_gain_training_oracle_vs_real_k1", gain["mean"], "top-1", None, digits=3,
+         ci95=_rounded(gain["ci95"]), **detail)
+    for c in VISIBLE_PROBES:
+        plain, mine = (_condition_top1(results, arm, masks[c])["mean"] for arm in ("plain", "trained_on_truth"))
+        emit(f"world_gain_training_oracle_vs_real_k1_{c}", mine - plain, "top-1", None, digits=3,
+             real=round(plain, 3), trained_on_truth=round(mine, 3), **detail)
 
 
 def score(out: Path, params) -> None:
@@ -175,6 +243,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True, help="work folder (reused by a rerun)")
     parser.add_argument("--set", nargs="*", default=[], metavar="SECTION.KEY=VALUE",
                         help="params overrides, e.g. synthetic.n_identities=240 split.novel_fraction=0.43")
+    parser.add_argument("--training-oracle", action="store_true",
+                        help="also train the recognizer on base faces plus their true variants and score it")
     args = parser.parse_args()
     settings = overrides(args.set)
     settings.setdefault("data", {}).update(source="synthetic", root=str(args.out.resolve() / "raw"))
@@ -183,6 +253,9 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     build(args.out, params)
     score(args.out, params)
+    if args.training_oracle:
+        build_training_oracle(args.out, params)
+        score_training_oracle(args.out, params)
     return 0
 
 

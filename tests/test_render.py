@@ -364,3 +364,22 @@ def test_training_people_are_photographed_in_the_wild():
     # an always-old person's ID photo is taken at their age, not made young
     old = next(ident for ident in (sample_identity(0, i, True) for i in range(1, 200)) if ident.p_old == 1.0)
     assert sample_image_state(old, np.random.default_rng(1), neutral=True).age > 0.5
+
+
+def test_a_nod_moves_the_head_outline_and_the_body_not_the_face():
+    """Head pitch, drawn per photo, moves the skull's outline and the shoulders against the face
+    front as a nod does between real photos (so the outline alone does not name the person,
+    bench/shortcut.py); the landmarks that align the face stay where they were."""
+    up, _, _ = _shot(4, pitch_deg=15.0)
+    down, _, _ = _shot(4, pitch_deg=-15.0)
+    level, _, _ = _shot(4, pitch_deg=0.0)
+    assert np.abs(up.landmarks - level.landmarks).max() < 0.05
+    assert np.abs(down.landmarks - level.landmarks).max() < 0.05
+    changed = np.abs(up.rgb.astype(int) - down.rgb.astype(int)).max(-1) > 30
+    lm = level.landmarks.reshape(-1, 2).astype(int)
+    (x0, y0), (x1, y1) = lm.min(0), lm.max(0)
+    assert changed[y0:y1 + 1, x0:x1 + 1].mean() < 0.01  # eyes to mouth: the same face
+    assert changed[:y0 - 25].mean() > 0.1 and changed[y1 + 25:].mean() > 0.3  # skull top; neck and shoulders
+    pitches = [sample_image_state(sample_identity(0, 3), np.random.default_rng([0, 8, k])).pitch_deg
+               for k in range(200)]
+    assert 7 < np.std(pitches) < 13 and np.abs(pitches).max() <= 25

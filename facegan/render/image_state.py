@@ -57,6 +57,7 @@ class ImageState:
     hat: str = ""            # "" | beanie | cap
     hat_rgb: np.ndarray | None = None
     facial_hair: str = ""    # this photo's beard; "" = the identity's own
+    pitch_deg: float = 0.0   # head nod, chin up positive: shifts the skull's outline and the body against the face
 
 
 # Rates at which the look changes within a person, set so that the pixels outside the inner face
@@ -87,8 +88,22 @@ def _look(ident: Identity, rng) -> dict:
                 .astype(np.float32), facial_hair=beard)
 
 
+PITCH_SD = 10.0  # degrees of head nod across photos, clipped at 2.5 sd
+
+
+def pitch_shift(ident: Identity, st: ImageState) -> float:
+    """How far (template px, down positive) the head's outline moves against the face front when
+    the head nods: the front stands about head_w * depth before the skull's centre."""
+    return float(ident.head_w * ident.depth * np.sin(np.deg2rad(st.pitch_deg)))
+
+
 def styled(ident: Identity, st: ImageState) -> Identity:
-    """The identity as this photo shows it: its hair and beard in the photo's look."""
+    """The identity as this photo shows it: its hair and beard in the photo's look, and its
+    outline (skull top, ears, hairline, chin) where this photo's head pitch puts it."""
+    dv = pitch_shift(ident, st)
+    if dv:
+        ident = dataclasses.replace(ident, head_top=ident.head_top + dv, ear_v=ident.ear_v + dv,
+                                    hairline=ident.hairline + 0.5 * dv, chin=ident.chin + 0.2 * dv)
     if not st.hair_style:
         return ident
     return dataclasses.replace(ident, hair_style=st.hair_style, hair_colour=st.hair_colour,
@@ -166,4 +181,5 @@ def sample_image_state(ident: Identity, rng: np.random.Generator, *, difficulty:
         t_ambient=float(rng.uniform(18, 26)), t_gain=float(rng.uniform(0.8, 1.2)),
         t_noise=float(rng.uniform(1.0, 3.0)),
         **_look(ident, rng),
+        pitch_deg=float(np.clip(rng.normal(0, PITCH_SD * d), -2.5 * PITCH_SD, 2.5 * PITCH_SD)),
     )

@@ -11,7 +11,7 @@ from facegan.render import hair
 from facegan.render.face import wrapped_diffuse
 from facegan.render.geometry import CANVAS, ORIGIN, TEX, TEX_ROW0, back_of_head
 from facegan.render.identity import Identity
-from facegan.render.image_state import ImageState
+from facegan.render.image_state import ImageState, pitch_shift
 from facegan.render.shapes import coverage, expand, smooth_noise, smoothstep, tinted
 from facegan.render.thermal import material
 
@@ -77,16 +77,17 @@ def body(cv: Canvas, ident: Identity, st: ImageState, skin_rgb):
     s = float(np.sin(np.deg2rad(st.yaw_deg)))
     rn = ident.head_w * (0.68 if ident.male else 0.6)
     xc = -0.3 * ident.head_w * s
-    rows = slice(int(ORIGIN[1] + 20), H)             # nothing of the body above the jaw
+    dv = pitch_shift(ident, st)                      # the body stays, the face moves on a nod
+    rows = slice(int(ORIGIN[1] + 20 + min(dv, 0.0)), H)   # nothing of the body above the jaw
     cols = columns(xc - rn - 0.6, xc + rn + 0.6)     # the neck's coverage is 0 past rn + 0.6
-    X, Y = XS[None, cols], YS[rows][:, None]
+    X, Y = XS[None, cols], YS[rows][:, None] - dv
     nx = np.clip((X - xc) / rn, -1, 1)
     neck = coverage(np.maximum(np.abs(X - xc) - rn, 20 - Y), 0.6)
     shadow = 0.55 + 0.45 * smoothstep(ident.chin - 4, ident.chin + 22, Y)
     lit = _lambert(nx, np.sqrt(1 - nx * nx), st) * shadow
     cv.over(rows, neck, tinted(lit, skin_rgb * st.light_rgb), material("neck", ident.t_skin, st.t_ambient),
             cols=cols)
-    X = XS[None, :]
+    X, Y = XS[None, :], YS[rows][:, None] - dv
     xb = 0.3 * xc
     top = 84 + 0.0045 * (X - xb) ** 2 - 14 * smoothstep(rn + 8, rn + 40, np.abs(X - xb))
     cloth = coverage(np.maximum(top - Y, np.abs(X - xb) - 100.0), 0.8)

@@ -155,9 +155,9 @@ class SyntheticParams(Section):
     n_identities: Annotated[int, Field(ge=4, le=100_000)] = 240
     images_per_identity: tuple[Annotated[int, Field(ge=2)], Annotated[int, Field(ge=2)]] = (10, 19)
     partition_fractions: tuple[Fraction, Fraction] = Field(
-        (0.15, 0.43), description="(val, test) share of identities, like CelebA's partitions (the default run: "
-                                  "36 val, 103 novel); train people are photographed in the wild, val and test ones "
-                                  "to an evaluation protocol")
+        (0.15, 0.43), description="(val, test) share of identities, like CelebA's partitions (the default "
+                                  "run: 36 val, 103 novel); train people are photographed in the wild, val and "
+                                  "test ones to an evaluation protocol")
     jpeg_quality: tuple[Annotated[int, Field(ge=30, le=100)], Annotated[int, Field(ge=30, le=100)]] = (75, 95)
     thermal: bool = Field(True, description="also render an aligned LWIR twin of every photo")
     difficulty: Annotated[float, Field(ge=0.0, le=3.0)] = Field(

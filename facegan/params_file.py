@@ -53,5 +53,6 @@ def _commented(line: str, field: FieldInfo) -> list[str]:
     if not field.description:
         return [line]
     column = max(COMMENT_COLUMN, len(line) + 2)
-    wrapped = textwrap.wrap(field.description, COMMENT_WIDTH, break_on_hyphens=False)
+    # a long key and value push the column right: the comment keeps to the same line length
+    wrapped = textwrap.wrap(field.description, COMMENT_WIDTH - (column - COMMENT_COLUMN), break_on_hyphens=False)
     return [line.ljust(column) + f"# {wrapped[0]}"] + [" " * column + f"# {rest}" for rest in wrapped[1:]]

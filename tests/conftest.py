@@ -78,7 +78,9 @@ def tiny_synthetic(tmp_path_factory) -> Path:
 
     work = tmp_path_factory.mktemp("tiny_synthetic")
     raw = work / "data/raw/synthetic"
-    render_dataset(raw, n_identities=14, images_per_identity=(10, 12), thermal=True, seed=3, workers=1)
+    # val and test partitions as split.by auto uses them: 3 val, 4 novel and 7 base identities
+    render_dataset(raw, n_identities=14, images_per_identity=(10, 12), partition_fractions=(0.2, 0.3), thermal=True,
+                   seed=3, workers=1)
     params = parse_params({"data": {"root": str(raw), "image_size": 32, "workers": 1},
                            "split": {"min_images": 4, "novel_fraction": 0.3, "val_fraction": 0.2,
                                      "val_identities": 0.2}})

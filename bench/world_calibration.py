@@ -83,6 +83,20 @@ def build(out: Path, params) -> None:
         write_oracle(params, out / "prepared", out / "oracle", split=SPLIT)
 
 
+def _val_store(model, data) -> np.ndarray:
+    """(store rows, d) embeddings by `model` of the val identities' visible faces, zeros elsewhere."""
+    index = data.index
+    rows = index.index[(index["split"] == SPLIT) & (index["domain"] == "visible")].to_numpy()
+    store = np.zeros((len(index), model.output.fc.out_features), np.float32)
+    store[rows] = embed_faces(model, RowView(data.faces, rows), flip=True)
+    return store
+
+
+def _val_episodes(index, params) -> list:
+    lp = params.lowshot
+    return draw_episodes(index[index["split"] == SPLIT], 1, lp.episodes, lp.gallery, lp.neutral_max_yaw, params.seed)
+
+
 def build_training_oracle(out: Path, params) -> None:
     """The recognizer recipe on base faces plus their true variants, into out/recognizer_oracle.pt."""
     data = open_prepared(out / "prepared")
@@ -111,19 +125,15 @@ def score_training_oracle(out: Path, params) -> None:
     variants too, on the same episodes; overall and by probe condition."""
     data = open_prepared(out / "prepared")
     index = data.index
-    rows = index[(index["split"] == SPLIT) & (index["domain"] == "visible")]
     lp = params.lowshot
-    episodes = draw_episodes(index[index["split"] == SPLIT], 1, lp.episodes, lp.gallery, lp.neutral_max_yaw,
-                             params.seed)
+    episodes = _val_episodes(index, params)
     truth = index[list(ATTRIBUTE_COLUMNS)].to_numpy(np.float64)
     no_variants = VariantLookup(open_oracle(out / "oracle").table.iloc[:0], (SPLIT,))
     real = visible_conditions(set(), False)["real"]
     scores, masks = {}, None
     for name, path in (("plain", "recognizer.pt"), ("trained_on_truth", "recognizer_oracle.pt")):
-        model = load_recognizer(out / path)
-        dim = model.output.fc.out_features
-        store = np.zeros((len(index), dim), np.float32)
-        store[rows.index] = embed_faces(model, RowView(data.faces, rows.index.to_numpy()), flip=True)
+        store = _val_store(load_recognizer(out / path), data)
+        dim = store.shape[1]
         embedded = Embedded(store=store, attributes=truth, variant=np.zeros((0, dim), np.float32),
                             variant_attributes=np.zeros((0, len(ATTRIBUTE_COLUMNS))),
                             oracle=np.zeros((0, dim), np.float32), oracle_attributes=np.zeros((0, truth.shape[1])))
@@ -146,11 +156,9 @@ def score(out: Path, params) -> None:
     scored by its EpisodeScorer with every matcher; the renderer's labels stand in for the judges."""
     data = open_prepared(out / "prepared")
     index = data.index
-    rows = index[(index["split"] == SPLIT) & (index["domain"] == "visible")]
     model = load_recognizer(out / "recognizer.pt")
-    dim = model.output.fc.out_features
-    store = np.zeros((len(index), dim), np.float32)
-    store[rows.index] = embed_faces(model, RowView(data.faces, rows.index.to_numpy()), flip=True)
+    store = _val_store(model, data)
+    dim = store.shape[1]
     oracle = open_oracle(out / "oracle")
     truth = index[list(ATTRIBUTE_COLUMNS)]
     embedded = Embedded(store=store, attributes=truth.to_numpy(np.float64), variant=np.zeros((0, dim), np.float32),
@@ -161,8 +169,7 @@ def score(out: Path, params) -> None:
     no_variants = VariantLookup(oracle.table.iloc[:0], (SPLIT,))  # no GAN arms here
     lp = params.lowshot
     scorer = EpisodeScorer(index[index["split"] == SPLIT], embedded, no_variants, oracle_lookup, lp.neutral_max_yaw)
-    episodes = draw_episodes(index[index["split"] == SPLIT], 1, lp.episodes, lp.gallery, lp.neutral_max_yaw,
-                             params.seed)
+    episodes = _val_episodes(index, params)
     conditions = {name: cond for name, cond in visible_conditions(oracle_lookup.edit_kinds, True).items()
                   if name in ARMS}
 

@@ -29,11 +29,11 @@ from facegan.render.renderer import render
 LANDMARK_NAMES = ("lefteye_x lefteye_y righteye_x righteye_y nose_x nose_y "
                   "leftmouth_x leftmouth_y rightmouth_x rightmouth_y").split()
 NEUTRAL_PER_IDENTITY = 2   # enrollment-style photos every identity gets (like an ID photo)
-NOT_RENDERED = "NOT_RENDERED.txt"
+NOT_RENDERED = "NOT_RENDERED.txt"  # the only file of the output when another data source is used
 # The train partition's people are photographed in the wild (identity.WILD_NO_GLASSES); the val and
 # test partitions' to an evaluation protocol, every condition beside young ID photos, as the
 # cross-age, cross-pose and eyeglasses test sets (CALFW, CPLFW, MeGlass) are collected.
-TRAIN = 0  # the only file of the output when another data source is used
+TRAIN = 0
 
 
 def _plan(n_identities: int, per_identity: tuple[int, int], fractions: tuple[float, float], seed: int):
@@ -94,10 +94,10 @@ def read_identities(root: Path) -> pd.DataFrame:
     return pd.read_csv(Path(root) / "identity_CelebA.txt", sep=" ", header=None, names=["image_id", "identity"])
 
 
-def _partitions(root: Path) -> np.ndarray:
-    """Each row's partition, in identity_CelebA.txt's order."""
+def _wild(root: Path, ids: pd.DataFrame) -> set[int]:
+    """The identities of `ids` (read_identities' table) in the train partition: drawn in the wild."""
     part = pd.read_csv(Path(root) / "list_eval_partition.txt", sep=" ", header=None, names=["image_id", "p"])
-    return part.set_index("image_id").loc[read_identities(root)["image_id"], "p"].to_numpy()
+    return set(ids["identity"][part.set_index("image_id").loc[ids["image_id"], "p"].to_numpy() == TRAIN])
 
 
 def rerender(root: Path, image_ids: list[str], changes: list) -> list[bytes]:
@@ -105,7 +105,7 @@ def rerender(root: Path, image_ids: list[str], changes: list) -> list[bytes]:
     `changes[i](identity, state) -> state` applied (ground truth for edits)."""
     args = json.loads((Path(root) / "render.json").read_text())["arguments"]
     ids = read_identities(root)
-    wild = set(ids["identity"][_partitions(root) == TRAIN])
+    wild = _wild(root, ids)
     # An image's rank among its identity's photos decides whether it was an enrollment-style one.
     ids["k"] = ids.assign(number=ids["image_id"].str[:-4].astype(int)).groupby("identity")["number"].rank() - 1
     ids = ids.set_index("image_id").loc[list(image_ids)]

@@ -87,7 +87,7 @@ def body(cv: Canvas, ident: Identity, st: ImageState, skin_rgb):
     lit = _lambert(nx, np.sqrt(1 - nx * nx), st) * shadow
     cv.over(rows, neck, tinted(lit, skin_rgb * st.light_rgb), material("neck", ident.t_skin, st.t_ambient),
             cols=cols)
-    X, Y = XS[None, :], YS[rows][:, None] - dv
+    X = XS[None, :]
     xb = 0.3 * xc
     top = 84 + 0.0045 * (X - xb) ** 2 - 14 * smoothstep(rn + 8, rn + 40, np.abs(X - xb))
     cloth = coverage(np.maximum(top - Y, np.abs(X - xb) - 100.0), 0.8)

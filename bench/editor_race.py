@@ -33,10 +33,11 @@ import torch
 
 from report import emit  # bench/report.py (scripts run from bench/)
 
+from facegan.attributes import ages_known
 from facegan.config import EditorParams
 from facegan.data.store import one_per_identity, open_prepared
 from facegan.editor.conditioning import attribute_vectors
-from facegan.editor.edit import edit_faces, source_attributes
+from facegan.editor.edit import continuous_age, edit_faces, source_attributes
 from facegan.editor.evaluate import edit_plan, evaluate_editor
 from facegan.editor.stage import MONITOR_FACES, monitor_edits
 from facegan.editor.train import editor_trainer, train_editor
@@ -61,10 +62,10 @@ def phases(p: EditorParams, steps: int) -> list[int]:
 
 
 def steps_within(seconds: float, p: EditorParams, source: FaceSource, attributes: np.ndarray, recognizer,
-                 seed: int, image_size: int) -> tuple[int, list[float]]:
+                 seed: int, image_size: int, continuous_age: bool = False) -> tuple[int, list[float]]:
     """The most steps whose training fits in `seconds`, and the measured seconds per step of each phase."""
     trainer = editor_trainer(p.model_copy(update={"steps": 10 ** 6}), source, attributes, recognizer, seed,
-                             image_size, torch.device("cpu"))
+                             image_size, torch.device("cpu"), continuous_age)
     per_step = []
     for start in phases(p, 10 ** 6):
         trainer.train_step(start, step_generator(seed, start))  # untimed: oneDNN builds its kernels
@@ -93,8 +94,9 @@ def race_figures(editor, judged: tuple[np.ndarray, dict], truth: tuple[np.ndarra
     report = evaluate_editor(editor, *judged, judges)
     success, kept = report["edit_success"], report["identity"]["preserved_rate"]
     faces, source, truths = truth
-    edits = [edit_faces(editor, faces, targets, source) for _, targets in edit_plan(source)]
-    against = score_against_truth(edits, faces, truths, source, judges)
+    continuous = continuous_age(editor)
+    edits = [edit_faces(editor, faces, targets, source) for _, targets in edit_plan(source, continuous)]
+    against = score_against_truth(edits, faces, truths, source, judges, continuous)
     return {"success_x_kept": statistics.mean(success.values()) * kept,
             "truth_ssim": statistics.mean(s["ssim"] for s in against["by_attribute"].values()),
             "edit_success": success, "identity_kept": kept, "recon_psnr": report["recon_psnr"],
@@ -141,7 +143,8 @@ def main() -> None:
     train_rows = data.rows(split="base", role="train", **visible)
     novel = data.rows(split="novel", **visible)
     source = FaceSource(data.faces, train_rows.index.to_numpy(), np.zeros(len(train_rows)))
-    attributes = attribute_vectors(source_attributes(data.faces, train_rows, judges))
+    continuous = ages_known(train_rows)
+    attributes = attribute_vectors(source_attributes(data.faces, train_rows, judges), continuous)
     monitor = monitor_edits(data, one_per_identity(data.rows(split="base", role="val", **visible), MONITOR_FACES,
                                                    args.seed), judges)
 
@@ -151,16 +154,17 @@ def main() -> None:
 
     judged = sample(args.judged_sources)[:2]
     truth_faces, truth_source, truth_rows = sample(args.truth_sources)
-    truths = true_plan_variants(truth_rows, truth_source, root, data.image_size, args.workers)
+    truths = true_plan_variants(truth_rows, truth_source, root, data.image_size, args.workers, continuous)
 
     figures = {}
     for arch in ARCHS:
         p = EditorParams(arch=arch)
-        steps, per_step = steps_within(args.seconds, p, source, attributes, recognizer, args.seed, data.image_size)
+        steps, per_step = steps_within(args.seconds, p, source, attributes, recognizer, args.seed, data.image_size,
+                                       continuous)
         with tempfile.TemporaryDirectory() as checkpoints:
             result = train_editor(p.model_copy(update={"steps": steps}), source, attributes, recognizer,
                                   seed=args.seed, image_size=data.image_size, checkpoint_dir=Path(checkpoints),
-                                  monitor=monitor, device=torch.device("cpu"))
+                                  monitor=monitor, device=torch.device("cpu"), continuous_age=continuous)
         figures[arch] = race_figures(result.generator, judged, (truth_faces, truth_source, truths), judges)
         run = {"steps": steps, "selected_step": result.selected_step,
                "train_seconds": round(steps * p.batch_size / result.train_img_per_s, 1),

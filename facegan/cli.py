@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     edit.add_argument("--set", action="append", default=[], metavar="ATTR=0|1",
                       help="eyeglasses, smiling or young; repeatable")
     edit.add_argument("--yaw", type=float, help="target head yaw in degrees (+ = nose to image right)")
+    edit.add_argument("--age", type=float, help="target age, 0 (young) .. 1 (old), for an editor trained on true "
+                                                "ages (the synthetic set's); young means below 0.5")
     edit.add_argument("-o", "--out", type=Path, required=True)
     edit.add_argument("--model", type=Path, default=paths.EDITOR)
     edit.add_argument("--judges", type=Path, default=paths.JUDGES)
@@ -75,7 +77,7 @@ def _edit(args) -> int:
     from facegan.editor.edit import edit_image
 
     try:
-        targets = _parse_targets(args.set, args.yaw)
+        targets = _parse_targets(args.set, args.yaw, args.age)
         result = edit_image(args.photo, args.out, targets, args.model, args.judges, crop_only=args.crop)
     except FaceganError as err:
         print(f"error: edit: {err}", file=sys.stderr)
@@ -180,7 +182,7 @@ def _identify(args) -> int:
     return 0 if any("answer" in item for item in found["photos"]) else EXIT_USER_ERROR
 
 
-def _parse_targets(settings: list[str], yaw: float | None) -> dict[str, float]:
+def _parse_targets(settings: list[str], yaw: float | None, age: float | None = None) -> dict[str, float]:
     targets: dict[str, float] = {}
     for item in settings:
         name, _, value = item.partition("=")
@@ -191,8 +193,12 @@ def _parse_targets(settings: list[str], yaw: float | None) -> dict[str, float]:
         if not -45 <= yaw <= 45:
             raise FaceganError(f"--yaw {yaw}: the editor is trained for -45..45 degrees")
         targets["yaw"] = yaw
+    if age is not None:
+        if not 0 < age < 1 or "young" in targets:
+            raise FaceganError(f"--age {age}: give one age strictly between 0 (young) and 1 (old), without --set young")
+        targets["young"] = 1 - age  # the editor's young coordinate is the youth 1 - age
     if not targets:
-        raise FaceganError("nothing to edit: give --set ATTR=0|1 and/or --yaw DEGREES")
+        raise FaceganError("nothing to edit: give --set ATTR=0|1, --age A and/or --yaw DEGREES")
     return targets
 
 

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from facegan.cli import _parse_targets, main
@@ -13,6 +14,21 @@ from facegan.errors import FaceganError
 
 def test_targets_from_the_command_line():
     assert _parse_targets(["eyeglasses=1", "smiling=0"], 30.0) == {"eyeglasses": 1.0, "smiling": 0.0, "yaw": 30.0}
+    assert _parse_targets([], None, 0.75) == {"young": 0.25}  # the editor's youth is 1 - age
+
+
+@pytest.mark.bad_input
+def test_an_age_for_an_editor_that_learnt_only_young_or_old_is_refused(tmp_path):
+    from facegan.editor.edit import _age_targets
+
+    binary, continuous = torch.nn.Identity(), torch.nn.Identity()
+    continuous.continuous_age = True
+    with pytest.raises(FaceganError, match="face.png: .*Young label.*--set young=0"):
+        _age_targets(binary, {"young": 0.25}, np.array([0.8]), tmp_path / "face.png")
+    assert _age_targets(binary, {"young": 0.0}, np.array([0.8]), tmp_path / "face.png") == {"young": 0.0}
+    # young=0|1 on a continuous editor flips the age as synthesis does (mirrored), or keeps it.
+    assert _age_targets(continuous, {"young": 0.0}, np.array([0.8]), tmp_path / "f") == {"young": pytest.approx(0.2)}
+    assert _age_targets(continuous, {"young": 1.0}, np.array([0.8]), tmp_path / "f") == {"young": pytest.approx(0.8)}
 
 
 @pytest.mark.bad_input
@@ -25,6 +41,8 @@ def test_targets_from_the_command_line():
 def test_bad_targets_are_named(settings, yaw, match):
     with pytest.raises(FaceganError, match=match):
         _parse_targets(settings, yaw)
+    with pytest.raises(FaceganError, match="--age 1.2"):
+        _parse_targets([], None, 1.2)
 
 
 @pytest.mark.bad_input

@@ -7,10 +7,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
 
+from facegan.attributes import ages_known, flipped, youth
 from facegan.config import EditorParams, parse_params
 from facegan.data.decode import load_face
 from facegan.data.store import open_prepared
@@ -109,6 +111,41 @@ def test_sampled_targets_are_valid_edits():
     assert target[:, -1].abs().max() <= 1.0
     changed = (target != source).any(1)
     assert changed.float().mean() > 0.9  # "change nothing" is the reconstruction pass's job
+
+
+def test_a_continuous_age_stays_a_youth_and_is_redrawn_anywhere():
+    attrs = tiny_attributes(256) | {"young": np.random.default_rng(1).uniform(0, 1, 256).astype(np.float32)}
+    binary, continuous = attribute_vectors(attrs), attribute_vectors(attrs, continuous_age=True)
+    assert set(np.unique(binary[:, 2])) <= {0.0, 1.0}
+    np.testing.assert_allclose(continuous[:, 2], attrs["young"])  # youth kept, not rounded
+    np.testing.assert_array_equal(continuous[:, [0, 1, 3]], binary[:, [0, 1, 3]])
+    source = torch.from_numpy(continuous)
+    plain = sample_targets(source, torch.Generator().manual_seed(0))
+    aged = sample_targets(source, torch.Generator().manual_seed(0), continuous_age=True)
+    # The other attributes get the draws a binary-age run gets; a changed youth lands anywhere in [0, 1].
+    assert torch.equal(plain[:, [0, 1, 3]], aged[:, [0, 1, 3]])
+    changed = aged[:, 2] != source[:, 2]
+    assert torch.equal(changed, plain[:, 2] != source[:, 2])
+    youth = aged[changed, 2]
+    assert youth.min() >= 0 and youth.max() <= 1 and ((youth > 0.1) & (youth < 0.9)).float().mean() > 0.6
+    assert abs(float(youth.mean()) - 0.5) < 0.1
+
+
+def test_youth_is_one_minus_the_true_age_where_known():
+    rows = pd.DataFrame({"young": [1.0, 0.0, 1.0], "age": [0.2, 0.9, np.nan]})
+    np.testing.assert_allclose(youth(rows), [0.8, 0.1, 1.0], atol=1e-6)
+    assert not ages_known(rows) and ages_known(rows.iloc[:2]) and not ages_known(rows[["young"]])
+    np.testing.assert_array_equal(youth(rows[["young"]]), [1, 0, 1])
+
+
+def test_an_age_flip_mirrors_a_youth_and_flips_a_label():
+    np.testing.assert_allclose(flipped("young", np.array([0.8, 0.3, 1.0]), continuous_age=True), [0.2, 0.7, 0.01],
+                               atol=1e-6)  # never exactly 0 or 1: those are the Young label's
+    np.testing.assert_array_equal(flipped("young", np.array([0.8, 0.3])), [0, 1])
+    np.testing.assert_array_equal(flipped("eyeglasses", np.array([0.8, 0.3]), continuous_age=True), [0, 1])
+    plan = dict(edit_plan({"eyeglasses": np.zeros(2), "smiling": np.zeros(2), "young": np.array([0.8, 0.3]),
+                           "yaw": np.zeros(2)}, continuous_age=True))
+    np.testing.assert_allclose(plan["young flip"]["young"], [0.2, 0.7], atol=1e-6)
 
 
 @pytest.mark.parametrize("kind", LOSSES)
@@ -422,7 +459,10 @@ def test_stage_writes_model_report_grid_and_curves(tiny_synthetic, tmp_path):
     assert all(0 < s["ssim"] <= 1 and np.isfinite(s["identity_similarity"]) for s in truth["by_attribute"].values())
     grid = Image.open(paths["grid_path"])
     assert grid.width == 2 * SIZE * 9  # source, recon, 3 flips, 4 yaws; doubled
-    assert load_editor(paths["model_path"]).image_size == SIZE
+    editor = load_editor(paths["model_path"])
+    assert editor.image_size == SIZE
+    # The renderer's true ages: the editor's young coordinate is continuous, its age edits scored as such.
+    assert editor.continuous_age and 0 <= report["age_edits"]["mean_abs_error"] <= 1
     assert (tmp_path / "ckpt/last.pt").is_file() and (tmp_path / "plots/metrics.json").is_file()
 
     photo = tmp_path / "photo.png"
@@ -436,6 +476,8 @@ def test_stage_writes_model_report_grid_and_curves(tiny_synthetic, tmp_path):
     edit_image(photo, tmp_path / "crop.png", {"eyeglasses": 1.0}, paths["model_path"], paths["judges_path"],
                crop_only=True)
     assert Image.open(tmp_path / "crop.png").size == (SIZE, SIZE)
+    aged = edit_image(photo, tmp_path / "aged.png", {"young": 1 - 0.8}, paths["model_path"], paths["judges_path"])
+    assert aged["targets"] == {"young": pytest.approx(0.2)}
 
 
 @pytest.mark.bad_input

@@ -51,6 +51,28 @@ def test_attribute_judge_learns_attributes_and_yaw(tmp_path):
     assert np.abs(pred_yaw - yaw[test]).mean() < 10  # vs ~20 for always predicting 0
 
 
+def test_a_soft_target_teaches_the_judge_a_continuous_reading(tmp_path):
+    """As the judges learn youth (1 - age) where ages are known: planted, a square whose brightness
+    is the target; the judge's probability must follow the brightness, not only its side of 0.5. Most
+    targets are above 0.5 (as most base faces are young), so the side balancing is at work too, and it
+    must not pull the reading off the target."""
+    faces, _, yaw = marked_faces()
+    rng = np.random.default_rng(1)
+    level = np.where(rng.random(len(faces)) < 0.8, rng.uniform(0.55, 1, len(faces)),
+                     rng.uniform(0, 0.45, len(faces))).astype(np.float32)
+    faces[:, 2:10, 2:10] = (40 + 210 * level)[:, None, None, None].astype(np.uint8)
+    train, test = slice(0, 160), slice(160, None)
+    torch.manual_seed(0)
+    net = AttributeYawNet("mobilefacenet", 32, ["young"], width=8)
+    data = TrainBatches([FaceSource(faces[train], np.arange(160), np.arange(160))], [], 0)
+    targets = np.column_stack([level[train], yaw[train]]).astype(np.float32)
+    net, _ = train_attribute_judge(net, data, targets, epochs=25, batch_size=32, lr=3e-3, seed=0,
+                                   checkpoint_dir=tmp_path / "ckpt", checkpoint_every=1000, device=torch.device("cpu"))
+    probs, _ = predict(net, to_input(faces[test]))
+    # 0.036 here; BCE's pos_weight on the positive term alone pulled every reading down (0.11, bias -0.11)
+    assert np.abs(probs[:, 0] - level[test]).mean() < 0.06
+
+
 def judges_paths(root: Path) -> dict[str, Path]:
     """Where stage train_judges writes, inside the `tiny_synthetic` project."""
     return {"prepared_dir": root / "data/prepared", "model_path": root / "models/judges.pt",
@@ -66,6 +88,7 @@ def test_judges_stage_on_rendered_faces(tiny_synthetic, monkeypatch):
     assert set(report["attr_acc"]) == {"eyeglasses", "smiling", "young"}
     assert all(0 <= v <= 1 for v in report["attr_acc"].values())
     assert 0 <= report["identity_eer"] <= 1 and report["yaw_mae_deg"] >= 0
+    assert 0 <= report["age_mae"] <= 1  # the renderer's true ages: the judge reads an age
 
     judges = load_judges(tiny_synthetic / "models/judges.pt")
     data = open_prepared(tiny_synthetic / "data/prepared")

@@ -252,6 +252,9 @@ def test_true_variants_change_the_planned_attribute_and_nothing_else(small_set):
     st = sample_image_state(ident, np.random.default_rng([SMALL["seed"], 1, 1]), neutral=True)
     for kind, target, label in (("eyeglasses", 1, "Eyeglasses"), ("smiling", 1, "Smiling"), ("young", 0, "Young")):
         assert attributes(ident, TrueEdit(kind, target)(ident, st))[label] == bool(target), kind
+    # A continuous youth target is that age exactly (1 - youth), whatever the identity's own ages.
+    assert TrueEdit("young", 0.3)(ident, st).age == pytest.approx(0.7)
+    assert TrueEdit("young", 0.0)(ident, st).age == max(ident.age_old, 0.55)
     names = [row["image_id"]] * 4
     edits = planned_edits(out, ["eyeglasses", "yaw", "eyeglasses", "smiling"], [0, row["yaw_deg"], 1, 1])
     made = [load_face(io.BytesIO(f), 64) for f in true_variants(out, names, edits, workers=2)]

@@ -16,7 +16,8 @@ from facegan.judges.judges import load_judges
 from facegan.synthesis import stage as synthesis_stage
 from facegan.lowshot.episodes import draw_protocol, enrollable_rows, gallery_rows
 from facegan.synthesis.acceptance import target_reached
-from facegan.synthesis.plan import NORMALIZE, THERMAL, every_variant, parse_targets, sampled_variants
+from facegan.synthesis.plan import (NORMALIZE, THERMAL, every_variant, normalization_targets, parse_targets,
+                                   sampled_variants)
 from facegan.synthesis.store import open_variants
 
 
@@ -44,8 +45,23 @@ def test_sampled_variants_are_distinct_seeded_and_thermal_only_with_a_twin():
     assert two[0].equals(two[1]) and len(two[0]) == 4
 
 
+def test_continuous_ages_flip_by_mirroring_in_every_plan():
+    labels = LABELS | {"young": np.array([0.8, 0.3])}
+    jobs = every_variant(np.array([7, 9]), labels, ["young"], [], thermal=False, continuous_age=True)
+    np.testing.assert_allclose(jobs["target"], [0.2, 0.7], atol=1e-6)
+    assert list(every_variant(np.array([7, 9]), labels, ["young"], [], thermal=False)["target"]) == [0.0, 1.0]
+    judged = {"eyeglasses": np.array([0.9, 0.1]), "smiling": np.array([0.1, 0.1]), "young": np.array([0.3, 0.8]),
+              "yaw": np.array([0.0, 0.0])}
+    assert normalization_targets(judged, 15.0) == [{"eyeglasses": 0.0, "young": 1.0}, {}]
+    assert normalization_targets(judged, 15.0, continuous_age=True) == [{"eyeglasses": 0.0,
+                                                                         "young": pytest.approx(0.7)}, {}]
+
+
 def test_target_reached():
     assert list(target_reached("smiling", np.array([1.0, 1.0, 0.0]), np.array([0.7, 0.2, 0.2]))) == [True, False, True]
+    # A continuous youth (strictly between 0 and 1) must be read within AGE_TOLERANCE; 0/1, on its side.
+    assert list(target_reached("young", np.array([0.2, 0.2, 0.2, 0.0]), np.array([0.3, 0.4, 0.01, 0.4]))) == [
+        True, False, False, True]
     assert list(target_reached("yaw", np.array([20.0, 20.0]), np.array([29.0, 31.0]))) == [True, False]
     assert target_reached(THERMAL, np.array([np.nan]), np.array([np.nan])).all()
 

@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from facegan.attributes import YOUNG, flipped, youth
 from facegan.editor.conditioning import BINARY, NAMES, YAW, attribute_vectors, set_targets
 from facegan.editor.generator import Generator
 from facegan.editor.stargan import StarGenerator
@@ -30,7 +31,8 @@ def save_editor(path: Path, generator: torch.nn.Module, image_size: int, provena
                 fingerprint: str | None = None) -> None:
     arch = getattr(generator, "arch", DEFAULT_ARCH)
     config = ({"generator": dict(generator.config), "image_size": image_size, "attributes": list(NAMES)}
-              | ({"arch": arch} if arch != DEFAULT_ARCH else {}))
+              | ({"arch": arch} if arch != DEFAULT_ARCH else {})
+              | ({"continuous_age": True} if continuous_age(generator) else {}))
     save_model_file(path, "editor", config, {"generator": generator}, fingerprint=fingerprint, provenance=provenance)
 
 
@@ -41,8 +43,14 @@ def load_editor(path: Path, device: torch.device | str = "cpu") -> torch.nn.Modu
         generator = GENERATORS[saved.config.get("arch", DEFAULT_ARCH)](**saved.config["generator"])
         generator.load_state_dict(saved.state_dicts["generator"])
         generator.image_size = saved.config["image_size"]
+        generator.continuous_age = bool(saved.config.get("continuous_age", False))
     generator.trained_on = saved.trained_on
     return generator.to(device, memory_format=torch.channels_last).eval()  # oneDNN's fast layout on CPU
+
+
+def continuous_age(editor: torch.nn.Module) -> bool:
+    """Whether the editor's young coordinate is a continuous youth (1 - age; facegan.editor.conditioning)."""
+    return bool(getattr(editor, "continuous_age", False))
 
 
 @torch.no_grad()
@@ -50,12 +58,13 @@ def edit_faces(editor: torch.nn.Module, faces: np.ndarray, targets: Mapping[str,
                source_attributes: Mapping[str, np.ndarray], batch_size: int | None = None) -> np.ndarray:
     """Edited N x S x S x 3 uint8 faces.
 
-    `targets` sets any of eyeglasses/smiling/young (0/1) and yaw (degrees), each a scalar or one
-    value per face; `source_attributes` gives all four for each face (labels from the index, or
-    the judges' probabilities and yaw): what is not in `targets` keeps its source value, and an
-    empty `targets` reconstructs the input.
+    `targets` sets any of eyeglasses/smiling (0/1), young (0/1, or a youth 1 - age in [0, 1] for a
+    `continuous_age` editor) and yaw (degrees), each a scalar or one value per face;
+    `source_attributes` gives all four for each face (labels from the index, or the judges'
+    probabilities and yaw): what is not in `targets` keeps its source value, and an empty `targets`
+    reconstructs the input.
     """
-    source = attribute_vectors(source_attributes)
+    source = attribute_vectors(source_attributes, continuous_age(editor))
     if len(source) != len(faces):
         raise ValueError(f"{len(faces)} faces but {len(source)} source attribute vectors")
     cond = torch.from_numpy(set_targets(source, targets) - source)
@@ -78,11 +87,12 @@ def judged_attributes(judges, faces: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def source_attributes(faces: np.ndarray, rows: pd.DataFrame, judges) -> dict[str, np.ndarray]:
-    """Eyeglasses/smiling/young/yaw of these store rows: the index's labels where the data set has
-    them, else the judges' reading (folder photos; a novel set without labels beside a labelled one)."""
+    """Eyeglasses/smiling/young/yaw of these store rows: the index's labels (young: the youth 1 - age
+    where the data knows ages) where the data set has them, else the judges' reading (folder photos;
+    a novel set without labels beside a labelled one)."""
     if not all(n in rows.columns for n in NAMES):
         return judged_attributes(judges, faces[rows.index.to_numpy()])
-    out = {n: rows[n].to_numpy(np.float32) for n in NAMES}
+    out = {n: rows[n].to_numpy(np.float32) for n in NAMES} | {YOUNG: youth(rows)}
     unknown = rows[list(NAMES)].isna().any(axis=1).to_numpy()
     if unknown.any():
         judged = judged_attributes(judges, faces[rows.index.to_numpy()[unknown]])
@@ -128,6 +138,25 @@ def _readings(judged: dict[str, np.ndarray]) -> dict:
             for k, v in judged.items()}
 
 
+def _age_targets(editor, targets: Mapping[str, float], source_youth: np.ndarray, photo: Path) -> dict[str, float]:
+    """`targets` as this editor takes them: a continuous age needs a `continuous_age` editor; for one,
+    young=0|1 is the source's age mirrored across the young/old line when it is on the other side
+    (as synthesis flips ages), else the source's own."""
+    targets = dict(targets)
+    if YOUNG not in targets:
+        return targets
+    wanted = float(targets[YOUNG])
+    if not continuous_age(editor):
+        if 0 < wanted < 1:
+            raise FaceganError(f"{photo}: this editor learnt age from CelebA's Young label (no true ages), so it "
+                               "takes no --age; use --set young=0|1")
+        return targets
+    if wanted in (0.0, 1.0):
+        youth_now = float(source_youth[0])
+        targets[YOUNG] = youth_now if (youth_now >= 0.5) == (wanted >= 0.5) else float(flipped(YOUNG, youth_now, True))
+    return targets
+
+
 def edit_image(photo: Path, out: Path, targets: Mapping[str, float], editor_path: Path, judges_path: Path,
                device: torch.device | str = "cpu", crop_only: bool = False) -> dict:
     """Edit the face in one photo file; the source's attributes come from the judges.
@@ -147,6 +176,7 @@ def edit_image(photo: Path, out: Path, targets: Mapping[str, float], editor_path
     in_domain_stats = getattr(judges, "domain", None)
     outside, ratio = out_of_domain(in_domain_stats, face)
     before = judged_attributes(judges, face)
+    targets = _age_targets(editor, targets, before[YOUNG], photo)
     image_format = Image.registered_extensions().get(Path(out).suffix.lower())
     if image_format is None:
         raise FaceganError(f"{out}: unknown image type {Path(out).suffix!r}; name the output .png or .jpg")

@@ -21,39 +21,37 @@ import torch
 from pytorch_msssim import ssim
 from torchmetrics.image.kid import KernelInceptionDistance
 
+from facegan.attributes import YOUNG, flipped
 from facegan.editor.conditioning import BINARY, YAW
-from facegan.editor.edit import edit_faces
-from facegan.judges.acceptance import accepted, attribute_reached, identity_kept, quality_passed
+from facegan.editor.edit import continuous_age, edit_faces
+from facegan.judges.acceptance import AGE_TOLERANCE, accepted, attribute_reached, identity_kept, quality_passed
 from facegan.train.device import to_input
 
 EVAL_YAW_TARGETS = (-40.0, -20.0, 20.0, 40.0)
 KID_FEATURES = "identity-judge embeddings (L2-normalized), polynomial-kernel KID"
 
 
-def edit_plan(source: Mapping[str, np.ndarray]) -> list[tuple[str, dict]]:
-    """(column name, targets) for every evaluated edit of these sources."""
-    flips = [(f"{name} flip", {name: 1.0 - (np.asarray(source[name]) >= 0.5)}) for name in BINARY]
+def edit_plan(source: Mapping[str, np.ndarray], continuous_age: bool = False) -> list[tuple[str, dict]]:
+    """(column name, targets) for every evaluated edit of these sources: each attribute flipped
+    (facegan.editor.conditioning.flipped: a continuous youth mirrored), each yaw target."""
+    flips = [(f"{name} flip", {name: flipped(name, source[name], continuous_age)}) for name in BINARY]
     return flips + [(f"yaw {t:+.0f}", {YAW: t}) for t in EVAL_YAW_TARGETS]
 
 
-def _success(targets: dict, judged: tuple[dict, np.ndarray]) -> np.ndarray:
-    probs, yaw = judged
-    if YAW in targets:
-        return attribute_reached(YAW, targets[YAW], yaw)
-    attribute = next(iter(targets))
-    return attribute_reached(attribute, targets[attribute], probs[attribute])
-
-
 def judge_edit(judges, targets: dict, edited: np.ndarray, source_embeddings: np.ndarray) -> dict[str, np.ndarray]:
-    """The judges' verdict on each edited face (targets: the edit's, as edit_plan gives them): target
-    reached, identity similarity to its source, quality score, and `kept`: all three pass (the
-    acceptance synthesis applies); `embedding`: the edit's identity-judge embedding."""
-    reached = _success(targets, judges.attributes_and_yaw(edited))
+    """The judges' verdict on each edited face (targets: the edit's, as edit_plan gives them): what the
+    attribute judge reads of the edited attribute (`judged`: a probability, or degrees) and whether
+    that is the target, identity similarity to its source, quality score, and `kept`: all three pass
+    (the acceptance synthesis applies); `embedding`: the edit's identity-judge embedding."""
+    (attribute, target), = targets.items()
+    probs, yaw = judges.attributes_and_yaw(edited)
+    judged = yaw if attribute == YAW else probs[attribute]
+    reached = attribute_reached(attribute, target, judged)
     embedding = judges.identity_embeddings(edited)
     similarity = np.sum(source_embeddings * embedding, axis=1)
     quality = judges.quality(edited)
-    return {"reached": reached, "similarity": similarity, "quality": quality, "embedding": embedding,
-            "kept": accepted(reached, similarity, quality, judges)}
+    return {"judged": judged, "reached": reached, "similarity": similarity, "quality": quality,
+            "embedding": embedding, "kept": accepted(reached, similarity, quality, judges)}
 
 
 def edit_group(targets: dict) -> tuple[str, str | None]:
@@ -66,7 +64,7 @@ def _run_plan(editor, faces: np.ndarray, source: Mapping[str, np.ndarray], judge
     """Every planned edit of `faces` (identity-judge embeddings `source_emb`), its targets, and the
     judges' verdict on each (judge_edit)."""
     edits, plan, verdicts = [], [], []
-    for _, targets in edit_plan(source):
+    for _, targets in edit_plan(source, continuous_age(editor)):
         edited = edit_faces(editor, faces, targets, source)
         edits.append(edited)
         plan.append(targets)
@@ -133,7 +131,11 @@ def evaluate_editor(editor, faces: np.ndarray, source: Mapping[str, np.ndarray],
     quality = by_attribute_and_yaw_target(plan, [quality_passed(v["quality"], judges.quality_threshold)
                                                  for v in verdicts])
     psnr, ssim_value = reconstruction_quality(faces, edit_faces(editor, faces, {}, source))
-    return {
+    age = [(np.abs(v["judged"] - t[YOUNG]), v["reached"]) for t, v in zip(plan, verdicts) if YOUNG in t]
+    ages = ({"age_edits": {"mean_abs_error": float(np.mean([e for e, _ in age])), "tolerance": AGE_TOLERANCE,
+                           "in": "youth (1 - age) as the attribute judge reads it against the target"}}
+            if continuous_age(editor) and age else {})
+    return ages | {
         "edit_success": success,
         "quality_pass_rate": quality | {"threshold": float(judges.quality_threshold)},
         "usable_rate": by_attribute_and_yaw_target(plan, [v["kept"] for v in verdicts]),

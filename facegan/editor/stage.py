@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from facegan import distributed
+from facegan.attributes import ages_known
 from facegan.config import Params
 from facegan.data.store import PreparedData, one_per_identity, open_prepared
 from facegan.editor.conditioning import attribute_vectors
@@ -67,13 +68,15 @@ def train_editor_stage(params: Params, *, prepared_dir: Path, recognizer_path: P
     recognizer = load_recognizer(recognizer_path, device)
     judges = load_judges(judges_path, device)
 
-    attributes = attribute_vectors(source_attributes(data.faces, train_rows, judges))
+    continuous = ages_known(train_rows)  # the young coordinate a youth (1 - age) where ages are known
+    attributes = attribute_vectors(source_attributes(data.faces, train_rows, judges), continuous)
     monitor_rows = one_per_identity(val_rows, MONITOR_FACES, params.seed)
     live = live_factory(live_dir)
     result = train_editor(params.editor, FaceSource(data.faces, train_rows.index.to_numpy(), np.zeros(len(train_rows))),
                           attributes, recognizer, seed=params.seed, image_size=data.image_size,
                           checkpoint_dir=Path(checkpoint_dir), live=live,
-                          monitor=monitor_edits(data, monitor_rows, judges), device=device)
+                          monitor=monitor_edits(data, monitor_rows, judges), device=device,
+                          continuous_age=continuous)
     for opened in live.opened if live is not None else []:
         opened.end()
     if not distributed.is_main():  # under torchrun, rank 0 saves and scores

@@ -97,7 +97,7 @@ class FaceganTrainer(EditorTrainer):
                   gan_step: int) -> dict[str, float]:
         """D learns real vs fake and the heads, then G learns from D (see the module's docstring)."""
         p, dev = self.p, self.device
-        target = sample_targets(source.cpu(), rng, part).to(dev)
+        target = sample_targets(source.cpu(), rng, part, self.continuous_age).to(dev)
         cond = target - source
         std = self._noise_std(gan_step)
         real_noise, fake_noise = (part.take(noise).to(dev)
@@ -158,9 +158,9 @@ def build_models(p: EditorParams, image_size: int) -> tuple[torch.nn.Module, tor
 
 
 def editor_trainer(p: EditorParams, source: FaceSource, attributes: np.ndarray, recognizer: torch.nn.Module,
-                   seed: int, image_size: int, device: torch.device) -> EditorTrainer:
+                   seed: int, image_size: int, device: torch.device, continuous_age: bool = False) -> EditorTrainer:
     """The trainer of `editor.arch`."""
-    return TRAINERS[p.arch](p, source, attributes, recognizer, seed, image_size, device)
+    return TRAINERS[p.arch](p, source, attributes, recognizer, seed, image_size, device, continuous_age)
 
 
 class JudgedEdits(Callback):
@@ -184,15 +184,17 @@ class JudgedEdits(Callback):
 def train_editor(p: EditorParams, source: FaceSource, attributes: np.ndarray, recognizer: torch.nn.Module, *,
                  seed: int, image_size: int, checkpoint_dir: Path, live=None,
                  monitor: Callable[[torch.nn.Module, int], tuple[dict, object]] | None = None,
-                 max_steps: int | None = None, device: torch.device | None = None) -> TrainResult:
-    """Train (or resume) the editor on `source` faces with `attributes` (N x 4 vectors, row-aligned)
-    (facegan.train.loop.fit).
+                 max_steps: int | None = None, device: torch.device | None = None,
+                 continuous_age: bool = False) -> TrainResult:
+    """Train (or resume) the editor on `source` faces with `attributes` (N x 4 vectors, row-aligned;
+    young a youth 1 - age where `continuous_age`) (facegan.train.loop.fit).
 
     `live` is a dvclive factory `live(checkpoint)` (facegan.live): mean losses every `log_every`
     steps and, with `monitor(ema_generator, step)` returning (metrics, PIL image), judged success
     and a grid every `monitor_every` steps. `max_steps` stops early (as if killed) after checkpointing.
     """
-    trainer = editor_trainer(p, source, attributes, recognizer, seed, image_size, device or default_device())
+    trainer = editor_trainer(p, source, attributes, recognizer, seed, image_size, device or default_device(),
+                             continuous_age)
     callbacks = [LossLog(p.log_every)] + ([JudgedEdits(monitor, p)] if monitor is not None else [])
     run = fit(trainer, checkpoint_dir, max_steps=max_steps, callbacks=callbacks, live=live)
     generator, selected_step = trainer.selected() if trainer.step == p.steps else (trainer.ema.eval(), trainer.step)

@@ -58,7 +58,7 @@ class StarGANTrainer(EditorTrainer):
 
     def step_on(self, x: torch.Tensor, source: torch.Tensor, rng: torch.Generator, part: distributed.Shard,
                 step: int) -> dict[str, float]:
-        target = sample_targets(source.cpu(), rng, part).to(self.device)
+        target = sample_targets(source.cpu(), rng, part, self.continuous_age).to(self.device)
         cond = target - source
         g_turn = (step + 1) % N_CRITIC == 0  # as the paper's code: G after each N_CRITIC-th D step
         with torch.set_grad_enabled(g_turn):  # G's turn reuses this edit; otherwise D needs no graph of G

@@ -54,21 +54,23 @@ def heads_loss(attr_logits: torch.Tensor, yaw: torch.Tensor, target: torch.Tenso
 
 
 class EditorTrainer(Trainer):
-    """G, D, EMA and optimizers, trained on `source` faces with `attributes` (N x 4 vectors, row-aligned).
-    Subclasses set `arch` and implement `build` and `step_on`."""
+    """G, D, EMA and optimizers, trained on `source` faces with `attributes` (N x 4 vectors, row-aligned;
+    young a youth where `continuous_age`). Subclasses set `arch` and implement `build` and `step_on`."""
 
     name = "train_editor"
     arch: str
     betas = ADAM_BETAS
 
     def __init__(self, p: EditorParams, source: FaceSource, attributes: np.ndarray, recognizer: torch.nn.Module,
-                 seed: int, image_size: int, device: torch.device):
+                 seed: int, image_size: int, device: torch.device, continuous_age: bool = False):
         batch_size = min(p.batch_size, len(source))
         distributed.check_batch_size(batch_size, "editor.batch_size")
         super().__init__(seed, p.steps, batch_size, p.checkpoint_every, device, amp=False)
         self.p, self.source, self.attributes, self.image_size = p, source, attributes, image_size
+        self.continuous_age = continuous_age  # attributes' young column is a youth (1 - age)
         torch.manual_seed(seed)
         g, d = self.build(p, image_size)
+        g.continuous_age = continuous_age  # the EMA copy and the saved file carry it (facegan.editor.edit)
         # channels_last: oneDNN's convolutions (and their backward) run about twice as fast on CPU.
         self.g, self.d = g.to(device, memory_format=CHANNELS_LAST), d.to(device, memory_format=CHANNELS_LAST)
         distributed.broadcast_modules(self.g, self.d)
@@ -102,6 +104,7 @@ class EditorTrainer(Trainer):
         if params["arch"] == Generator.arch:  # runs from before editor.arch keep their fingerprints and checkpoints
             del params["arch"]
         return dict(params=params, seed=self.seed, image_size=self.image_size, attributes=self.attributes,
+                    **({"continuous_age": True} if self.continuous_age else {}),
                     pixels=self.source.read(sample_rows(len(self.source))), recognizer=first_weights(self.recognizer))
 
     def state_dict(self) -> dict:

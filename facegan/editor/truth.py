@@ -28,15 +28,16 @@ from pytorch_msssim import ssim
 
 from facegan.data.decode import load_face
 from facegan.data.store import rendered_root
-from facegan.editor.edit import edit_faces
+from facegan.editor.edit import continuous_age, edit_faces
 from facegan.editor.evaluate import edit_group, edit_plan, judge_edit, per_attribute
 from facegan.render.truth import planned_edits, true_variants
 from facegan.train.device import to_input
 
 # A fixed sample of the novel faces: re-rendering costs ~35 ms a photo per core and each source has
-# a truth per planned edit (7), so 64 sources are ~450 photos: ~10 s on the default run's 2 workers,
-# ~15 s with the edits and their scoring (the default run must stay within 15 minutes).
-TRUTH_SOURCES = 64
+# a truth per planned edit (7), so 128 sources are ~900 photos: ~20 s on the default run's 2 workers,
+# ~30 s with the edits and their scoring (the default run must stay within 15 minutes). Fewer left
+# the kept-vs-rejected comparison on a dozen rejected edits of an attribute.
+TRUTH_SOURCES = 128
 NOT_SYNTHETIC = ("the renderer's true variants exist only for faces it drew (data.source synthetic with "
                  "novel.source same)")
 
@@ -47,11 +48,11 @@ def synthetic_root(report: dict) -> Path | None:
 
 
 def true_plan_variants(rows: pd.DataFrame, source: Mapping[str, np.ndarray], root: Path, image_size: int,
-                       workers: int = 1) -> list[np.ndarray]:
-    """Per edit of edit_plan(source), the true variants of the photos of store `rows` (rendered into
-    `root`) as N x S x S x 3 uint8; all edits drawn in one pool of `workers` processes."""
+                       workers: int = 1, continuous_age: bool = False) -> list[np.ndarray]:
+    """Per edit of edit_plan(source, continuous_age), the true variants of the photos of store `rows`
+    (rendered into `root`) as N x S x S x 3 uint8; all edits drawn in one pool of `workers` processes."""
     names = [Path(p).name for p in rows["source_path"]]
-    plan = edit_plan(source)
+    plan = edit_plan(source, continuous_age)
     kinds, targets = [], []
     for _, edit in plan:
         (kind, target), = edit.items()
@@ -104,12 +105,12 @@ def kept_vs_rejected(ssim_values: list[np.ndarray], kept: list[np.ndarray], grou
 
 
 def score_against_truth(edits: list[np.ndarray], faces: np.ndarray, truths: list[np.ndarray],
-                        source: Mapping[str, np.ndarray], judges) -> dict:
-    """The truth report of `edits[i]` (edit i of edit_plan(source) of `faces`) against `truths[i]`,
-    beside the unedited `faces` against the same truths (`unedited_*`): per attribute (yaw pooled
-    over its targets) and per yaw target; and the truth SSIM of the edits the judges keep against
+                        source: Mapping[str, np.ndarray], judges, continuous_age: bool = False) -> dict:
+    """The truth report of `edits[i]` (edit i of edit_plan(source, continuous_age) of `faces`) against
+    `truths[i]`, beside the unedited `faces` against the same truths (`unedited_*`): per attribute (yaw
+    pooled over its targets) and per yaw target; and the truth SSIM of the edits the judges keep against
     those they reject (`acceptance`)."""
-    plan = edit_plan(source)
+    plan = edit_plan(source, continuous_age)
     faces_emb = judges.identity_embeddings(faces)
     groups = [edit_group(edit) for _, edit in plan]
     scores, kept = [], []
@@ -132,6 +133,7 @@ def score_against_truth(edits: list[np.ndarray], faces: np.ndarray, truths: list
 def truth_quality(editor, faces: np.ndarray, rows: pd.DataFrame, source: Mapping[str, np.ndarray], judges,
                   root: Path, workers: int = 1) -> dict:
     """Every planned edit of `faces` (store `rows`, rendered into `root`) scored against its true variant."""
-    truths = true_plan_variants(rows, source, root, faces.shape[1], workers)
-    edits = [edit_faces(editor, faces, targets, source) for _, targets in edit_plan(source)]
-    return score_against_truth(edits, faces, truths, source, judges)
+    continuous = continuous_age(editor)
+    truths = true_plan_variants(rows, source, root, faces.shape[1], workers, continuous)
+    edits = [edit_faces(editor, faces, targets, source) for _, targets in edit_plan(source, continuous)]
+    return score_against_truth(edits, faces, truths, source, judges, continuous)

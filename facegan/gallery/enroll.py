@@ -98,9 +98,10 @@ def _gan(params: Params, faces: np.ndarray, embedder: Embedder, editor_path: Pat
     from facegan.gallery.edits import kept_edits
     from facegan.synthesis.plan import every_variant
 
-    def plan(judged: pd.DataFrame) -> pd.DataFrame:
+    def plan(judged: pd.DataFrame, continuous_age: bool) -> pd.DataFrame:
         return every_variant(np.arange(len(faces)), {c: judged[c].to_numpy() for c in NAMES},
-                             params.synthesis.attributes, params.synthesis.yaw_targets, thermal=False)
+                             params.synthesis.attributes, params.synthesis.yaw_targets, thermal=False,
+                             continuous_age=continuous_age)
 
     jobs, made, kept = kept_edits(faces, plan, editor_path, judges_path, device)
     jobs = jobs[kept]

@@ -49,9 +49,9 @@ def normalized(faces: np.ndarray, params: Params, editor_path: Path, judges_path
     from facegan.gallery.edits import kept_edits
     from facegan.synthesis.plan import normalization_jobs
 
-    def plan(judged):
+    def plan(judged, continuous_age):
         return normalization_jobs(np.arange(len(faces)), {c: judged[c].to_numpy() for c in judged.columns},
-                                  params.lowshot.neutral_max_yaw)
+                                  params.lowshot.neutral_max_yaw, continuous_age)
 
     jobs, made, kept = kept_edits(faces, plan, editor_path, judges_path, device)
     if not kept.any():

@@ -1,7 +1,8 @@
 """When the judges read an edit as what it claims to be: the rules the editor's scores, the kept
 variants of synthesis and `facegan edit` all share.
 
-Attribute: the attribute judge's probability is on the target's side of 0.5; yaw: the judged
+Attribute: the attribute judge's probability is on the target's side of 0.5 (a continuous age:
+within AGE_TOLERANCE of it); yaw: the judged
 degrees are within YAW_TOLERANCE of the target. Identity: the identity judge's cosine similarity
 to the source is at least its threshold (the similarity at which it falsely accepts
 `judges.identity_far` of base impostor pairs). Quality: the quality critic's score is at least its
@@ -14,13 +15,22 @@ from __future__ import annotations
 import numpy as np
 
 YAW_TOLERANCE = 10.0  # degrees
+# Youth (1 - age) units: the renderer's young and old ages sit 0.05..0.35 and 0.65..0.95, so 0.15
+# is half a group's width, about as closely as the judge reads ages (judges' report: age_mae).
+AGE_TOLERANCE = 0.15
 
 
 def attribute_reached(kind: str, target, judged):
-    """Per face, whether the attribute judge reads `target` for an attribute (a probability) or yaw (degrees)."""
+    """Per face, whether the attribute judge reads `target` for an attribute (a probability) or yaw
+    (degrees). A young target strictly between 0 and 1 is a continuous youth (1 - age, what a
+    `continuous_age` editor is asked for): reached within AGE_TOLERANCE of it."""
     if kind == "yaw":
         return np.abs(judged - target) <= YAW_TOLERANCE
-    return (judged >= 0.5) == (target >= 0.5)
+    side = (np.asarray(judged) >= 0.5) == (np.asarray(target) >= 0.5)
+    if kind != "young":
+        return side
+    continuous = (np.asarray(target) > 0) & (np.asarray(target) < 1)
+    return np.where(continuous, np.abs(np.asarray(judged) - target) <= AGE_TOLERANCE, side)
 
 
 def identity_kept(similarity, threshold: float):

@@ -12,6 +12,7 @@ import torch
 from sklearn.metrics import balanced_accuracy_score
 
 from facegan import distributed
+from facegan.attributes import youth
 from facegan.config import Params
 from facegan.data.store import open_prepared
 from facegan.errors import FaceganError
@@ -72,8 +73,10 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
                            "faces of at least 2 identities; add data or raise split.val_fraction")
     seed = params.seed + JUDGE_SEED_OFFSET
 
-    # Attribute classifier + yaw regressor.
-    targets = np.column_stack([train[attributes].to_numpy(np.float32), train["yaw"].to_numpy(np.float32)])
+    # Attribute classifier + yaw regressor; young learnt as the youth 1 - age where ages are known (BCE
+    # with a soft target is least where the sigmoid equals it), so the judge reads a continuous age.
+    labels = train[attributes].assign(young=youth(train))
+    targets = np.column_stack([labels.to_numpy(np.float32), train["yaw"].to_numpy(np.float32)])
     torch.manual_seed(seed)
     net = AttributeYawNet(j.attribute_arch, data.image_size, attributes, j.width)
     batches = TrainBatches([FaceSource(data.faces, train.index.to_numpy(), np.arange(len(train)))],
@@ -113,6 +116,9 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
     attr_balanced = {a: float(balanced_accuracy_score(truth[a], probs[:, i] >= 0.5)) if 0 < truth[a].sum() < len(val)
                      else float("nan") for i, a in enumerate(attributes)}
     yaw_mae = float(np.abs(yaw - val["yaw"].to_numpy()).mean())
+    age = val["age"].to_numpy(np.float64) if "age" in val else np.full(len(val), np.nan)
+    known = np.isfinite(age)  # the judge's age is 1 - its young output (in the data's 0..1 age units)
+    age_mae = float(np.abs(1 - probs[known, attributes.index("young")] - age[known]).mean()) if known.any() else None
     real_quality = quality_scores(critic, val_faces)
     judges = Judges(net, identity_net, float("nan"), j.identity_far, critic,
                     pass_threshold(real_quality, j.quality_pass), j.quality_pass, device)
@@ -131,6 +137,7 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
         "attr_acc": attr_acc,
         "attr_balanced_acc": attr_balanced,
         "yaw_mae_deg": yaw_mae,
+        **({"age_mae": age_mae} if age_mae is not None else {}),
         "identity_eer": novel_metrics["eer"],
         "identity_verification_acc": novel_metrics["verification_acc"],
         "identity_tar_at_far_1e-3": novel_metrics["tar_at_far_1e-3"],

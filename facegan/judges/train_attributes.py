@@ -31,10 +31,11 @@ MAX_POS_WEIGHT = 10.0
 
 
 def balanced_pos_weight(labels: np.ndarray) -> torch.Tensor:
-    """n_negative / n_positive per attribute (N x A 0/1 labels), capped both ways. CelebA's attributes
-    are skewed (6% eyeglasses, 78% young); unweighted BCE learns the majority answer, and a judge
-    biased that way would call every edit towards the minority a failure."""
-    positives = labels.mean(0).clip(1e-6, 1 - 1e-6)
+    """n_negative / n_positive per attribute (N x A labels: 0/1, or soft in [0, 1], counted by their side
+    of 0.5), capped both ways. CelebA's attributes are skewed (6% eyeglasses, 78% young); unweighted BCE
+    learns the majority answer, and a judge biased that way would call every edit towards the minority
+    a failure."""
+    positives = (labels >= 0.5).mean(0).clip(1e-6, 1 - 1e-6)
     return torch.as_tensor((1 - positives) / positives, dtype=torch.float32).clamp(1 / MAX_POS_WEIGHT,
                                                                                    MAX_POS_WEIGHT)
 
@@ -53,9 +54,15 @@ class AttributeJudgeTrainer(JudgeNetTrainer):
         self.pos_weight = balanced_pos_weight(targets[np.asarray(data.labels), :-1]).to(device)
 
     def fingerprint(self) -> dict:
-        return dict(kind="attribute_judge (balanced)", epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+        return dict(kind="attribute_judge (side-balanced sample weights)", epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                     seed=self.seed, attributes=self.net.attributes, targets=self.targets, labels=self.data.labels,
                     pixels=self.data.read(sample_rows(len(self.data))))
+
+    def balance(self, labels: torch.Tensor) -> torch.Tensor:
+        """Per label, pos_weight on the positive side of 0.5, else 1. For 0/1 labels this is BCE's own
+        pos_weight; for a soft target (youth, 1 - age) weighting the whole sample keeps the loss least
+        where the sigmoid equals the target, as pos_weight on its positive term alone would not."""
+        return torch.where(labels >= 0.5, self.pos_weight, torch.ones_like(labels))
 
     def train_step(self, batch, rng: torch.Generator) -> dict[str, float]:
         (epoch, step, _), (x, rows) = batch
@@ -65,7 +72,7 @@ class AttributeJudgeTrainer(JudgeNetTrainer):
         yaw_target = torch.where(flip.to(self.device), -y[:, -1], y[:, -1])
         with autocast(self.device):
             logits, yaw = self.net(x)
-            loss = (F.binary_cross_entropy_with_logits(logits.float(), y[:, :-1], pos_weight=self.pos_weight)
+            loss = (F.binary_cross_entropy_with_logits(logits.float(), y[:, :-1], weight=self.balance(y[:, :-1]))
                     + F.smooth_l1_loss(yaw.float() / YAW_SCALE, yaw_target / YAW_SCALE, beta=0.1))
         self.optimize(loss)
         return {"loss": loss.item()}

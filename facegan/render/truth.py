@@ -30,7 +30,7 @@ MOUTH_PER_SMILE = 7.75  # the mean lip gap per unit of smile of an open smile, U
 class TrueEdit:
     """One planned edit as a change of a photo's state (picklable, for worker processes)."""
     kind: str  # eyeglasses | smiling | young | yaw
-    target: float  # 0/1, or degrees for yaw
+    target: float  # 0/1; young also a youth 1 - age strictly between 0 and 1; degrees for yaw
     difficulty: float = 1.0
 
     def __call__(self, ident: Identity, st: ImageState) -> ImageState:
@@ -40,7 +40,10 @@ class TrueEdit:
         if self.kind == "smiling":
             smile = float(np.clip(SMILE_STRENGTH * self.difficulty, 0, 1)) if on else 0.0
             return dataclasses.replace(st, smiling=on, smile=smile, mouth_open=MOUTH_PER_SMILE * smile)
-        if self.kind == "young":  # the identity's own young / old age (Young = age < 0.5)
+        if self.kind == "young":
+            if 0 < self.target < 1:  # a continuous target: exactly that age
+                return dataclasses.replace(st, age=1 - self.target)
+            # 0/1: the identity's own young / old age (Young = age < 0.5)
             return dataclasses.replace(st, age=min(ident.age_young, 0.45) if on else max(ident.age_old, 0.55))
         if self.kind == "yaw":
             return dataclasses.replace(st, yaw_deg=float(self.target))

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from facegan.attributes import YOUNG, ages_known, youth
 from facegan.data.decode import load_face
 from facegan.data.store import open_prepared, rendered_root
 from facegan.io import atomic_dir
@@ -38,10 +39,15 @@ def write_oracle(params, prepared_dir: Path, out_dir: Path, split: str = "novel"
     rows = enrollable_rows(index, split, params.lowshot) if synthetic else none
     visible = (index["split"] == split) & (index["domain"] == "visible")
     visible = index.index[visible].to_numpy() if synthetic else none
-    # The true labels of the edited attributes (NEUTRAL names every one of them).
-    labels, truth = ({c: index.loc[r, c].to_numpy(np.float32) for c in NEUTRAL} for r in (rows, visible))
-    jobs = pd.concat([every_variant(rows, labels, p.attributes, p.yaw_targets, thermal=False),
-                      normalization_jobs(visible, truth, params.lowshot.neutral_max_yaw)], ignore_index=True)
+    # The true labels of the edited attributes (NEUTRAL names every one of them); young is the youth
+    # 1 - age where ages are known, as it is to an editor trained on them (the base faces' ages).
+    labels, truth = ({c: index.loc[r, c].to_numpy(np.float32) for c in NEUTRAL} | {YOUNG: youth(index.loc[r])}
+                     for r in (rows, visible))
+    continuous = ages_known(index[(index["split"] == "base") & (index["role"] == "train")])
+    jobs = pd.concat([every_variant(rows, labels, p.attributes, p.yaw_targets, thermal=False,
+                                    continuous_age=continuous),
+                      normalization_jobs(visible, truth, params.lowshot.neutral_max_yaw, continuous)],
+                     ignore_index=True)
     jobs.insert(0, "split", split)
     jobs.insert(1, "identity", index["identity"].to_numpy()[jobs["source_row"]] if len(jobs) else [])
     jobs["input_row"] = jobs["source_row"]

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from facegan.attributes import flipped
+
 THERMAL = "thermal"
 NORMALIZE = "normalize"  # a probe edited back to the enrollment condition (recognition via generation)
 NEUTRAL = {"eyeglasses": 0.0, "smiling": 0.0, "young": 1.0, "yaw": 0.0}  # a typical enrollment photo
@@ -28,8 +30,9 @@ def _options(attributes: Sequence[str], yaw_targets: Sequence[float], thermal: b
 
 
 def _jobs(source_rows: np.ndarray, options: list[list[tuple[str, float]]],
-          labels: Mapping[str, np.ndarray]) -> pd.DataFrame:
-    """One job per (source, one of its options); binary targets flip the source label."""
+          labels: Mapping[str, np.ndarray], continuous_age: bool) -> pd.DataFrame:
+    """One job per (source, one of its options); attribute targets flip the source label (a continuous
+    youth is mirrored: facegan.editor.conditioning.flipped)."""
     rows, kind, target = [], [], []
     for position, row in enumerate(source_rows):
         for name, yaw_target in options[position]:
@@ -38,21 +41,22 @@ def _jobs(source_rows: np.ndarray, options: list[list[tuple[str, float]]],
             if name == "yaw" or name == THERMAL:
                 target.append(yaw_target)
             else:
-                target.append(1.0 - float(labels[name][position] >= 0.5))
+                target.append(float(flipped(name, labels[name][position], continuous_age)))
     return pd.DataFrame({"source_row": np.asarray(rows, np.int64), "kind": kind,
                          "target": np.asarray(target, np.float64), "targets": np.nan})
 
 
 def every_variant(source_rows: np.ndarray, labels: Mapping[str, np.ndarray], attributes: Sequence[str],
-                  yaw_targets: Sequence[float], thermal: bool) -> pd.DataFrame:
-    """Every planned variant of each source (novel gallery candidates)."""
+                  yaw_targets: Sequence[float], thermal: bool, continuous_age: bool = False) -> pd.DataFrame:
+    """Every planned variant of each source (novel gallery candidates); `continuous_age`: labels'
+    young is a youth (1 - age), for an editor trained so."""
     options = _options(attributes, yaw_targets, thermal)
-    return _jobs(np.asarray(source_rows), [options] * len(source_rows), labels)
+    return _jobs(np.asarray(source_rows), [options] * len(source_rows), labels, continuous_age)
 
 
 def sampled_variants(source_rows: np.ndarray, labels: Mapping[str, np.ndarray], attributes: Sequence[str],
                      yaw_targets: Sequence[float], has_thermal: np.ndarray, per_image: int,
-                     seed: int) -> pd.DataFrame:
+                     seed: int, continuous_age: bool = False) -> pd.DataFrame:
     """`per_image` distinct planned variants of each source, drawn at random (base training faces);
     `thermal` is an option only where the source has a thermal twin."""
     rng = np.random.default_rng([seed, 7])
@@ -65,32 +69,36 @@ def sampled_variants(source_rows: np.ndarray, labels: Mapping[str, np.ndarray], 
         chosen.append([options[i] for i in sorted(picks)])
     if not len(chosen):
         return pd.DataFrame({c: [] for c in JOB_COLUMNS})
-    return _jobs(np.asarray(source_rows), chosen, labels)
+    return _jobs(np.asarray(source_rows), chosen, labels, continuous_age)
 
 
-def normalization_targets(judged: Mapping[str, np.ndarray], max_yaw: float) -> list[dict[str, float]]:
+def normalization_targets(judged: Mapping[str, np.ndarray], max_yaw: float,
+                          continuous_age: bool = False) -> list[dict[str, float]]:
     """Per face, the attributes the judges read as other than the enrollment condition (eyeglasses,
-    smiling, old, |yaw| > max_yaw) with their neutral targets; {} = already neutral."""
+    smiling, old, |yaw| > max_yaw) with their neutral targets; {} = already neutral. With
+    `continuous_age` an old face's target is its youth mirrored (flipped), not youth 1 = age 0."""
     out = []
     for i in range(len(judged["yaw"])):
         far = {"eyeglasses": judged["eyeglasses"][i] >= 0.5, "smiling": judged["smiling"][i] >= 0.5,
                "young": judged["young"][i] < 0.5, "yaw": abs(judged["yaw"][i]) > max_yaw}
-        out.append({name: NEUTRAL[name] for name, off in far.items() if off})
+        neutral = NEUTRAL | ({"young": float(flipped("young", judged["young"][i], True))} if continuous_age else {})
+        out.append({name: neutral[name] for name, off in far.items() if off})
     return out
 
 
 def format_targets(targets: Mapping[str, float]) -> str:
     """The `targets` column of a normalization job, e.g. "eyeglasses=0 yaw=0"."""
-    return " ".join(f"{k}={v:g}" for k, v in targets.items())
+    return " ".join(f"{k}={v:.4g}" for k, v in targets.items())
 
 
 def parse_targets(text: str) -> dict[str, float]:
     return {k: float(v) for k, v in (item.split("=") for item in str(text).split())}
 
 
-def normalization_jobs(rows: np.ndarray, judged: Mapping[str, np.ndarray], max_yaw: float) -> pd.DataFrame:
+def normalization_jobs(rows: np.ndarray, judged: Mapping[str, np.ndarray], max_yaw: float,
+                       continuous_age: bool = False) -> pd.DataFrame:
     """One `normalize` job per face the judges read as not neutral."""
-    targets = normalization_targets(judged, max_yaw)
+    targets = normalization_targets(judged, max_yaw, continuous_age)
     keep = [i for i, t in enumerate(targets) if t]
     return pd.DataFrame({"source_row": np.asarray(rows, np.int64)[keep], "kind": NORMALIZE,
                          "target": np.nan, "targets": [format_targets(targets[i]) for i in keep]})

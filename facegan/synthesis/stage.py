@@ -14,7 +14,7 @@ import pandas as pd
 from facegan.config import Params
 from facegan.data.store import PreparedData, open_prepared
 from facegan.editor.conditioning import NAMES
-from facegan.editor.edit import judged_attributes, load_editor, source_attributes
+from facegan.editor.edit import continuous_age, judged_attributes, load_editor, source_attributes
 from facegan.errors import FaceganError
 from facegan.io import atomic_dir, atomic_write_json
 from facegan.judges.acceptance import identity_kept, quality_passed
@@ -41,7 +41,8 @@ def _load_translator(path: Path, device):
 
 
 def _jobs(params: Params, data: PreparedData, attrs: pd.DataFrame, judged: pd.DataFrame,
-          thermal: bool) -> pd.DataFrame:
+          thermal: bool, continuous_age: bool) -> pd.DataFrame:
+    """`continuous_age`: the editor's (its young coordinate a youth, 1 - age: ages flip by mirroring)."""
     p = params.synthesis
     index = data.index
     conditions, _ = with_conditions(index, judged)  # what makes a photo neutral, where labels are missing
@@ -53,17 +54,17 @@ def _jobs(params: Params, data: PreparedData, attrs: pd.DataFrame, judged: pd.Da
         # some episode) edited back to the enrollment condition as far as the judges read it.
         enrolled = enrollable_rows(conditions, split, params.lowshot)
         edits = every_variant(enrolled, {c: attrs.loc[enrolled, c].to_numpy() for c in NAMES},
-                              p.attributes, p.yaw_targets, thermal=False)
+                              p.attributes, p.yaw_targets, thermal=False, continuous_age=continuous_age)
         visible = judged.index[index.loc[judged.index, "split"].to_numpy() == split].to_numpy()
         normalized = normalization_jobs(visible, {c: judged.loc[visible, c].to_numpy() for c in NAMES},
-                                        params.lowshot.neutral_max_yaw)
+                                        params.lowshot.neutral_max_yaw, continuous_age)
         parts += [edits.assign(split=split), normalized.assign(split=split)]
     # The translation of every novel thermal photo: they are the thermal probes.
     novel = index[(index["split"] == "novel") & (index["domain"] == "visible")]
     parts.append(every_variant(novel.index.to_numpy(), {}, [], [], thermal=thermal).assign(split="novel"))
     parts.append(sampled_variants(base.index.to_numpy(), {c: attrs.loc[base.index, c].to_numpy() for c in NAMES},
                                   p.attributes, p.yaw_targets, thermal & (pair[base.index] >= 0),
-                                  p.base_variants_per_image, params.seed).assign(split="base"))
+                                  p.base_variants_per_image, params.seed, continuous_age).assign(split="base"))
     jobs = pd.concat(parts, ignore_index=True)
     is_thermal = (jobs["kind"] == THERMAL).to_numpy()
     jobs["input_row"] = np.where(is_thermal, pair[jobs["source_row"]], jobs["source_row"])
@@ -107,7 +108,7 @@ def synthesize_stage(params: Params, *, prepared_dir: Path, editor_path: Path, t
     # What the judges read of the photos episodes use (labels are not known at test time).
     evaluated = visible[visible["split"].isin(EVALUATED)]
     judged = pd.DataFrame(judged_attributes(judges, data.faces[evaluated.index.to_numpy()]), index=evaluated.index)
-    jobs = _jobs(params, data, attrs, judged, thermal)
+    jobs = _jobs(params, data, attrs, judged, thermal, continuous_age(editor))
     if not len(jobs):
         raise FaceganError(f"{prepared_dir}: nothing to synthesize (no novel or base training faces); "
                            "check split.novel_fraction and the prepared data")

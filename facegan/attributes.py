@@ -1,0 +1,40 @@
+"""The attributes an edit changes, as numbers every concept reads the same way.
+
+Eyeglasses and smiling are 0/1 (a judge's probability on its side of 0.5). Young is a youth: the
+Young label (0/1) where the data knows only that (CelebA), and 1 - age where it knows true ages
+(the renderer's, 0 young .. 1 old), so that age is a continuous target there; young means > 0.5
+either way, the line CelebA's label and the renderer's Young draw. The editor, the judges,
+synthesis and the oracle take a face's young value and its flip from here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+YOUNG = "young"
+AGE_EDGE = 0.01  # a continuous youth target stays within [AGE_EDGE, 1 - AGE_EDGE]
+
+
+def youth(rows) -> np.ndarray:
+    """The young coordinate of prepared-store rows (a DataFrame with `young` and maybe `age`):
+    1 - age where the data knows the age, else the Young label."""
+    young = rows["young"].to_numpy(np.float32)
+    if "age" not in rows:
+        return young
+    age = rows["age"].to_numpy(np.float32)
+    return np.where(np.isfinite(age), 1 - age, young).astype(np.float32)
+
+
+def ages_known(rows) -> bool:
+    """Whether every one of these store rows has a true age (an editor trained on them is `continuous_age`)."""
+    return bool(len(rows)) and "age" in rows and bool(rows["age"].notna().all())
+
+
+def flipped(name: str, values: np.ndarray, continuous_age: bool = False) -> np.ndarray:
+    """The target of an attribute's flip: the other label; a continuous youth mirrored about the
+    young/old line (1 - youth), so an age flip moves a face as far past the line as it was before it
+    (the renderer's young ages 0.05..0.35 land among its old ones, 0.65..0.95)."""
+    values = np.asarray(values, np.float32)
+    if continuous_age and name == YOUNG:  # kept off 0 and 1, which are the Young label's values
+        return (1 - values).clip(AGE_EDGE, 1 - AGE_EDGE).astype(np.float32)
+    return (1 - (values >= 0.5)).astype(np.float32)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from report import emit  # bench/report.py (scripts run from bench/)
 
-from facegan.attributes import ages_known, youth
+from facegan.attributes import ages_known, store_labels
 from facegan.config import parse_params
 from facegan.data.decode import load_face
 from facegan.data.prep import prepare
@@ -104,9 +104,8 @@ def build_training_oracle(out: Path, params) -> None:
     index, p = data.index, params.synthesis
     base = index[(index["split"] == "base") & (index["role"] == "train") & (index["domain"] == "visible")]
     faces_path = out / "training_oracle_faces.npy"
-    labels = {c: base[c].to_numpy(np.float32) for c in NEUTRAL} | {"young": youth(base)}
-    jobs = sampled_variants(base.index.to_numpy(), labels, p.attributes, p.yaw_targets, np.zeros(len(base), bool),
-                            p.base_variants_per_image, params.seed, ages_known(base))
+    jobs = sampled_variants(base.index.to_numpy(), store_labels(base, NEUTRAL), p.attributes, p.yaw_targets,
+                            np.zeros(len(base), bool), p.base_variants_per_image, params.seed, ages_known(base))
     if not faces_path.is_file():
         root = Path(data.report["root"])
         names = [Path(n).name for n in index.loc[jobs["source_row"], "source_path"]]

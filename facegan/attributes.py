@@ -25,6 +25,11 @@ def youth(rows) -> np.ndarray:
     return np.where(np.isfinite(age), 1 - age, young).astype(np.float32)
 
 
+def store_labels(rows, names) -> dict[str, np.ndarray]:
+    """The `names` columns of prepared-store rows as float32 arrays, young as its youth (youth())."""
+    return {n: youth(rows) if n == YOUNG else rows[n].to_numpy(np.float32) for n in names}
+
+
 def ages_known(rows) -> bool:
     """Whether every one of these store rows has a true age (an editor trained on them is `continuous_age`)."""
     return bool(len(rows)) and "age" in rows and bool(rows["age"].notna().all())

@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from facegan.attributes import YOUNG, flipped, youth
+from facegan.attributes import YOUNG, flipped, store_labels
 from facegan.editor.conditioning import BINARY, NAMES, YAW, attribute_vectors, set_targets
 from facegan.editor.generator import Generator
 from facegan.editor.stargan import StarGenerator
@@ -49,7 +49,7 @@ def load_editor(path: Path, device: torch.device | str = "cpu") -> torch.nn.Modu
 
 
 def continuous_age(editor: torch.nn.Module) -> bool:
-    """Whether the editor's young coordinate is a continuous youth (1 - age; facegan.editor.conditioning)."""
+    """Whether the editor's young coordinate is a continuous youth (1 - age; facegan.attributes)."""
     return bool(getattr(editor, "continuous_age", False))
 
 
@@ -92,7 +92,7 @@ def source_attributes(faces: np.ndarray, rows: pd.DataFrame, judges) -> dict[str
     a novel set without labels beside a labelled one)."""
     if not all(n in rows.columns for n in NAMES):
         return judged_attributes(judges, faces[rows.index.to_numpy()])
-    out = {n: rows[n].to_numpy(np.float32) for n in NAMES} | {YOUNG: youth(rows)}
+    out = store_labels(rows, NAMES)
     unknown = rows[list(NAMES)].isna().any(axis=1).to_numpy()
     if unknown.any():
         judged = judged_attributes(judges, faces[rows.index.to_numpy()[unknown]])

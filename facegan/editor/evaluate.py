@@ -33,7 +33,7 @@ KID_FEATURES = "identity-judge embeddings (L2-normalized), polynomial-kernel KID
 
 def edit_plan(source: Mapping[str, np.ndarray], continuous_age: bool = False) -> list[tuple[str, dict]]:
     """(column name, targets) for every evaluated edit of these sources: each attribute flipped
-    (facegan.editor.conditioning.flipped: a continuous youth mirrored), each yaw target."""
+    (facegan.attributes.flipped: a continuous youth mirrored), each yaw target."""
     flips = [(f"{name} flip", {name: flipped(name, source[name], continuous_age)}) for name in BINARY]
     return flips + [(f"yaw {t:+.0f}", {YAW: t}) for t in EVAL_YAW_TARGETS]
 
@@ -131,10 +131,10 @@ def evaluate_editor(editor, faces: np.ndarray, source: Mapping[str, np.ndarray],
     quality = by_attribute_and_yaw_target(plan, [quality_passed(v["quality"], judges.quality_threshold)
                                                  for v in verdicts])
     psnr, ssim_value = reconstruction_quality(faces, edit_faces(editor, faces, {}, source))
-    age = [(np.abs(v["judged"] - t[YOUNG]), v["reached"]) for t, v in zip(plan, verdicts) if YOUNG in t]
-    ages = ({"age_edits": {"mean_abs_error": float(np.mean([e for e, _ in age])), "tolerance": AGE_TOLERANCE,
+    age_errors = [np.abs(v["judged"] - t[YOUNG]) for t, v in zip(plan, verdicts) if YOUNG in t]
+    ages = ({"age_edits": {"mean_abs_error": float(np.concatenate(age_errors).mean()), "tolerance": AGE_TOLERANCE,
                            "in": "youth (1 - age) as the attribute judge reads it against the target"}}
-            if continuous_age(editor) and age else {})
+            if continuous_age(editor) and age_errors else {})
     return ages | {
         "edit_success": success,
         "quality_pass_rate": quality | {"threshold": float(judges.quality_threshold)},

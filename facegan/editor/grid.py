@@ -14,6 +14,7 @@ from facegan.gan.grid import face_sheet
 
 def edit_grid(editor, faces: np.ndarray, source: Mapping[str, np.ndarray], scale: int = 1) -> Image.Image:
     columns = [("source", faces), ("recon", edit_faces(editor, faces, {}, source))]
-    columns += [(name, edit_faces(editor, faces, targets, source)) for name, targets in edit_plan(source, continuous_age(editor))]
+    plan = edit_plan(source, continuous_age(editor))
+    columns += [(name, edit_faces(editor, faces, targets, source)) for name, targets in plan]
     size = faces.shape[1] * scale
     return face_sheet([(name.replace(" flip", "")[:size // 6], images) for name, images in columns], size)

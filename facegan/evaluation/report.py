@@ -41,9 +41,9 @@ def data_section(prep: dict) -> dict:
 
 def model_sections(reports: dict[str, dict | None]) -> dict:
     return {
-        "judges": _pick(reports["train_judges"], ("attr_acc", "attr_balanced_acc", "yaw_mae_deg", "age_mae", "identity_eer",
-                                                  "identity_judge", "identity_threshold", "identity_far",
-                                                  "quality_auc", "quality_threshold", "quality_pass")),
+        "judges": _pick(reports["train_judges"], ("attr_acc", "attr_balanced_acc", "yaw_mae_deg", "age_mae",
+                                                  "identity_eer", "identity_judge", "identity_threshold",
+                                                  "identity_far", "quality_auc", "quality_threshold", "quality_pass")),
         "recognizer": _pick(reports["train_recognizer"], ("verification_acc", "tar_at_far_1e-3", "far_achieved",
                                                           "eer", "roc_auc")),
         "editor": _pick(reports["train_editor"], ("edit_success", "quality_pass_rate", "identity", "recon_psnr", "recon_ssim", "kid",

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from facegan.attributes import YOUNG
+
 YAW_TOLERANCE = 10.0  # degrees
 # Youth (1 - age) units: the renderer's young and old ages sit 0.05..0.35 and 0.65..0.95, so 0.15
 # is half a group's width, about as closely as the judge reads ages (judges' report: age_mae).
@@ -26,11 +28,11 @@ def attribute_reached(kind: str, target, judged):
     `continuous_age` editor is asked for): reached within AGE_TOLERANCE of it."""
     if kind == "yaw":
         return np.abs(judged - target) <= YAW_TOLERANCE
-    side = (np.asarray(judged) >= 0.5) == (np.asarray(target) >= 0.5)
-    if kind != "young":
+    judged, target = np.asarray(judged), np.asarray(target)
+    side = (judged >= 0.5) == (target >= 0.5)
+    if kind != YOUNG:
         return side
-    continuous = (np.asarray(target) > 0) & (np.asarray(target) < 1)
-    return np.where(continuous, np.abs(np.asarray(judged) - target) <= AGE_TOLERANCE, side)
+    return np.where((target > 0) & (target < 1), np.abs(judged - target) <= AGE_TOLERANCE, side)
 
 
 def identity_kept(similarity, threshold: float):

@@ -54,7 +54,8 @@ class AttributeJudgeTrainer(JudgeNetTrainer):
         self.pos_weight = balanced_pos_weight(targets[np.asarray(data.labels), :-1]).to(device)
 
     def fingerprint(self) -> dict:
-        return dict(kind="attribute_judge (side-balanced sample weights)", epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+        return dict(kind="attribute_judge (side-balanced sample weights)", epochs=self.epochs,
+                    batch_size=self.batch_size, lr=self.lr,
                     seed=self.seed, attributes=self.net.attributes, targets=self.targets, labels=self.data.labels,
                     pixels=self.data.read(sample_rows(len(self.data))))
 

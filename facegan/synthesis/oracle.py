@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facegan.attributes import YOUNG, ages_known, youth
+from facegan.attributes import ages_known, store_labels
 from facegan.data.decode import load_face
 from facegan.data.store import open_prepared, rendered_root
 from facegan.io import atomic_dir
@@ -41,8 +41,7 @@ def write_oracle(params, prepared_dir: Path, out_dir: Path, split: str = "novel"
     visible = index.index[visible].to_numpy() if synthetic else none
     # The true labels of the edited attributes (NEUTRAL names every one of them); young is the youth
     # 1 - age where ages are known, as it is to an editor trained on them (the base faces' ages).
-    labels, truth = ({c: index.loc[r, c].to_numpy(np.float32) for c in NEUTRAL} | {YOUNG: youth(index.loc[r])}
-                     for r in (rows, visible))
+    labels, truth = (store_labels(index.loc[r], NEUTRAL) for r in (rows, visible))
     continuous = ages_known(index[(index["split"] == "base") & (index["role"] == "train")])
     jobs = pd.concat([every_variant(rows, labels, p.attributes, p.yaw_targets, thermal=False,
                                     continuous_age=continuous),

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from facegan.attributes import flipped
+from facegan.attributes import YOUNG, flipped
 
 THERMAL = "thermal"
 NORMALIZE = "normalize"  # a probe edited back to the enrollment condition (recognition via generation)
@@ -32,7 +32,7 @@ def _options(attributes: Sequence[str], yaw_targets: Sequence[float], thermal: b
 def _jobs(source_rows: np.ndarray, options: list[list[tuple[str, float]]],
           labels: Mapping[str, np.ndarray], continuous_age: bool) -> pd.DataFrame:
     """One job per (source, one of its options); attribute targets flip the source label (a continuous
-    youth is mirrored: facegan.editor.conditioning.flipped)."""
+    youth is mirrored: facegan.attributes.flipped)."""
     rows, kind, target = [], [], []
     for position, row in enumerate(source_rows):
         for name, yaw_target in options[position]:
@@ -81,7 +81,7 @@ def normalization_targets(judged: Mapping[str, np.ndarray], max_yaw: float,
     for i in range(len(judged["yaw"])):
         far = {"eyeglasses": judged["eyeglasses"][i] >= 0.5, "smiling": judged["smiling"][i] >= 0.5,
                "young": judged["young"][i] < 0.5, "yaw": abs(judged["yaw"][i]) > max_yaw}
-        neutral = NEUTRAL | ({"young": float(flipped("young", judged["young"][i], True))} if continuous_age else {})
+        neutral = NEUTRAL | ({YOUNG: float(flipped(YOUNG, judged[YOUNG][i], True))} if continuous_age else {})
         out.append({name: neutral[name] for name, off in far.items() if off})
     return out
 

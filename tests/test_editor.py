@@ -24,7 +24,8 @@ from facegan.editor.augment import diff_augment
 from facegan.editor.generator import Blur, Generator
 from facegan.editor.stage import train_editor_stage
 from facegan.editor.train import build_models, train_editor
-from facegan.editor.truth import kept_vs_rejected, synthetic_root, truth_quality
+from facegan.editor.truth import (REGION_GROW, _ssim_l1, edit_region, kept_vs_rejected, region_ssim, synthetic_root,
+                                  truth_quality)
 from facegan.errors import FaceganError
 from facegan.gan.losses import LOSSES, d_adversarial, g_adversarial, gradient_penalty, r1_penalty
 from facegan.judges.attribute_net import AttributeYawNet
@@ -214,12 +215,12 @@ def test_models_have_the_expected_shapes():
         build_models(EditorParams(levels=4), SIZE)
 
 
-def train_tiny(tmp_path, name: str, max_steps=None, live=None, monitor=None, **overrides):
+def train_tiny(tmp_path, name: str, max_steps=None, live=None, monitor=None, monitored_by=None, **overrides):
     params = EditorParams(**(TINY | overrides))
     source = FaceSource(tiny_faces(), np.arange(12), np.zeros(12))
     return train_editor(params, source, attribute_vectors(tiny_attributes()), tiny_recognizer(), seed=0,
                         image_size=SIZE, checkpoint_dir=tmp_path / name, live=live, monitor=monitor,
-                        max_steps=max_steps, device=torch.device("cpu"))
+                        max_steps=max_steps, device=torch.device("cpu"), monitored_by=monitored_by)
 
 
 @pytest.mark.parametrize("loss, penalty, pretrain", [("hinge", "r1", 2), ("wgan-gp", "gp", 0)])
@@ -270,6 +271,22 @@ def test_select_best_keeps_the_monitored_generator_with_the_most_usable_edits(tm
     train_tiny(tmp_path, "killed", monitor=monitor, monitor_every=2, max_steps=5)
     resumed = train_tiny(tmp_path, "killed", monitor=monitor, monitor_every=2)
     assert resumed.selected_step == 4 and same_weights(resumed.generator, best.generator)
+
+
+def test_a_finished_run_monitored_by_other_judges_selects_again(tmp_path):
+    # Judges retrained (say a new attribute loss) score the steps differently: the finished run's
+    # select_best verdict is stale, so its checkpoint must not be reused.
+    old_judges = {2: 0.3, 4: 0.9, 6: 0.5}
+    new_judges = {2: 0.9, 4: 0.3, 6: 0.5}
+    first = train_tiny(tmp_path, "run", monitor=lambda g, step: ({"usable": old_judges[step]}, None),
+                       monitor_every=2, monitored_by="old judges")
+    again = train_tiny(tmp_path, "run", monitor=lambda g, step: ({"usable": new_judges[step]}, None),
+                       monitor_every=2, monitored_by="new judges")
+    assert (first.selected_step, again.selected_step) == (4, 2) and first.run_id != again.run_id
+    assert (tmp_path / "run/stale.pt").is_file()
+    same = train_tiny(tmp_path, "run", monitor=lambda g, step: ({"usable": 0.0}, None),
+                      monitor_every=2, monitored_by="new judges")
+    assert same.selected_step == 2  # the same judges: the finished run is reused, not rescored
 
 
 def test_a_checkpoint_of_other_params_is_set_aside(tmp_path):
@@ -343,16 +360,41 @@ def test_quality_pass_rate_and_usable_edits_follow_the_critic():
 
 def test_kept_and_rejected_edits_are_split_by_truth_ssim():
     ssim_values = [np.array([0.9, 0.5, 0.8]), np.array([0.7, 0.3]), np.array([0.6])]
+    region = [np.array([0.4, 0.2, np.nan]), np.array([0.5, 0.1]), np.array([0.3])]  # NaN: the truth changed nothing
     kept = [np.array([True, False, True]), np.array([True, False]), np.array([True])]
-    split = kept_vs_rejected(ssim_values, kept, [("smiling", None), ("yaw", "+40"), ("yaw", "-20")])
-    assert split["by_attribute"]["smiling"] == {"kept": {"n": 2, "ssim": pytest.approx(0.85)},
-                                                "rejected": {"n": 1, "ssim": pytest.approx(0.5)}}
-    assert split["by_attribute"]["yaw"] == {"kept": {"n": 2, "ssim": pytest.approx(0.65)},
-                                            "rejected": {"n": 1, "ssim": pytest.approx(0.3)}}
-    assert split["by_yaw_target"]["-20"] == {"kept": {"n": 1, "ssim": pytest.approx(0.6)},
-                                             "rejected": {"n": 0, "ssim": None}}
-    assert split["overall"] == {"kept": {"n": 4, "ssim": pytest.approx(0.75)},
-                                "rejected": {"n": 2, "ssim": pytest.approx(0.4)}}
+    split = kept_vs_rejected([{"ssim": s, "region_ssim": r} for s, r in zip(ssim_values, region)], kept,
+                             [("smiling", None), ("yaw", "+40"), ("yaw", "-20")])
+    assert split["by_attribute"]["smiling"] == {
+        "kept": {"n": 2, "ssim": pytest.approx(0.85), "region_ssim": pytest.approx(0.4)},
+        "rejected": {"n": 1, "ssim": pytest.approx(0.5), "region_ssim": pytest.approx(0.2)}}
+    assert split["by_attribute"]["yaw"] == {
+        "kept": {"n": 2, "ssim": pytest.approx(0.65), "region_ssim": pytest.approx(0.4)},
+        "rejected": {"n": 1, "ssim": pytest.approx(0.3), "region_ssim": pytest.approx(0.1)}}
+    assert split["by_yaw_target"]["-20"] == {
+        "kept": {"n": 1, "ssim": pytest.approx(0.6), "region_ssim": pytest.approx(0.3)},
+        "rejected": {"n": 0, "ssim": None, "region_ssim": None}}
+    assert split["overall"] == {"kept": {"n": 4, "ssim": pytest.approx(0.75), "region_ssim": pytest.approx(0.4)},
+                                "rejected": {"n": 2, "ssim": pytest.approx(0.4), "region_ssim": pytest.approx(0.15)}}
+
+
+def test_region_ssim_scores_the_change_itself_not_the_face_around_it():
+    """A truth that adds a small patterned patch (as glasses add frames): doing nothing keeps most of the face
+    and scores high on the whole face, but low over the patch; the right edit scores 1 there."""
+    rng = np.random.default_rng(0)
+    source = np.clip(rng.normal(128, 20, (2, 32, 32, 3)), 0, 255).astype(np.uint8)
+    truth = source.copy()
+    truth[:, 12:18, 8:24] = np.where(rng.random((2, 6, 16, 1)) < 0.5, 20, 230).astype(np.uint8)
+    region = edit_region(source, truth)
+    assert region[:, 0, 12:18, 8:24].min() == 1  # the changed pixels ...
+    assert region.sum() == 2 * (6 + 2 * REGION_GROW) * (16 + 2 * REGION_GROW)  # ... grown by REGION_GROW px
+    assert region[:, 0, :8].max() == 0 and region[:, 0, 24:].max() == 0
+    nothing, whole_nothing = region_ssim(source, truth, region), _ssim_l1(source, truth)[0]
+    assert (whole_nothing > 0.6).all() and (nothing < 0.3).all()
+    np.testing.assert_allclose(region_ssim(truth, truth, region), 1.0, atol=1e-5)
+    half = source.copy()
+    half[:, 12:18, 8:16] = truth[:, 12:18, 8:16]  # half of the change made
+    assert (nothing < region_ssim(half, truth, region)).all() and (region_ssim(half, truth, region) < 0.9).all()
+    assert np.isnan(region_ssim(source, source, edit_region(source, source))).all()  # no change: no region
 
 
 class CopyEditor(torch.nn.Module):
@@ -412,6 +454,7 @@ def test_every_edit_is_scored_against_its_true_variant(tiny_synthetic):
     assert set(perfect["by_yaw_target"]) == {"-40", "-20", "+20", "+40"}
     for scores in [*perfect["by_attribute"].values(), *perfect["by_yaw_target"].values()]:
         assert scores["ssim"] == pytest.approx(1, abs=1e-4) and scores["l1"] == pytest.approx(0, abs=1e-6)
+        assert scores["region_ssim"] == pytest.approx(1, abs=1e-4)
         assert scores["identity_similarity"] == pytest.approx(1, abs=1e-4)
     assert all(s["unedited_ssim"] < 0.9 for s in perfect["by_yaw_target"].values())  # a turn is not the source
     accepted = perfect["acceptance"]
@@ -421,7 +464,7 @@ def test_every_edit_is_scored_against_its_true_variant(tiny_synthetic):
     nothing = truth_quality(CopyEditor(), faces, rows, source, judges, root)
     for group in ("by_attribute", "by_yaw_target"):
         for scores in nothing[group].values():
-            for metric in ("ssim", "l1", "identity_similarity"):
+            for metric in ("ssim", "region_ssim", "l1", "identity_similarity"):
                 assert scores[metric] == pytest.approx(scores[f"unedited_{metric}"], abs=1e-6)
         assert {k: {m: v for m, v in s.items() if m.startswith("unedited_")} for k, s in nothing[group].items()} \
             == {k: {m: v for m, v in s.items() if m.startswith("unedited_")} for k, s in perfect[group].items()}

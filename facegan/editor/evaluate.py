@@ -73,11 +73,12 @@ def _run_plan(editor, faces: np.ndarray, source: Mapping[str, np.ndarray], judge
 
 
 def per_attribute(attributes: list[str], values: list[np.ndarray]) -> dict[str, float]:
-    """Mean per attribute (yaw pooled over its targets), or per any name the values are grouped by."""
+    """Mean per attribute (yaw pooled over its targets), or per any name the values are grouped by;
+    NaN (no value: an edit region the truth left empty) skipped."""
     pooled: dict[str, list[np.ndarray]] = {}
     for name, v in zip(attributes, values):
         pooled.setdefault(name, []).append(v)
-    return {k: float(np.concatenate(v).mean()) for k, v in pooled.items()}
+    return {k: float(np.nanmean(np.concatenate(v))) for k, v in pooled.items()}
 
 
 def by_attribute_and_yaw_target(plan: list[dict], values: list[np.ndarray]) -> dict[str, dict[str, float]]:

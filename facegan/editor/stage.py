@@ -76,7 +76,7 @@ def train_editor_stage(params: Params, *, prepared_dir: Path, recognizer_path: P
                           attributes, recognizer, seed=params.seed, image_size=data.image_size,
                           checkpoint_dir=Path(checkpoint_dir), live=live,
                           monitor=monitor_edits(data, monitor_rows, judges), device=device,
-                          continuous_age=continuous)
+                          continuous_age=continuous, monitored_by=judges.fingerprint())
     for opened in live.opened if live is not None else []:
         opened.end()
     if not distributed.is_main():  # under torchrun, rank 0 saves and scores

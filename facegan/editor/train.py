@@ -185,16 +185,18 @@ def train_editor(p: EditorParams, source: FaceSource, attributes: np.ndarray, re
                  seed: int, image_size: int, checkpoint_dir: Path, live=None,
                  monitor: Callable[[torch.nn.Module, int], tuple[dict, object]] | None = None,
                  max_steps: int | None = None, device: torch.device | None = None,
-                 continuous_age: bool = False) -> TrainResult:
+                 continuous_age: bool = False, monitored_by: str | None = None) -> TrainResult:
     """Train (or resume) the editor on `source` faces with `attributes` (N x 4 vectors, row-aligned;
     young a youth 1 - age where `continuous_age`) (facegan.train.loop.fit).
 
     `live` is a dvclive factory `live(checkpoint)` (facegan.live): mean losses every `log_every`
     steps and, with `monitor(ema_generator, step)` returning (metrics, PIL image), judged success
-    and a grid every `monitor_every` steps. `max_steps` stops early (as if killed) after checkpointing.
+    and a grid every `monitor_every` steps; `monitored_by` names what the monitor judges with (it
+    joins the run's fingerprint). `max_steps` stops early (as if killed) after checkpointing.
     """
     trainer = editor_trainer(p, source, attributes, recognizer, seed, image_size, device or default_device(),
                              continuous_age)
+    trainer.monitored_by = monitored_by if monitor is not None else None
     callbacks = [LossLog(p.log_every)] + ([JudgedEdits(monitor, p)] if monitor is not None else [])
     run = fit(trainer, checkpoint_dir, max_steps=max_steps, callbacks=callbacks, live=live)
     generator, selected_step = trainer.selected() if trainer.step == p.steps else (trainer.ema.eval(), trainer.step)

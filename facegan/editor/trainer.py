@@ -60,6 +60,9 @@ class EditorTrainer(Trainer):
     name = "train_editor"
     arch: str
     betas = ADAM_BETAS
+    # What scores select_best's candidates (the judges' fingerprint): a finished run monitored by other
+    # judges selected its step by other scores, so it must not be reused (set by train_editor).
+    monitored_by: str | None = None
 
     def __init__(self, p: EditorParams, source: FaceSource, attributes: np.ndarray, recognizer: torch.nn.Module,
                  seed: int, image_size: int, device: torch.device, continuous_age: bool = False):
@@ -99,12 +102,13 @@ class EditorTrainer(Trainer):
         raise NotImplementedError
 
     def fingerprint(self) -> dict:
-        """Computing params, seed, size, attributes, a pixel sample and the recognizer."""
+        """Computing params, seed, size, attributes, a pixel sample, the recognizer and, when monitored, the monitor."""
         params = computing_params(self.p, _EXECUTION_ONLY)
         if params["arch"] == Generator.arch:  # runs from before editor.arch keep their fingerprints and checkpoints
             del params["arch"]
         return dict(params=params, seed=self.seed, image_size=self.image_size, attributes=self.attributes,
                     **({"continuous_age": True} if self.continuous_age else {}),
+                    **({"monitored_by": self.monitored_by} if self.monitored_by is not None else {}),
                     pixels=self.source.read(sample_rows(len(self.source))), recognizer=first_weights(self.recognizer))
 
     def state_dict(self) -> dict:

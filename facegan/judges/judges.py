@@ -19,6 +19,7 @@ from facegan.judges.dlib_identity import DlibIdentity, dlib_model_dir
 from facegan.judges.quality import QualityCritic, quality_scores
 from facegan.judges.train_attributes import predict
 from facegan.model_file import read_model_file, save_model_file
+from facegan.train.checkpoint import fingerprint
 from facegan.recognition.backbone import build_backbone
 from facegan.train.device import to_input
 from facegan.recognition.embed import embed_faces
@@ -36,6 +37,12 @@ class Judges:
     device: torch.device = torch.device("cpu")
     trained_on: dict | None = None  # ModelFile.trained_on of the saved file
     domain: dict | None = None  # judges.domain statistics of the training faces, if saved
+    run_id: str | None = None  # the saved file's training fingerprint (what an editor's monitor judged with)
+
+    def fingerprint(self) -> str:
+        """What these judges decide by: their training run and thresholds (an editor's select_best keys on it)."""
+        return fingerprint(run=self.run_id, identity_threshold=float(self.identity_threshold),
+                           quality_threshold=float(self.quality_threshold))
 
     @property
     def attribute_names(self) -> list[str]:
@@ -116,7 +123,7 @@ def load_judges(path: Path, device: torch.device | str = "cpu") -> Judges:
         identity_net = identity_net.to(device).eval()
     judges = Judges(attribute_net.to(device).eval(), identity_net, threshold, far, quality_net.to(device).eval(),
                     q["threshold"], q["pass"], device)
-    judges.trained_on = saved.trained_on
+    judges.trained_on, judges.run_id = saved.trained_on, saved.fingerprint
     judges.domain = None if domain is None else {
         k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in domain.items()}
     return judges

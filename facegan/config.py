@@ -309,6 +309,8 @@ class EditorParams(Section):
     levels: Annotated[int, Field(ge=2, le=5)] = Field(3, description="generator down/up levels")
     res_blocks: Annotated[int, Field(ge=0, le=8)] = Field(1, description="residual blocks at the bottleneck")
     blur: bool = Field(True, description="[1,2,1] low-pass after G's upsamplings (against checkerboards)")
+    yaw_prior: bool = Field(False, description="G's warp starts from a cylinder head model turned by the yaw change "
+                                               "(the learned flow corrects it)")
     d_channels: Annotated[int, Field(ge=4, le=256)] = Field(24, description="discriminator width at the first level")
     lambda_rec: Annotated[float, Field(ge=0.0)] = Field(10.0, description="L1 reconstruction when target = source")
     # The copy path makes reconstruction easy to learn, and half the batch keeps its loss while

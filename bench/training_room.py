@@ -1,0 +1,146 @@
+"""Benchmark: how much of the training-side room the pipeline's GAN variants reach, on val identities.
+
+train_recognizer_aug trains the recognizer recipe on base faces plus the kept GAN variants of them.
+Here the same recipe is trained again on base faces plus the renderer's true variants of the same
+planned edits: of every planned edit (`truth_all`: a perfect editor whose every edit is kept) and of
+the kept ones only (`truth_kept`: the judges' selection, perfectly drawn). Each recognizer's real arm
+(one photo enrolled per identity, the pipeline's ncm) is scored on the val identities' episodes,
+paired with the plain recognizer's, overall and by probe condition; `share` is the GAN-trained
+gain over the truth-trained one. Val only (held out from all training): a change to the editor or
+the judges is judged here, never on the novel identities.
+
+    cd bench && python training_room.py --root .. --out /tmp/room
+
+Reads the pipeline's outputs under --root (params.yaml, data/prepared, data/synthetic_variants,
+models/recognizer.pt and recognizer_aug.pt: run `dvc repro train_recognizer_aug` first; synthetic
+data only). Renders and trains into --out, reusing what is there when the pipeline's variants are
+unchanged; about 5 minutes on 2 cores. One JSON line per figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from report import emit  # bench/report.py (scripts run from bench/)
+from world_calibration import SPLIT, _condition_top1, _rounded, _val_store
+
+from facegan.config import load_params
+from facegan.data.decode import load_face
+from facegan.data.store import open_prepared
+from facegan.editor.truth import synthetic_root
+from facegan.evaluation.enrollment import ATTRIBUTE_COLUMNS, VariantLookup, visible_conditions
+from facegan.evaluation.lowshot_run import Embedded, EpisodeScorer, TaskResults
+from facegan.lowshot.episodes import VISIBLE_PROBES, draw_episodes
+from facegan.recognition.embed import load_recognizer
+from facegan.recognition.stage import train_recognizer_stage
+from facegan.render.truth import planned_edits, true_variants
+from facegan.synthesis.plan import THERMAL
+from facegan.synthesis.store import open_variants
+
+MATCHER = "ncm"  # the real arm's matcher: a single enrolled photo makes every rule the same at k = 1
+
+
+def base_jobs(variants) -> pd.DataFrame:
+    """The planned edits of base faces that train_recognizer_aug draws from (visible kinds only)."""
+    table = variants.table
+    return table[(table["split"] == "base") & (table["kind"] != THERMAL)]
+
+
+def true_faces(data, jobs, workers: int, cache: Path, pipeline: Path) -> np.ndarray:
+    """The renderer's true variant of every job's source photo, decoded as prep does (cached in `cache`)."""
+    if cache.is_file():
+        return np.load(cache)
+    root = synthetic_root(data.report)
+    if root is not None:
+        root = root if root.is_absolute() else pipeline / root  # the report's paths are the pipeline's
+    if root is None:
+        raise SystemExit("error: training_room needs the synthetic set (data.source synthetic): "
+                         "only the renderer can draw true variants")
+    names = [Path(p).name for p in data.index.loc[jobs["source_row"], "source_path"]]
+    made = true_variants(root, names, planned_edits(root, jobs["kind"].tolist(), jobs["target"].astype(float).tolist()),
+                         workers)
+    faces = np.stack([load_face(io.BytesIO(f), data.image_size) for f in made])
+    np.save(cache, faces)
+    return faces
+
+
+def train_on(params, prepared: Path, out: Path, name: str, faces: np.ndarray, identities: np.ndarray) -> Path:
+    """The recognizer recipe on base faces plus `faces` (of `identities`), into out/name.pt."""
+    model = out / f"{name}.pt"
+    train_recognizer_stage(params, prepared_dir=prepared, model_path=model, report_path=out / f"{name}.json",
+                           live_dir=None, checkpoint_dir=out / f"checkpoints_{name}",
+                           extra_train=(faces, np.arange(len(faces)), identities))
+    return model
+
+
+def score(data, params, variants_table, recognizers: dict[str, Path]) -> None:
+    """Real-arm val top-1 of each recognizer at every shot count, paired gains over `plain`."""
+    index = data.index
+    lp = params.lowshot
+    truth = index[list(ATTRIBUTE_COLUMNS)].to_numpy(np.float64)
+    empty = VariantLookup(variants_table.iloc[:0], (SPLIT,))  # the real arm enrolls no variants
+    real = visible_conditions(set(), False)["real"]
+    stores = {name: _val_store(load_recognizer(path), data) for name, path in recognizers.items()}
+    for k in lp.shots:
+        episodes = draw_episodes(index[index["split"] == SPLIT], k, lp.episodes, lp.gallery, lp.neutral_max_yaw,
+                                 params.seed)
+        scores, masks = {}, None
+        for name, store in stores.items():
+            dim = store.shape[1]
+            embedded = Embedded(store=store, attributes=truth, variant=np.zeros((0, dim), np.float32),
+                                variant_attributes=np.zeros((0, len(ATTRIBUTE_COLUMNS))))
+            scorer = EpisodeScorer(index[index["split"] == SPLIT], embedded, empty, None, lp.neutral_max_yaw)
+            masks = scorer.masks
+            scores[name] = [scorer.score(e, real, "visible", MATCHER) for e in episodes]
+        results = TaskResults(scores, len(episodes[0].gallery), lp.resamples, params.seed)
+        detail = dict(split=SPLIT, n_identities=len(episodes[0].gallery), shots=k)
+        gains = {name: results.gain(name, "plain") for name in stores if name != "plain"}
+        for name, gain in gains.items():
+            emit(f"room_gain_{name}_vs_plain_k{k}", gain["mean"], "top-1", None, digits=3,
+                 ci95=_rounded(gain["ci95"]), plain=round(results.top1("plain")["mean"], 3), **detail)
+        if "truth_all" in gains and "gan" in gains:
+            room = gains["truth_all"]["mean"]
+            emit(f"room_gan_share_of_truth_k{k}", gains["gan"]["mean"] / room if abs(room) > 1e-9 else float("nan"),
+                 "share", None, digits=2, **detail)
+        for c in VISIBLE_PROBES:
+            plain = _condition_top1(results, "plain", masks[c])["mean"]
+            emit(f"room_by_probe_k{k}_{c}", plain, "top-1", None, digits=3,
+                 **{f"{name}_gain": round(_condition_top1(results, name, masks[c])["mean"] - plain, 3)
+                    for name in gains}, **detail)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path(".."), help="the pipeline's folder (default ..)")
+    parser.add_argument("--out", type=Path, required=True, help="work folder (reused by a rerun)")
+    args = parser.parse_args()
+    root = args.root
+    params = load_params(root / "params.yaml")
+    prepared = root / "data/prepared"
+    data = open_prepared(prepared)
+    variants = open_variants(root / "data/synthetic_variants")
+    jobs = base_jobs(variants)
+    # A work folder of other variants (another editor run) starts again: its truths are of other jobs.
+    key = hashlib.sha256(jobs[["source_row", "kind", "target"]].to_csv().encode()).hexdigest()[:16]
+    out = args.out / key
+    out.mkdir(parents=True, exist_ok=True)
+    faces = true_faces(data, jobs, params.data.workers, out / "truth_faces.npy", root)
+    identities = jobs["identity"].to_numpy()
+    kept = jobs["kept"].to_numpy(bool)
+    emit("room_base_variants", len(jobs), "images", None, kept=int(kept.sum()),
+         by_kind={k: int(n) for k, n in jobs["kind"].value_counts(sort=False).items()})
+    recognizers = {"plain": root / "models/recognizer.pt", "gan": root / "models/recognizer_aug.pt",
+                   "truth_all": train_on(params, prepared, out, "truth_all", faces, identities),
+                   "truth_kept": train_on(params, prepared, out, "truth_kept", faces[kept], identities[kept])}
+    score(data, params, variants.table, recognizers)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,10 +4,10 @@ train_recognizer_aug trains the recognizer recipe on base faces plus the kept GA
 Here the same recipe is trained again on base faces plus the renderer's true variants of the same
 planned edits: of every planned edit (`truth_all`: a perfect editor whose every edit is kept) and of
 the kept ones only (`truth_kept`: the judges' selection, perfectly drawn). Each recognizer's real arm
-(one photo enrolled per identity, the pipeline's ncm) is scored on the val identities' episodes,
-paired with the plain recognizer's, overall and by probe condition; `share` is the GAN-trained
-gain over the truth-trained one. Val only (held out from all training): a change to the editor or
-the judges is judged here, never on the novel identities.
+(one photo enrolled per identity, the pipeline's ncm: world_calibration.real_arm_results) is scored on
+the val identities' episodes, paired with the plain recognizer's, overall and by probe condition;
+`share` is the GAN-trained gain over the truth-trained one. Val only (held out from all
+training): a change to the editor or the judges is judged here, never on the novel identities.
 
     cd bench && python training_room.py --root .. --out /tmp/room [--seeds 0 1 2]
 
@@ -32,23 +32,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from report import emit  # bench/report.py (scripts run from bench/)
-from world_calibration import SPLIT, _condition_top1, _rounded, _val_store
+from world_calibration import SPLIT, _condition_top1, _rounded, _val_store, real_arm_results
 
 from facegan.config import load_params
 from facegan.data.decode import load_face
 from facegan.data.store import open_prepared
 from facegan.editor.truth import synthetic_root
-from facegan.evaluation.enrollment import ATTRIBUTE_COLUMNS, VariantLookup, visible_conditions
-from facegan.evaluation.lowshot_run import Embedded, EpisodeScorer, TaskResults
 from facegan.lowshot.episodes import VISIBLE_PROBES, draw_episodes
 from facegan.recognition.embed import load_recognizer
 from facegan.recognition.stage import train_recognizer_stage
 from facegan.render.truth import planned_edits, true_variants
 from facegan.synthesis.plan import THERMAL
 from facegan.synthesis.store import open_variants
-
-MATCHER = "ncm"  # the real arm's matcher: a single enrolled photo makes every rule the same at k = 1
-
 
 def base_jobs(variants) -> pd.DataFrame:
     """The planned edits of base faces that train_recognizer_aug draws from (visible kinds only)."""
@@ -61,11 +56,10 @@ def true_faces(data, jobs, workers: int, cache: Path, pipeline: Path) -> np.ndar
     if cache.is_file():
         return np.load(cache)
     root = synthetic_root(data.report)
-    if root is not None:
-        root = root if root.is_absolute() else pipeline / root  # the report's paths are the pipeline's
     if root is None:
         raise SystemExit("error: training_room needs the synthetic set (data.source synthetic): "
                          "only the renderer can draw true variants")
+    root = root if root.is_absolute() else pipeline / root  # the report's paths are the pipeline's
     names = [Path(p).name for p in data.index.loc[jobs["source_row"], "source_path"]]
     made = true_variants(root, names, planned_edits(root, jobs["kind"].tolist(), jobs["target"].astype(float).tolist()),
                          workers)
@@ -89,23 +83,12 @@ def gains(data, params, variants_table, recognizers: dict[str, Path]) -> dict:
     the real arm of each recognizer on the same val episodes (drawn with params.seed)."""
     index = data.index
     lp = params.lowshot
-    truth = index[list(ATTRIBUTE_COLUMNS)].to_numpy(np.float64)
-    empty = VariantLookup(variants_table.iloc[:0], (SPLIT,))  # the real arm enrolls no variants
-    real = visible_conditions(set(), False)["real"]
     stores = {name: _val_store(load_recognizer(path), data) for name, path in recognizers.items()}
     out = {}
     for k in lp.shots:
         episodes = draw_episodes(index[index["split"] == SPLIT], k, lp.episodes, lp.gallery, lp.neutral_max_yaw,
                                  params.seed)
-        scores, masks = {}, None
-        for name, store in stores.items():
-            dim = store.shape[1]
-            embedded = Embedded(store=store, attributes=truth, variant=np.zeros((0, dim), np.float32),
-                                variant_attributes=np.zeros((0, len(ATTRIBUTE_COLUMNS))))
-            scorer = EpisodeScorer(index[index["split"] == SPLIT], embedded, empty, None, lp.neutral_max_yaw)
-            masks = scorer.masks
-            scores[name] = [scorer.score(e, real, "visible", MATCHER) for e in episodes]
-        results = TaskResults(scores, len(episodes[0].gallery), lp.resamples, params.seed)
+        results, masks = real_arm_results(data, params, stores, episodes, variants_table.iloc[:0])
         arms = [name for name in stores if name != "plain"]
         by_probe = {}
         for c in VISIBLE_PROBES:
@@ -165,16 +148,15 @@ def main() -> int:
          by_kind={k: int(n) for k, n in jobs["kind"].value_counts(sort=False).items()})
     per_seed = {}
     for seed in args.seeds or [params.seed]:
+        seeded = params.model_copy(update={"seed": seed})
         if seed == params.seed:  # the pipeline's own recognizers are this seed's plain and gan arms
             at, arms = out, {"plain": root / "models/recognizer.pt", "gan": root / "models/recognizer_aug.pt"}
         else:
             at = out / f"seed{seed}"
             at.mkdir(exist_ok=True)
             gan = jobs.index.to_numpy()[kept]
-            arms = {"plain": train_on(params.model_copy(update={"seed": seed}), prepared, at, "plain"),
-                    "gan": train_on(params.model_copy(update={"seed": seed}), prepared, at, "gan",
-                                    variants.faces[gan], identities[kept])}
-        seeded = params.model_copy(update={"seed": seed})
+            arms = {"plain": train_on(seeded, prepared, at, "plain"),
+                    "gan": train_on(seeded, prepared, at, "gan", variants.faces[gan], identities[kept])}
         recognizers = arms | {"truth_all": train_on(seeded, prepared, at, "truth_all", faces, identities),
                               "truth_kept": train_on(seeded, prepared, at, "truth_kept", faces[kept], identities[kept])}
         per_seed[seed] = gains(data, params, variants.table, recognizers)

@@ -120,27 +120,35 @@ def build_training_oracle(out: Path, params) -> None:
                            extra_train=(faces, np.arange(len(faces)), ids))
 
 
+def real_arm_results(data, params, stores: dict[str, np.ndarray], episodes,
+                     empty_table) -> tuple[TaskResults, dict]:
+    """The real arm (one neutral photo enrolled per identity, REAL_MATCHER) of each recognizer's val
+    embeddings (`stores`, by _val_store) on the same episodes: their results, and the probe-condition
+    masks over store rows. `empty_table`: an empty variants or oracle table (no variants enrolled)."""
+    index = data.index
+    lp = params.lowshot
+    truth = index[list(ATTRIBUTE_COLUMNS)].to_numpy(np.float64)
+    no_variants = VariantLookup(empty_table, (SPLIT,))
+    real = visible_conditions(set(), False)["real"]
+    scores, masks = {}, None
+    for name, store in stores.items():
+        dim = store.shape[1]
+        embedded = Embedded(store=store, attributes=truth, variant=np.zeros((0, dim), np.float32),
+                            variant_attributes=np.zeros((0, len(ATTRIBUTE_COLUMNS))))
+        scorer = EpisodeScorer(index[index["split"] == SPLIT], embedded, no_variants, None, lp.neutral_max_yaw)
+        masks = scorer.masks
+        scores[name] = [scorer.score(e, real, "visible", REAL_MATCHER) for e in episodes]
+    return TaskResults(scores, len(episodes[0].gallery), lp.resamples, params.seed), masks
+
+
 def score_training_oracle(out: Path, params) -> None:
     """The real arm's val top-1 (k = 1) with the plain recognizer and with the one trained on true
     variants too, on the same episodes; overall and by probe condition."""
     data = open_prepared(out / "prepared")
-    index = data.index
-    lp = params.lowshot
-    episodes = _val_episodes(index, params)
-    truth = index[list(ATTRIBUTE_COLUMNS)].to_numpy(np.float64)
-    no_variants = VariantLookup(open_oracle(out / "oracle").table.iloc[:0], (SPLIT,))
-    real = visible_conditions(set(), False)["real"]
-    scores, masks = {}, None
-    for name, path in (("plain", "recognizer.pt"), ("trained_on_truth", "recognizer_oracle.pt")):
-        store = _val_store(load_recognizer(out / path), data)
-        dim = store.shape[1]
-        embedded = Embedded(store=store, attributes=truth, variant=np.zeros((0, dim), np.float32),
-                            variant_attributes=np.zeros((0, len(ATTRIBUTE_COLUMNS))),
-                            oracle=np.zeros((0, dim), np.float32), oracle_attributes=np.zeros((0, truth.shape[1])))
-        scorer = EpisodeScorer(index[index["split"] == SPLIT], embedded, no_variants, None, lp.neutral_max_yaw)
-        masks = scorer.masks
-        scores[name] = [scorer.score(e, real, "visible", REAL_MATCHER) for e in episodes]
-    results = TaskResults(scores, len(episodes[0].gallery), lp.resamples, params.seed)
+    episodes = _val_episodes(data.index, params)
+    stores = {name: _val_store(load_recognizer(out / path), data)
+              for name, path in (("plain", "recognizer.pt"), ("trained_on_truth", "recognizer_oracle.pt"))}
+    results, masks = real_arm_results(data, params, stores, episodes, open_oracle(out / "oracle").table.iloc[:0])
     detail = dict(split=SPLIT, n_identities=len(episodes[0].gallery), matcher=REAL_MATCHER)
     gain = results.gain("trained_on_truth", "plain")
     emit("world_gain_training_oracle_vs_real_k1", gain["mean"], "top-1", None, digits=3,

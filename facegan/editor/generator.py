@@ -32,6 +32,7 @@ from facegan.data.alignment import CELEBA_TEMPLATE, FACE_CROP_BOX, NOSE_DEPTH_PE
 from facegan.editor.conditioning import YAW_SCALE
 from facegan.subpixel import icnr_
 
+
 def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
     layers = [nn.Conv2d(cin, cout, 4, 2, 1, bias=not norm)]
     if norm:

@@ -309,7 +309,7 @@ class EditorParams(Section):
     levels: Annotated[int, Field(ge=2, le=5)] = Field(3, description="generator down/up levels")
     res_blocks: Annotated[int, Field(ge=0, le=8)] = Field(1, description="residual blocks at the bottleneck")
     blur: bool = Field(True, description="[1,2,1] low-pass after G's upsamplings (against checkerboards)")
-    yaw_prior: bool = Field(False, description="G's warp starts from a cylinder head model turned by the yaw change "
+    yaw_prior: bool = Field(True, description="G's warp starts from a cylinder head model turned by the yaw change "
                                                "(the learned flow corrects it)")
     d_channels: Annotated[int, Field(ge=4, le=256)] = Field(24, description="discriminator width at the first level")
     lambda_rec: Annotated[float, Field(ge=0.0)] = Field(10.0, description="L1 reconstruction when target = source")
@@ -321,6 +321,9 @@ class EditorParams(Section):
     lambda_yaw: Annotated[float, Field(ge=0.0)] = Field(10.0, description="D's yaw head on edits")
     lambda_id: Annotated[float, Field(ge=0.0)] = Field(
         2.0, description="cosine distance of recognizer embeddings, edit vs source")
+    # A half-transparent blend of the warped input and G's drawing is a ghost (two faces at once).
+    lambda_mask: Annotated[float, Field(ge=0.0)] = Field(
+        0.0, description="penalty on partial blend masks of edits, 4 m (1 - m): each pixel copied or drawn")
     # Cheap steps: G's first edits then chase attributes D already knows.
     heads_pretrain_steps: Annotated[int, Field(ge=0)] = Field(
         100, description="first steps (at most half) train only D's attribute/yaw heads on real faces")

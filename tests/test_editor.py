@@ -27,7 +27,7 @@ from facegan.editor.train import build_models, train_editor
 from facegan.editor.truth import (REGION_GROW, _ssim_l1, edit_region, kept_vs_rejected, region_ssim, synthetic_root,
                                   truth_quality)
 from facegan.errors import FaceganError
-from facegan.gan.losses import LOSSES, d_adversarial, g_adversarial, gradient_penalty, r1_penalty
+from facegan.gan.losses import LOSSES, blend_partiality, d_adversarial, g_adversarial, gradient_penalty, r1_penalty
 from facegan.judges.attribute_net import AttributeYawNet
 from facegan.judges.judges import Judges
 from facegan.judges.quality import QualityCritic
@@ -290,6 +290,36 @@ def test_a_finished_run_monitored_by_other_judges_selects_again(tmp_path):
     same = train_tiny(tmp_path, "run", monitor=lambda g, step: ({"usable": 0.0}, None),
                       monitor_every=2, monitored_by="new judges")
     assert same.selected_step == 2  # the same judges: the finished run is reused, not rescored
+
+
+def test_the_mask_penalty_makes_each_pixel_copied_or_drawn(tmp_path):
+    assert blend_partiality(torch.tensor([0.0, 1.0, 1.0, 0.0])) == 0
+    assert blend_partiality(torch.full((2, 1, 4, 4), 0.5)) == 1
+    x = to_input(tiny_faces(8, seed=3))
+    cond = torch.zeros(8, len(NAMES))
+    cond[:, -1] = torch.linspace(-1, 1, 8)  # yaw changes: edits, not reconstructions
+
+    def partiality(**overrides) -> float:
+        run = train_tiny(tmp_path, f"mask{overrides}", steps=12, lr_g=0.02, warmup_steps=0, select_best=False,
+                         heads_pretrain_steps=0, **overrides)
+        with torch.no_grad():
+            return float(blend_partiality(run.generator(x, cond, with_mask=True)[1]))
+
+    free, penalized = partiality(), partiality(lambda_mask=20.0)
+    assert free > 0.5 and penalized < 0.5 * free  # planted: the penalty is what moves the masks
+
+
+def test_runs_from_before_the_mask_penalty_keep_their_fingerprint():
+    from facegan.editor.train import FaceganTrainer
+
+    source = FaceSource(tiny_faces(4), np.arange(4), np.zeros(4))
+
+    def params_of(**overrides) -> dict:
+        trainer = FaceganTrainer(EditorParams(**(TINY | overrides)), source, attribute_vectors(tiny_attributes(4)),
+                                 tiny_recognizer(), seed=0, image_size=SIZE, device=torch.device("cpu"))
+        return trainer.fingerprint()["params"]
+
+    assert "lambda_mask" not in params_of() and params_of(lambda_mask=1.0)["lambda_mask"] == 1.0
 
 
 def test_a_checkpoint_of_other_params_is_set_aside(tmp_path):

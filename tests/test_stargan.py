@@ -151,26 +151,49 @@ class LookupJudges:
         return np.stack([np.eye(self.n)[i] if i is not None else np.zeros(self.n) for i in ids]).astype(np.float32)
 
 
-def test_the_race_ranks_an_editor_that_makes_the_true_variants_above_noise(monkeypatch):
-    monkeypatch.syspath_prepend(str(REPO / "bench"))
-    race = importlib.import_module("editor_race")
-    n = 6
+def planted_truths(n: int, seed: int):
+    """n faces, their attributes, judges that know them, a made-up true variant of each face for each
+    planned edit (per edit: n faces) and the editor that makes exactly those variants."""
     faces, source = tiny_faces(n), tiny_attributes(n)
-    vectors, rng = attribute_vectors(source), np.random.default_rng(5)
+    vectors, rng = attribute_vectors(source), np.random.default_rng(seed)
     judges, made, truths = LookupJudges(n), {}, []
     for i in range(n):
         judges.tell(faces[i], i, np.r_[vectors[i, :-1], source[YAW][i]])
-    for _, targets in edit_plan(source):  # a made-up true variant of each face for each planned edit
+    for _, targets in edit_plan(source):
         truth = rng.integers(0, 256, faces.shape, dtype=np.uint8)
         wanted = set_targets(vectors, targets)
         for i in range(n):
             made[faces[i].tobytes(), condition_key(wanted[i] - vectors[i])] = truth[i]
             judges.tell(truth[i], i, np.r_[wanted[i, :-1], source[YAW][i] if YAW not in targets else targets[YAW]])
         truths.append(truth)
+    return faces, source, judges, truths, LookupEditor(made)
 
-    good = race.race_figures(LookupEditor(made), (faces, source), (faces, source, truths), judges)
+
+def test_the_race_ranks_an_editor_that_makes_the_true_variants_above_noise(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    race = importlib.import_module("editor_race")
+    faces, source, judges, truths, truthful = planted_truths(6, seed=5)
+
+    good = race.race_figures(truthful, (faces, source), (faces, source, truths), judges)
     bad = race.race_figures(NoiseEditor(), (faces, source), (faces, source, truths), judges)
     assert good["success_x_kept"] == pytest.approx(1.0) and good["truth_ssim"] == pytest.approx(1.0, abs=1e-4)
     assert bad["success_x_kept"] < 0.5 and bad["truth_ssim"] < 0.5
     assert all(r > 1 for r in race.ratios({"facegan": good, "stargan": bad}).values())
     assert all(r < 1 for r in race.ratios({"facegan": bad, "stargan": good}).values())
+
+
+def test_editor_arms_scores_the_truer_editor_higher_and_names_a_bad_arm(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
+    arms = importlib.import_module("editor_arms")
+    faces, source, judges, truths, truthful = planted_truths(6, seed=7)
+
+    good, floor = arms.figures(truthful, faces, source, judges, truths)
+    bad, same_floor = arms.figures(NoiseEditor(), faces, source, judges, truths)
+    assert floor == same_floor and {f for f in good if f.startswith("truth_")} == set(floor)
+    truth_figures = [f for f in floor if f.startswith("truth_ssim_")]
+    assert truth_figures and all(good[f] > 0.9999 and bad[f] < 0.5 for f in truth_figures)
+    assert good["judged_usable"] == pytest.approx(1.0) and bad["judged_usable"] < 0.5
+    assert arms.parse_arm(["mask", "editor.lambda_mask=4", "yaw_prior=True"]) == (
+        "mask", {"lambda_mask": 4, "yaw_prior": True})
+    with pytest.raises(SystemExit, match="mask.*not key=value"):
+        arms.parse_arm(["mask", "lambda_mask"])

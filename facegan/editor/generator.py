@@ -154,7 +154,8 @@ class Generator(nn.Module):
         nn.init.constant_(head.bias[12:], 1.0)  # mask channel: start closer to copying the input
         self.to_rgb_mask = nn.Sequential(head, nn.PixelShuffle(2), *([Blur(4)] if blur else []))
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cond: torch.Tensor, with_mask: bool = False):
+        """The edit; with `with_mask` also its blend mask (1 = the warped input, 0 = G's drawing)."""
         skips = []
         h = x
         for down in self.encoder:
@@ -171,4 +172,5 @@ class Generator(nn.Module):
                 warped = _warp(x, self.flow(h), turn)
         out = self.to_rgb_mask(h)
         mask = torch.sigmoid(out[:, 3:])
-        return mask * warped + (1 - mask) * torch.tanh(out[:, :3])
+        edited = mask * warped + (1 - mask) * torch.tanh(out[:, :3])
+        return (edited, mask) if with_mask else edited

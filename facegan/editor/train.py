@@ -39,7 +39,7 @@ from facegan.editor.ema import update_ema
 from facegan.editor.generator import Generator
 from facegan.editor.train_stargan import StarGANTrainer
 from facegan.editor.trainer import EditorTrainer, heads_loss
-from facegan.gan.losses import d_adversarial, g_adversarial, gradient_penalty, r1_penalty
+from facegan.gan.losses import blend_partiality, d_adversarial, g_adversarial, gradient_penalty, r1_penalty
 from facegan.recognition.dataset import FaceSource
 from facegan.train.device import default_device
 from facegan.train.loop import Callback, LossLog, fit, sample_name
@@ -107,7 +107,8 @@ class FaceganTrainer(EditorTrainer):
         # G's edit and (the first `recon_share` of the batch) reconstruction in one pass (one BatchNorm
         # batch); D's step reuses the edit.
         n_recon = max(1, round(p.recon_share * len(x)))
-        out = self.g(torch.cat([x, x[:n_recon]]), torch.cat([cond, torch.zeros_like(cond[:n_recon])]))
+        out, mask = self.g(torch.cat([x, x[:n_recon]]), torch.cat([cond, torch.zeros_like(cond[:n_recon])]),
+                           with_mask=True)
         fake, recon = out[:len(x)], out[len(x):]
 
         def d_input(images: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
@@ -140,13 +141,15 @@ class FaceganTrainer(EditorTrainer):
         with torch.no_grad():
             anchor = F.normalize(self.recognizer(x))
         g_id = (1 - (F.normalize(self.recognizer(fake)) * anchor).sum(1)).mean()
+        g_mask = blend_partiality(mask[:len(x)])  # the edits' masks (reconstructions copy)
         g_loss = (ramp * (g_adv + p.lambda_attr * g_attr + p.lambda_yaw * g_yaw)
-                  + p.lambda_rec * g_rec + p.lambda_id * g_id)
+                  + p.lambda_rec * g_rec + p.lambda_id * g_id + p.lambda_mask * g_mask)
         self.update(g_loss, self.opt_g, self.g.parameters())
         update_ema(self.ema, self.g, p.ema_decay, gan_step)
         return {"d/adversarial": d_adv.item(), "d/attributes": d_attr.item(), "d/yaw": d_yaw.item(),
                 "g/adversarial": g_adv.item(), "g/attributes": g_attr.item(), "g/yaw": g_yaw.item(),
-                "g/reconstruction": g_rec.item(), "g/identity": g_id.item(), "noise_std": std}
+                "g/reconstruction": g_rec.item(), "g/identity": g_id.item(), "g/mask_partiality": g_mask.item(),
+                "noise_std": std}
 
 
 TRAINERS: dict[str, type[EditorTrainer]] = {t.arch: t for t in (FaceganTrainer, StarGANTrainer)}

@@ -106,6 +106,8 @@ class EditorTrainer(Trainer):
         params = computing_params(self.p, _EXECUTION_ONLY)
         if params["arch"] == Generator.arch:  # runs from before editor.arch keep their fingerprints and checkpoints
             del params["arch"]
+        if not params["lambda_mask"]:  # nor those from before editor.lambda_mask
+            del params["lambda_mask"]
         return dict(params=params, seed=self.seed, image_size=self.image_size, attributes=self.attributes,
                     **({"continuous_age": True} if self.continuous_age else {}),
                     **({"monitored_by": self.monitored_by} if self.monitored_by is not None else {}),

@@ -55,3 +55,9 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: 
     mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
     return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
+
+
+def blend_partiality(mask: torch.Tensor) -> torch.Tensor:
+    """Mean of 4 m (1 - m) over a blend mask in [0, 1]: 0 where each pixel is copied or drawn, 1 where
+    every pixel is half of each (a ghost: the warped input seen through the synthesized face)."""
+    return 4 * (mask * (1 - mask)).mean()

@@ -20,7 +20,8 @@ reports.
         --arm mask4 lambda_mask=4 [--arm prior yaw_prior=True ...]
 
 Reads --root's params.yaml, data/prepared, models/recognizer.pt and judges.pt (run `dvc repro
-train_judges` first). Runs are kept in --out and reused. About 3 minutes a run on 2 cores.
+train_judges` first). Runs are kept in --out (one checkpoint folder per arm and seed) and
+reused while their params, data and judges are the same. About 3 minutes a run on 2 cores.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from facegan.attributes import ages_known
 from facegan.config import load_params
 from facegan.data.store import one_per_identity, open_prepared
 from facegan.editor.conditioning import attribute_vectors
-from facegan.editor.edit import continuous_age, edit_faces, load_editor, save_editor, source_attributes
+from facegan.editor.edit import continuous_age, edit_faces, source_attributes
 from facegan.editor.evaluate import edit_plan, edit_success
 from facegan.editor.stage import MONITOR_FACES, monitor_edits
 from facegan.editor.train import train_editor
@@ -66,11 +67,9 @@ def parse_arm(words: list[str]) -> tuple[str, dict]:
 
 
 def train_run(params, overrides: dict, seed: int, data, judges, recognizer, out: Path):
-    """The editor of `params.editor` with `overrides`, trained as train_editor does with `seed` into
-    out (reused when done)."""
-    model = out.with_suffix(".pt")
-    if model.is_file():
-        return load_editor(model)
+    """The editor of `params.editor` with `overrides`, trained as train_editor does with `seed` in the
+    checkpoint folder `out`: a finished run of the same params, data and judges is reused, one of
+    others is set aside (train_editor's fingerprint), so changed params never score a stale run."""
     p = params.editor.model_copy(update=overrides)
     p = type(p).model_validate(p.model_dump())  # an unknown key or a bad value fails here, named
     train_rows = data.rows(split="base", role="train", domain="visible")
@@ -81,8 +80,6 @@ def train_run(params, overrides: dict, seed: int, data, judges, recognizer, out:
                           attributes, recognizer, seed=seed, image_size=data.image_size, checkpoint_dir=out,
                           monitor=monitor_edits(data, monitor_rows, judges), device=torch.device("cpu"),
                           continuous_age=continuous, monitored_by=judges.fingerprint())
-    save_editor(model, result.generator, data.image_size, {"arm_overrides": overrides, "seed": seed},
-                fingerprint=result.run_id)
     return result.generator
 
 

@@ -35,17 +35,14 @@ import numpy as np
 import torch
 from report import emit  # bench/report.py (scripts run from bench/)
 
-from facegan.attributes import ages_known
 from facegan.config import load_params
-from facegan.data.store import one_per_identity, open_prepared
-from facegan.editor.conditioning import attribute_vectors
+from facegan.data.store import open_prepared
 from facegan.editor.edit import continuous_age, edit_faces, source_attributes
 from facegan.editor.evaluate import edit_plan, edit_success
-from facegan.editor.stage import MONITOR_FACES, monitor_edits
+from facegan.editor.stage import training_inputs
 from facegan.editor.train import train_editor
 from facegan.editor.truth import score_against_truth, synthetic_root, true_plan_variants
 from facegan.judges.judges import load_judges
-from facegan.recognition.dataset import FaceSource
 from facegan.recognition.embed import load_recognizer
 
 DEFAULT = "default"
@@ -66,28 +63,24 @@ def parse_arm(words: list[str]) -> tuple[str, dict]:
     return name, overrides
 
 
-def train_run(params, overrides: dict, seed: int, data, judges, recognizer, out: Path):
-    """The editor of `params.editor` with `overrides`, trained as train_editor does with `seed` in the
-    checkpoint folder `out`: a finished run of the same params, data and judges is reused, one of
-    others is set aside (train_editor's fingerprint), so changed params never score a stale run."""
+def train_run(params, overrides: dict, seed: int, inputs, image_size: int, recognizer, judges, out: Path):
+    """The editor of `params.editor` with `overrides`, trained on `inputs` (editor.stage.training_inputs
+    with `seed`) as train_editor does, in the checkpoint folder `out`: a finished run of the same
+    params, data and judges is reused, one of others is set aside (train_editor's fingerprint), so
+    changed params never score a stale run."""
     p = params.editor.model_copy(update=overrides)
     p = type(p).model_validate(p.model_dump())  # an unknown key or a bad value fails here, named
-    train_rows = data.rows(split="base", role="train", domain="visible")
-    continuous = ages_known(train_rows)
-    attributes = attribute_vectors(source_attributes(data.faces, train_rows, judges), continuous)
-    monitor_rows = one_per_identity(data.rows(split="base", role="val", domain="visible"), MONITOR_FACES, seed)
-    result = train_editor(p, FaceSource(data.faces, train_rows.index.to_numpy(), np.zeros(len(train_rows))),
-                          attributes, recognizer, seed=seed, image_size=data.image_size, checkpoint_dir=out,
-                          monitor=monitor_edits(data, monitor_rows, judges), device=torch.device("cpu"),
-                          continuous_age=continuous, monitored_by=judges.fingerprint())
+    result = train_editor(p, inputs.source, inputs.attributes, recognizer, seed=seed, image_size=image_size,
+                          checkpoint_dir=out, monitor=inputs.monitor, device=torch.device("cpu"),
+                          continuous_age=inputs.continuous_age, monitored_by=judges.fingerprint())
     return result.generator
 
 
-def scoring_rows(data, n: int, seeds: list[int]):
-    """n base-val faces that no seed's monitor judged (select_best never saw them)."""
-    val = data.rows(split="base", role="val", domain="visible")
-    seen = set().union(*(one_per_identity(val, MONITOR_FACES, s).index for s in seeds))
-    unseen = val[~val.index.isin(seen)]
+def scoring_rows(val_rows, n: int, monitored: list):
+    """n of `val_rows` that no seed's monitor judged (`monitored`: each seed's monitor rows; select_best
+    never saw these faces)."""
+    seen = set().union(*(rows.index for rows in monitored))
+    unseen = val_rows[~val_rows.index.isin(seen)]
     return unseen.sample(n=min(n, len(unseen)), random_state=0)
 
 
@@ -128,20 +121,22 @@ def main() -> None:
     data = open_prepared(args.root / "data/prepared")
     judges = load_judges(args.root / "models/judges.pt", "cpu")
     recognizer = load_recognizer(args.root / "models/recognizer.pt", "cpu")
-    rows = scoring_rows(data, args.sources, args.seeds)
+    train_rows, val_rows = (data.rows(split="base", role=role, domain="visible") for role in ("train", "val"))
+    inputs = {seed: training_inputs(data, train_rows, val_rows, judges, seed) for seed in args.seeds}
+    rows = scoring_rows(val_rows, args.sources, [i.monitor_rows for i in inputs.values()])
     faces = data.faces[rows.index.to_numpy()]
     source = source_attributes(data.faces, rows, judges)
     root = synthetic_root(data.report)
     if root is not None and not root.is_absolute():
         root = args.root / root  # the report's paths are the pipeline's
-    continuous = ages_known(data.rows(split="base", role="train", domain="visible"))  # as train_editor has it
     truths = None if root is None else true_plan_variants(rows, source, root, data.image_size, args.workers,
-                                                          continuous)
+                                                          inputs[args.seeds[0]].continuous_age)
     runs, floor = {}, {}
     for name, overrides in arms.items():
         runs[name] = {}
         for seed in args.seeds:
-            editor = train_run(params, overrides, seed, data, judges, recognizer, args.out / name / f"seed{seed}")
+            editor = train_run(params, overrides, seed, inputs[seed], data.image_size, recognizer, judges,
+                               args.out / name / f"seed{seed}")
             runs[name][seed], floor = figures(editor, faces, source, judges, truths)
     first = runs[DEFAULT]
     for name, by_seed in runs.items():

@@ -33,13 +33,11 @@ import torch
 
 from report import emit  # bench/report.py (scripts run from bench/)
 
-from facegan.attributes import ages_known
 from facegan.config import EditorParams
-from facegan.data.store import one_per_identity, open_prepared
-from facegan.editor.conditioning import attribute_vectors
+from facegan.data.store import open_prepared
 from facegan.editor.edit import continuous_age, edit_faces, source_attributes
 from facegan.editor.evaluate import edit_plan, evaluate_editor
-from facegan.editor.stage import MONITOR_FACES, monitor_edits
+from facegan.editor.stage import training_inputs
 from facegan.editor.train import editor_trainer, train_editor
 from facegan.editor.train_stargan import N_CRITIC
 from facegan.editor.truth import score_against_truth, synthetic_root, true_plan_variants
@@ -140,13 +138,10 @@ def main() -> None:
     judges = load_judges(args.models / "judges.pt", "cpu")
     recognizer = load_recognizer(args.models / "recognizer.pt", "cpu")
     visible = {"domain": "visible"}
-    train_rows = data.rows(split="base", role="train", **visible)
     novel = data.rows(split="novel", **visible)
-    source = FaceSource(data.faces, train_rows.index.to_numpy(), np.zeros(len(train_rows)))
-    continuous = ages_known(train_rows)
-    attributes = attribute_vectors(source_attributes(data.faces, train_rows, judges), continuous)
-    monitor = monitor_edits(data, one_per_identity(data.rows(split="base", role="val", **visible), MONITOR_FACES,
-                                                   args.seed), judges)
+    inputs = training_inputs(data, data.rows(split="base", role="train", **visible),
+                             data.rows(split="base", role="val", **visible), judges, args.seed)
+    source, attributes, continuous = inputs.source, inputs.attributes, inputs.continuous_age
 
     def sample(n: int) -> tuple[np.ndarray, dict, object]:
         rows = novel.sample(n=min(n, len(novel)), random_state=args.seed)
@@ -164,7 +159,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as checkpoints:
             result = train_editor(p.model_copy(update={"steps": steps}), source, attributes, recognizer,
                                   seed=args.seed, image_size=data.image_size, checkpoint_dir=Path(checkpoints),
-                                  monitor=monitor, device=torch.device("cpu"), continuous_age=continuous)
+                                  monitor=inputs.monitor, device=torch.device("cpu"), continuous_age=continuous)
         figures[arch] = race_figures(result.generator, judged, (truth_faces, truth_source, truths), judges)
         run = {"steps": steps, "selected_step": result.selected_step,
                "train_seconds": round(steps * p.batch_size / result.train_img_per_s, 1),

@@ -4,6 +4,8 @@ write the model, the report and the grid."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +57,28 @@ def monitor_edits(data: PreparedData, rows: pd.DataFrame, judges):
     return monitor
 
 
+@dataclass(frozen=True)
+class TrainingInputs:
+    """What train_editor trains on, as this stage gives it: the base-train faces with their attribute
+    vectors, and the monitor that judges edits of held-out base faces (select_best)."""
+    source: FaceSource
+    attributes: np.ndarray
+    continuous_age: bool  # the young coordinate a youth (1 - age): the faces' true ages are known
+    monitor: Callable
+    monitor_rows: pd.DataFrame
+
+
+def training_inputs(data: PreparedData, train_rows: pd.DataFrame, val_rows: pd.DataFrame, judges,
+                    seed: int) -> TrainingInputs:
+    """train_editor's inputs from the store's `train_rows` (trained on) and `val_rows` (MONITOR_FACES
+    of them, one per identity drawn with `seed`, monitored); also for the benches that train editors."""
+    continuous = ages_known(train_rows)
+    attributes = attribute_vectors(source_attributes(data.faces, train_rows, judges), continuous)
+    monitor_rows = one_per_identity(val_rows, MONITOR_FACES, seed)
+    return TrainingInputs(FaceSource(data.faces, train_rows.index.to_numpy(), np.zeros(len(train_rows))),
+                          attributes, continuous, monitor_edits(data, monitor_rows, judges), monitor_rows)
+
+
 def train_editor_stage(params: Params, *, prepared_dir: Path, recognizer_path: Path, judges_path: Path,
                        model_path: Path, report_path: Path, grid_path: Path, live_dir: Path | None,
                        checkpoint_dir: Path) -> dict:
@@ -68,15 +92,12 @@ def train_editor_stage(params: Params, *, prepared_dir: Path, recognizer_path: P
     recognizer = load_recognizer(recognizer_path, device)
     judges = load_judges(judges_path, device)
 
-    continuous = ages_known(train_rows)  # the young coordinate a youth (1 - age) where ages are known
-    attributes = attribute_vectors(source_attributes(data.faces, train_rows, judges), continuous)
-    monitor_rows = one_per_identity(val_rows, MONITOR_FACES, params.seed)
+    inputs = training_inputs(data, train_rows, val_rows, judges, params.seed)
     live = live_factory(live_dir)
-    result = train_editor(params.editor, FaceSource(data.faces, train_rows.index.to_numpy(), np.zeros(len(train_rows))),
-                          attributes, recognizer, seed=params.seed, image_size=data.image_size,
-                          checkpoint_dir=Path(checkpoint_dir), live=live,
-                          monitor=monitor_edits(data, monitor_rows, judges), device=device,
-                          continuous_age=continuous, monitored_by=judges.fingerprint())
+    result = train_editor(params.editor, inputs.source, inputs.attributes, recognizer, seed=params.seed,
+                          image_size=data.image_size, checkpoint_dir=Path(checkpoint_dir), live=live,
+                          monitor=inputs.monitor, device=device, continuous_age=inputs.continuous_age,
+                          monitored_by=judges.fingerprint())
     for opened in live.opened if live is not None else []:
         opened.end()
     if not distributed.is_main():  # under torchrun, rank 0 saves and scores
@@ -101,7 +122,7 @@ def train_editor_stage(params: Params, *, prepared_dir: Path, recognizer_path: P
     report = metrics | {"train_img_per_s": round(result.train_img_per_s, 1), "steps": result.steps,
                         "selected_step": result.selected_step,
                         "selection": {"metric": "usable edits (attribute read and identity kept) on "
-                                                f"{len(monitor_rows)} held-out base faces",
+                                                f"{len(inputs.monitor_rows)} held-out base faces",
                                       "by_step": {str(k): round(v, 4) for k, v in result.selection.items()}},
                         "n_train_images": int(len(train_rows)), "processes": distributed.world_size(),
                         "seconds": round(time.perf_counter() - started, 1)}

@@ -30,6 +30,8 @@ from facegan.train.rng import step_batch
 
 # Params that change how a run is executed or observed, not what it computes.
 _EXECUTION_ONLY = {"checkpoint_every", "log_every"}
+# Keys added after runs were fingerprinted, at the value those runs computed with (computing_params).
+_ADDED_LATER = {"arch": Generator.arch, "lambda_mask": 0.0}
 CHANNELS_LAST = torch.channels_last
 ADAM_BETAS = (0.5, 0.99)  # the usual GAN setting: little momentum, so G and D can react to each other
 
@@ -103,11 +105,7 @@ class EditorTrainer(Trainer):
 
     def fingerprint(self) -> dict:
         """Computing params, seed, size, attributes, a pixel sample, the recognizer and, when monitored, the monitor."""
-        params = computing_params(self.p, _EXECUTION_ONLY)
-        if params["arch"] == Generator.arch:  # runs from before editor.arch keep their fingerprints and checkpoints
-            del params["arch"]
-        if not params["lambda_mask"]:  # nor those from before editor.lambda_mask
-            del params["lambda_mask"]
+        params = computing_params(self.p, _EXECUTION_ONLY, _ADDED_LATER)
         return dict(params=params, seed=self.seed, image_size=self.image_size, attributes=self.attributes,
                     **({"continuous_age": True} if self.continuous_age else {}),
                     **({"monitored_by": self.monitored_by} if self.monitored_by is not None else {}),

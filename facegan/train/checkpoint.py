@@ -54,10 +54,14 @@ def first_weights(module: torch.nn.Module) -> np.ndarray:
     return next(iter(module.state_dict().values())).detach().cpu().numpy()
 
 
-def computing_params(params, execution_only: set[str]) -> dict:
+def computing_params(params, execution_only: set[str], added_later: dict | None = None) -> dict:
     """A params section without the values that change how a run is executed or observed, not what it
-    computes (checkpoint cadence, logging, workers): changing those must not restart training."""
-    return params.model_dump(exclude=set(execution_only))
+    computes (checkpoint cadence, logging, workers): changing those must not restart training.
+    `added_later`: keys added after runs were fingerprinted, with the value that computes what runs
+    without the key did; at that value a key is left out, so those runs keep their checkpoints."""
+    added_later = added_later or {}
+    return {k: v for k, v in params.model_dump(exclude=set(execution_only)).items()
+            if k not in added_later or v != added_later[k]}
 
 
 def rng_states() -> dict:

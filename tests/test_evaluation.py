@@ -11,7 +11,7 @@ import pytest
 
 from facegan.evaluation.enrollment import (Condition, VariantLookup, ablation_conditions, claimed_attributes,
                                            missing_probe_baselines, thermal_conditions, visible_conditions)
-from facegan.evaluation.lowshot_run import Embedded, EpisodeScorer, TaskResults
+from facegan.evaluation.lowshot_run import Embedded, EpisodeScore, EpisodeScorer, TaskResults, simplest_within_noise
 from facegan.evaluation.schema import lowshot_paths, missing_paths, required_paths
 from facegan.lowshot.episodes import Episode, draw_episodes
 from facegan.lowshot.scoring import match_scores
@@ -122,6 +122,39 @@ def test_a_planted_gain_is_found_and_a_useless_variant_is_not_called_one():
     helps, null = results.gain("eyeglasses", "real"), results.gain("smiling", "real")
     assert helps["ci95"][0] > 0, helps
     assert null["ci95"][0] <= 0 < helps["ci95"][0], null  # random-direction variants are no gain
+
+
+def planted_rules(lead: int, noise: float, seed: int = 0) -> list[TaskResults]:
+    """Two shot counts of 8 episodes x 36 identities x 10 probes, 78% right under `ncm`. `noisy`
+    answers anew on a `noise` share of the probes, better for some identities and worse for others
+    (as a matcher suits some faces), no better on the whole; `better` is ncm with `lead` more right
+    answers per episode."""
+    rng = np.random.default_rng(seed)
+    suits = np.repeat(np.clip(0.78 + rng.normal(0, 0.15, 36), 0, 1), 10)  # noisy's rate per identity
+    out = []
+    for _ in range(2):
+        scores = {"ncm": [], "noisy": [], "better": []}
+        for _ in range(8):
+            identity = np.repeat(np.arange(36), 10)
+            correct = rng.random(len(identity)) < 0.78
+            noisy = np.where(rng.random(len(correct)) < noise, rng.random(len(correct)) < suits, correct)
+            better = correct.copy()
+            better[rng.choice(np.flatnonzero(~correct), lead, replace=False)] = True
+            for name, c in (("ncm", correct), ("noisy", noisy), ("better", better)):
+                scores[name].append(EpisodeScore(c, c.astype(float), identity, np.arange(len(c)), 1.0))
+        out.append(TaskResults(scores, 36, 2000, seed=0))
+    return out
+
+
+def test_a_rule_is_chosen_over_a_simpler_one_only_beyond_val_noise():
+    # `noisy` tops ncm by about what separated nn from ncm on 36 val identities, but differs from it
+    # on half the probes: the highest score, not a better rule, so the simpler one stays.
+    chosen, best, mean, gaps = simplest_within_noise(planted_rules(lead=0, noise=0.5, seed=1), ("ncm", "noisy"))
+    assert best == "noisy" and 0 < mean["noisy"] - mean["ncm"] < 0.03 and chosen == "ncm", gaps
+    assert gaps["ncm"]["ci95"][0] <= 0 < gaps["ncm"]["mean"] and gaps["noisy"] == {"mean": 0.0, "ci95": [0.0, 0.0]}
+    # A lead the resamples agree on is taken, however small: 4 more right of 360 per episode.
+    chosen, best, mean, gaps = simplest_within_noise(planted_rules(lead=4, noise=0.5, seed=1), ("ncm", "better"))
+    assert (chosen, best) == ("better", "better") and gaps["ncm"]["ci95"][0] > 0, gaps
 
 
 def test_lowshot_paths_name_both_tasks_and_the_oracle():

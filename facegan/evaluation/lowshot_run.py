@@ -9,7 +9,7 @@ import pandas as pd
 
 from facegan.evaluation.classical import ClassicalVariants
 from facegan.evaluation.enrollment import Condition, VariantLookup
-from facegan.lowshot.bootstrap import IdentityBootstrap
+from facegan.lowshot.bootstrap import IdentityBootstrap, summarize
 from facegan.lowshot.episodes import VISIBLE_PROBES, Episode, probe_conditions
 from facegan.lowshot.scoring import coverage_at_precision, match_scores
 
@@ -129,6 +129,10 @@ class TaskResults:
     def top1(self, name: str) -> dict:
         return self.bootstrap.interval(self.correct[name], self.probes)
 
+    def resampled_top1(self, name: str) -> np.ndarray:
+        """One top-1 per bootstrap resample (the same resamples for every arm)."""
+        return self.bootstrap.top1(self.correct[name], self.probes)
+
     def gain(self, a: str, b: str) -> dict:
         return self.bootstrap.gain(self.correct[a], self.correct[b], self.probes)
 
@@ -140,6 +144,22 @@ class TaskResults:
         if masks is not None:
             out["by_probe"] = by_probe(eps, masks)
         return out
+
+
+def simplest_within_noise(results: list[TaskResults], names: tuple[str, ...]) -> tuple[str, str, dict, dict]:
+    """Choose among arms scored on the same episodes (one TaskResults per shot count, each holding
+    every name in `names`, simplest first) by their top-1 averaged over the shot counts: the
+    simplest whose shortfall from the best is within the paired bootstrap interval (its lower
+    bound <= 0). A few val identities (36 by default) separate rules that differ by less than their
+    noise; the highest score alone would then follow the draw of val people, not the rules (the
+    one-standard-error rule of choosing a tree's size by cross-validation).
+    -> (chosen, best, {name: mean top-1}, {name: the best's lead over it, {"mean", "ci95"}})."""
+    mean = {n: float(np.mean([r.top1(n)["mean"] for r in results])) for n in names}
+    resampled = {n: np.mean([r.resampled_top1(n) for r in results], axis=0) for n in names}
+    best = max(names, key=lambda n: (mean[n], -names.index(n)))  # ties: the simpler
+    gaps = {n: summarize(mean[best] - mean[n], resampled[best] - resampled[n]) for n in names}
+    chosen = next(n for n in names if not gaps[n]["ci95"][0] > 0)  # the best's own lead is 0
+    return chosen, best, mean, gaps
 
 
 def by_probe(scores: list[EpisodeScore], masks: dict[str, np.ndarray]) -> dict[str, float | None]:

@@ -17,7 +17,7 @@ from facegan.evaluation import figures
 from facegan.evaluation.classical import ClassicalVariants, grey_clahe
 from facegan.evaluation.enrollment import (ATTRIBUTE_COLUMNS, Condition, VariantLookup, ablation_conditions,
                                            claimed_attributes, thermal_conditions, visible_conditions)
-from facegan.evaluation.lowshot_run import Embedded, EpisodeScorer, TaskResults
+from facegan.evaluation.lowshot_run import Embedded, EpisodeScorer, TaskResults, simplest_within_noise
 from facegan.evaluation.report import data_section, model_sections, read_report, rounded, timing
 from facegan.io import atomic_write_json
 from facegan.lowshot.bootstrap import METHOD
@@ -131,21 +131,23 @@ def _thermal_matcher(matcher: str) -> str:
 
 
 def _choose_matcher(params: Params, scorer: EpisodeScorer | None, episodes: dict, kinds) -> tuple[str, str, dict]:
-    """The matching rule: lowshot.matcher, or (auto) the one with the highest visible top-1 of the
-    `gan` arm on val identities, averaged over the shot counts; never chosen on novel identities."""
+    """The matching rule: lowshot.matcher, or (auto) chosen on val identities, never on novel ones,
+    by the visible top-1 of the `gan` arm averaged over the shot counts (simplest_within_noise)."""
     lp = params.lowshot
     if lp.matcher != "auto":
         return lp.matcher, "set by lowshot.matcher", {}
     if scorer is None:
         return "ncm", ("default ncm: no val identities to choose on (split.val_identities is 0 or too few "
                        "identities)"), {}
-    gan = {"gan": visible_conditions(kinds, False)["gan"]}
-    val = {rule: float(np.mean([_run(scorer, episodes[k], gan, "visible", rule, params).top1("gan")["mean"]
-                                for k in lp.shots])) for rule in MATCHERS}
-    best = max(MATCHERS, key=lambda rule: (val[rule], -MATCHERS.index(rule)))  # ties: the simpler rule
+    gan = visible_conditions(kinds, False)["gan"]
+    results = [TaskResults({rule: [scorer.score(e, gan, "visible", rule) for e in episodes[k]] for rule in MATCHERS},
+                           len(episodes[k][0].gallery), lp.resamples, params.seed) for k in lp.shots]
+    chosen, best, val, gaps = simplest_within_noise(results, MATCHERS)
     n_val = len(episodes[lp.shots[0]][0].gallery)
-    return best, (f"val identities ({n_val}, held out from all training): highest visible top-1 of the gan "
-                  f"arm averaged over k in {list(lp.shots)}"), val
+    return chosen, (f"val identities ({n_val}, held out from all training): the simplest rule ({', '.join(MATCHERS)}) "
+                    f"whose visible top-1 of the gan arm averaged over k in {list(lp.shots)} is not below the best "
+                    f"rule's ({best}) beyond the paired bootstrap interval"), {
+        rule: {"val_top1_gan": val[rule], "val_gap_to_best": gaps[rule]} for rule in MATCHERS}
 
 
 def evaluate_stage(params: Params, *, prepared_dir: Path, variants_dir: Path, oracle_dir: Path, recognizer_path: Path,
@@ -195,7 +197,7 @@ def evaluate_stage(params: Params, *, prepared_dir: Path, variants_dir: Path, or
             thermal[f"k{k}"] = _thermal_block(scorer, novel_eps[k], translate, matcher, params)
     visible |= _ablations(scorer, novel_eps[ABLATION_K], kinds, oracle_lookup is not None, matcher, params)
     pair = {name: visible_conds[name] for name in ("real", "gan")}
-    matchers = {rule: {"val_top1_gan": val_scores.get(rule)} | _headline(
+    matchers = {rule: val_scores.get(rule, {"val_top1_gan": None}) | _headline(
         results[ABLATION_K] if rule == matcher and ABLATION_K in results else
         _run(scorer, novel_eps[ABLATION_K], pair, "visible", rule, params)) for rule in MATCHERS}
 

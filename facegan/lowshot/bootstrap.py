@@ -36,20 +36,21 @@ class IdentityBootstrap:
 
     def interval(self, correct: np.ndarray, probes: np.ndarray) -> dict:
         """Top-1 (all probes pooled) and its 95% interval."""
-        return _summary(_ratio(correct, probes), self.top1(correct, probes))
+        return summarize(pooled_top1(correct, probes), self.top1(correct, probes))
 
     def gain(self, correct_a: np.ndarray, correct_b: np.ndarray, probes: np.ndarray) -> dict:
         """Top-1 of a minus top-1 of b on the same probes, with its paired 95% interval."""
-        return _summary(_ratio(correct_a, probes) - _ratio(correct_b, probes),
-                        self.top1(correct_a, probes) - self.top1(correct_b, probes))
+        return summarize(pooled_top1(correct_a, probes) - pooled_top1(correct_b, probes),
+                         self.top1(correct_a, probes) - self.top1(correct_b, probes))
 
 
-def _ratio(correct: np.ndarray, probes: np.ndarray) -> float:
+def pooled_top1(correct: np.ndarray, probes: np.ndarray) -> float:
     total = float(np.sum(probes))
     return float(np.sum(correct)) / total if total else float("nan")
 
 
-def _summary(point: float, resampled: np.ndarray) -> dict:
+def summarize(point: float, resampled: np.ndarray) -> dict:
+    """{"mean": point, "ci95": the 2.5 and 97.5 percentiles of the finite resampled values}."""
     resampled = resampled[np.isfinite(resampled)]
     if not np.isfinite(point) or not len(resampled):
         return {"mean": float("nan"), "ci95": [float("nan"), float("nan")]}

@@ -324,6 +324,10 @@ class EditorParams(Section):
     # A half-transparent blend of the warped input and G's drawing is a ghost (two faces at once).
     lambda_mask: Annotated[float, Field(ge=0.0)] = Field(
         0.0, description="penalty on partial blend masks of edits, 4 m (1 - m): each pixel copied or drawn")
+    # Reconstruction at a zero change lets G draw a generic mouth, eyes or cheek for every edit: the
+    # way back (StarGAN's cycle) needs the person's own details kept through the edit.
+    lambda_cycle: Annotated[float, Field(ge=0.0)] = Field(
+        0.0, description="L1 of G(G(x, c), -c) to x: an edit must keep what undoing it needs")
     # Cheap steps: G's first edits then chase attributes D already knows.
     heads_pretrain_steps: Annotated[int, Field(ge=0)] = Field(
         100, description="first steps (at most half) train only D's attribute/yaw heads on real faces")

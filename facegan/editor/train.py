@@ -142,13 +142,15 @@ class FaceganTrainer(EditorTrainer):
             anchor = F.normalize(self.recognizer(x))
         g_id = (1 - (F.normalize(self.recognizer(fake)) * anchor).sum(1)).mean()
         g_mask = blend_partiality(mask[:len(x)])  # the edits' masks (reconstructions copy)
+        g_cycle = F.l1_loss(self.g(fake, -cond), x) if p.lambda_cycle > 0 else torch.zeros((), device=dev)
         g_loss = (ramp * (g_adv + p.lambda_attr * g_attr + p.lambda_yaw * g_yaw)
-                  + p.lambda_rec * g_rec + p.lambda_id * g_id + p.lambda_mask * g_mask)
+                  + p.lambda_rec * g_rec + p.lambda_id * g_id + p.lambda_mask * g_mask + p.lambda_cycle * g_cycle)
         self.update(g_loss, self.opt_g, self.g.parameters())
         update_ema(self.ema, self.g, p.ema_decay, gan_step)
         return {"d/adversarial": d_adv.item(), "d/attributes": d_attr.item(), "d/yaw": d_yaw.item(),
                 "g/adversarial": g_adv.item(), "g/attributes": g_attr.item(), "g/yaw": g_yaw.item(),
                 "g/reconstruction": g_rec.item(), "g/identity": g_id.item(), "g/mask_partiality": g_mask.item(),
+                "g/cycle": g_cycle.item(),
                 "noise_std": std}
 
 

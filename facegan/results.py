@@ -271,9 +271,12 @@ def _matchers(lowshot) -> list[str]:
     for name, m in matchers.items():
         k1 = _get(m, "visible_k1") or {}
         gain = k1.get("gain_gan_vs_real")
-        rows.append([name, _num(_get(m, "val_top1_gan")), _num(_mean(k1.get("real"))), _num(_mean(k1.get("gan"))),
+        lead = _get(m, "val_gap_to_best")
+        rows.append([name, _num(_get(m, "val_top1_gan")), f"{_num(_mean(lead), signed=True)} {_ci(lead)}" if lead else "—",
+                     _num(_mean(k1.get("real"))), _num(_mean(k1.get("gan"))),
                      _num(_mean(gain), signed=True), _ci(gain), verdict(gain)])
-    header = ["matcher", "val top-1 (gan)", "k=1 real", "k=1 gan", "gain gan vs real", "95% interval", "verdict"]
+    header = ["matcher", "val top-1 (gan)", "val: best's lead over it", "k=1 real", "k=1 gan", "gain gan vs real",
+              "95% interval", "verdict"]
     lines += _table(header, rows)
     return lines + [f"Rule used for every table: **{lowshot.get('matcher') or '—'}**, "
                     f"chosen on {lowshot.get('matcher_chosen_on') or '(not stated)'}", ""]

@@ -311,6 +311,9 @@ class EditorParams(Section):
     blur: bool = Field(True, description="[1,2,1] low-pass after G's upsamplings (against checkerboards)")
     yaw_prior: bool = Field(True, description="G's warp starts from a cylinder head model turned by the yaw change "
                                                "(the learned flow corrects it)")
+    limb_falloff: Annotated[float, Field(ge=0.0, le=2.0)] = Field(
+        0.5, description="with yaw_prior: head radii beyond the cylinder over which its turn fades to the "
+                         "background's (0: a seam at the limb)")
     d_channels: Annotated[int, Field(ge=4, le=256)] = Field(24, description="discriminator width at the first level")
     lambda_rec: Annotated[float, Field(ge=0.0)] = Field(10.0, description="L1 reconstruction when target = source")
     # The copy path makes reconstruction easy to learn, and half the batch keeps its loss while

@@ -321,6 +321,7 @@ def test_runs_from_before_the_mask_penalty_keep_their_fingerprint():
 
     assert "lambda_mask" not in params_of() and params_of(lambda_mask=1.0)["lambda_mask"] == 1.0
     assert "lambda_cycle" not in params_of() and params_of(lambda_cycle=10.0)["lambda_cycle"] == 10.0
+    assert "limb_falloff" not in params_of(limb_falloff=0.0) and params_of()["limb_falloff"] == 0.5
 
 
 def test_the_cycle_loss_makes_an_edit_undoable(tmp_path):
@@ -544,6 +545,20 @@ def test_the_cylinder_turn_moves_a_face_towards_the_renderers_true_turn(tiny_syn
 
         nothing, prior, wrong_way = (_ssim_l1(f, truth)[0].mean() for f in (faces, turned(change), turned(-change)))
         assert prior > nothing + 0.05 and wrong_way < nothing, (target, nothing, prior, wrong_way)
+
+
+def test_the_limb_falloff_takes_the_seam_out_of_the_cylinder_turn():
+    """Without it the turn's offset jumps where the cylinder ends (the background stays, the head
+    turns away); with it the offset fades out beyond the limb, and inside the head nothing moves."""
+    change = torch.tensor([40.0, -40.0, 20.0])
+    hard, soft = (cylinder_turn(change, 64, falloff) * 32 for falloff in (0.0, 0.5))  # pixels
+    def seam(offset):  # the largest jump between neighbouring columns
+        return (offset[:, 1:] - offset[:, :-1]).abs().max().item()
+
+    assert seam(hard) > 4.0 and seam(soft) < 0.75 * seam(hard), (seam(hard), seam(soft))
+    inside = (hard - soft).abs().amax(0) < 1e-6
+    assert inside[28:36].all() and not inside.all()  # the face is untouched; only columns beyond the limb change
+    assert cylinder_turn(torch.zeros(2), 64, 0.5).abs().max() < 1e-6
 
 
 def write_untrained_models(tmp_path):

@@ -89,7 +89,7 @@ def _tile(cond: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return cond[:, :, None, None].expand(-1, -1, *like.shape[2:])
 
 
-def cylinder_turn(yaw_change: torch.Tensor, width: int) -> torch.Tensor:
+def cylinder_turn(yaw_change: torch.Tensor, width: int, falloff: float = 0.0) -> torch.Tensor:
     """N x W horizontal sampling offsets (in [-1, 1] image coordinates) that turn a head by
     `yaw_change` degrees (positive: the nose towards image right, as facegan.data.alignment reads
     yaw) and align the turned face again as prep does (its 5 landmarks' mean back in place; the
@@ -98,7 +98,12 @@ def cylinder_turn(yaw_change: torch.Tensor, width: int) -> torch.Tensor:
     Turned, a column at u shows the cylinder's surface at angle asin((u + m) / r), which the source
     showed at that angle minus the change; beyond the cylinder the background stays, shifted only by
     the realignment m. A surface point the source did not see (behind its limb) takes the limb's
-    pixels: G draws over them."""
+    pixels: G draws over them.
+
+    At the limb the head turns away and the background does not, so the offset jumps there (2 px
+    at 20 degrees, 4.6 at 40, on 64 px faces): a seam through hair that grows past the cylinder.
+    `falloff` > 0 carries the limb's offset out over that many head radii, fading to the
+    background's, so hair beside the head moves with it and the warp has no seam."""
     change = torch.deg2rad(yaw_change)[:, None]
     radius = torch.as_tensor(_LANDMARK_RADIUS, dtype=change.dtype, device=change.device)
     angle = torch.as_tensor(_LANDMARK_ANGLE, dtype=change.dtype, device=change.device)
@@ -108,8 +113,12 @@ def cylinder_turn(yaw_change: torch.Tensor, width: int) -> torch.Tensor:
     turned = u[None] + shift
     on_head = turned.abs() <= HEAD_RADIUS
     source_angle = (torch.asin((turned / HEAD_RADIUS).clamp(-1, 1)) - change).clamp(-torch.pi / 2, torch.pi / 2)
-    source_u = torch.where(on_head, HEAD_RADIUS * torch.sin(source_angle), turned)
-    return source_u - u[None]
+    surface = HEAD_RADIUS * torch.sin(source_angle)  # beyond the cylinder: its limb's
+    beyond = turned
+    if falloff > 0:
+        fade = (1 - (turned.abs() - HEAD_RADIUS) / (falloff * HEAD_RADIUS)).clamp(0, 1)
+        beyond = turned + fade * (surface - turned.clamp(-HEAD_RADIUS, HEAD_RADIUS))
+    return torch.where(on_head, surface, beyond) - u[None]
 
 
 def _warp(x: torch.Tensor, flow: torch.Tensor, turn: torch.Tensor | None = None) -> torch.Tensor:
@@ -129,11 +138,12 @@ class Generator(nn.Module):
     arch = "facegan"  # editor.arch's default
 
     def __init__(self, cond_dim: int, channels: int = 16, levels: int = 3, res_blocks: int = 1,
-                 blur: bool = False, yaw_prior: bool = False):
+                 blur: bool = False, yaw_prior: bool = False, limb_falloff: float = 0.0):
         super().__init__()
         self.config = {"cond_dim": cond_dim, "channels": channels, "levels": levels, "res_blocks": res_blocks,
-                       "blur": blur} | ({"yaw_prior": True} if yaw_prior else {})  # older files lack the key
-        self.yaw_prior = yaw_prior
+                       "blur": blur} | ({"yaw_prior": True} if yaw_prior else {}) | (  # older files lack these keys
+            {"limb_falloff": limb_falloff} if limb_falloff else {})
+        self.yaw_prior, self.limb_falloff = yaw_prior, limb_falloff
         widths = [channels * 2 ** i for i in range(levels)]  # encoder outputs, shallow to deep
         self.encoder = nn.ModuleList(_down(cin, cout, norm=i > 0)
                                      for i, (cin, cout) in enumerate(zip([3, *widths], widths)))
@@ -168,7 +178,8 @@ class Generator(nn.Module):
             h = merge(torch.cat(parts, 1))
             if k == 0:
                 # the condition's last coordinate is the yaw change (facegan.editor.conditioning.NAMES)
-                turn = cylinder_turn(cond[:, -1] * YAW_SCALE, x.shape[3]) if self.yaw_prior else None
+                turn = (cylinder_turn(cond[:, -1] * YAW_SCALE, x.shape[3], self.limb_falloff) if self.yaw_prior
+                        else None)
                 warped = _warp(x, self.flow(h), turn)
         out = self.to_rgb_mask(h)
         mask = torch.sigmoid(out[:, 3:])

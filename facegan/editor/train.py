@@ -71,7 +71,7 @@ class FaceganTrainer(EditorTrainer):
     def build(p: EditorParams, image_size: int) -> tuple[Generator, Discriminator]:
         if image_size % 2 ** p.levels or image_size // 2 ** p.levels < 4:
             raise ValueError(f"editor.levels {p.levels} leaves less than 4 px of a {image_size} px face; lower it")
-        return (Generator(len(NAMES), p.channels, p.levels, p.res_blocks, p.blur, p.yaw_prior),
+        return (Generator(len(NAMES), p.channels, p.levels, p.res_blocks, p.blur, p.yaw_prior, p.limb_falloff),
                 Discriminator(image_size, len(BINARY), p.d_channels))
 
     def _noise_std(self, gan_step: int) -> float:

@@ -272,7 +272,8 @@ def _matchers(lowshot) -> list[str]:
         k1 = _get(m, "visible_k1") or {}
         gain = k1.get("gain_gan_vs_real")
         lead = _get(m, "val_gap_to_best")
-        rows.append([name, _num(_get(m, "val_top1_gan")), f"{_num(_mean(lead), signed=True)} {_ci(lead)}" if lead else "—",
+        val_lead = f"{_num(_mean(lead), signed=True)} {_ci(lead)}" if lead else "—"
+        rows.append([name, _num(_get(m, "val_top1_gan")), val_lead,
                      _num(_mean(k1.get("real"))), _num(_mean(k1.get("gan"))),
                      _num(_mean(gain), signed=True), _ci(gain), verdict(gain)])
     header = ["matcher", "val top-1 (gan)", "val: best's lead over it", "k=1 real", "k=1 gan", "gain gan vs real",

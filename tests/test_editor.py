@@ -552,6 +552,7 @@ def test_the_limb_falloff_takes_the_seam_out_of_the_cylinder_turn():
     turns away); with it the offset fades out beyond the limb, and inside the head nothing moves."""
     change = torch.tensor([40.0, -40.0, 20.0])
     hard, soft = (cylinder_turn(change, 64, falloff) * 32 for falloff in (0.0, 0.5))  # pixels
+
     def seam(offset):  # the largest jump between neighbouring columns
         return (offset[:, 1:] - offset[:, :-1]).abs().max().item()
 

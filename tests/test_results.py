@@ -70,8 +70,9 @@ def metrics():
                 "ncm": {"val_top1_gan": 0.81, "visible_k1": {"real": iv(0.569, 0.559, 0.579),
                                                              "gan": iv(0.734, 0.729, 0.738),
                                                              "gain_gan_vs_real": iv(0.164, 0.155, 0.174)}},
-                "nn": {"val_top1_gan": 0.77, "val_gap_to_best": iv(0.04, 0.01, 0.07), "visible_k1": {"real": iv(0.5, 0.49, 0.51), "gan": iv(0.505, 0.49, 0.52),
-                                                            "gain_gan_vs_real": iv(0.005, -0.01, 0.02)}},
+                "nn": {"val_top1_gan": 0.77, "val_gap_to_best": iv(0.04, 0.01, 0.07),
+                       "visible_k1": {"real": iv(0.5, 0.49, 0.51), "gan": iv(0.505, 0.49, 0.52),
+                                      "gain_gan_vs_real": iv(0.005, -0.01, 0.02)}},
             },
             "visible": {
                 "k1": visible_k(0.0), "k5": k5,
@@ -156,7 +157,8 @@ def test_ablation_thermal_matchers_and_method(metrics):
     thermal_k1 = section_of(thermal, "### k=1 (36 identities, 661 probes)")
     assert "| translated vs raw | +0.360 | [0.340, 0.380] | gain |" in thermal_k1
     matchers = section_of(page, "## Matchers")
-    assert "| nn | 0.770 | +0.040 [0.010, 0.070] | 0.500 | 0.505 | +0.005 | [-0.010, 0.020] | no clear effect |" in matchers
+    assert ("| nn | 0.770 | +0.040 [0.010, 0.070] | 0.500 | 0.505 | +0.005 | [-0.010, 0.020] | no clear effect |"
+            in matchers)
     assert "Rule used for every table: **ncm**, chosen on base-val identities, by top-1" in matchers
     assert "paired percentile bootstrap over novel identities and episodes, 2000 resamples" in page
     assert "84 base, 10 val, 36 novel" in page

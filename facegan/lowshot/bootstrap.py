@@ -36,15 +36,15 @@ class IdentityBootstrap:
 
     def interval(self, correct: np.ndarray, probes: np.ndarray) -> dict:
         """Top-1 (all probes pooled) and its 95% interval."""
-        return summarize(pooled_top1(correct, probes), self.top1(correct, probes))
+        return summarize(_ratio(correct, probes), self.top1(correct, probes))
 
     def gain(self, correct_a: np.ndarray, correct_b: np.ndarray, probes: np.ndarray) -> dict:
         """Top-1 of a minus top-1 of b on the same probes, with its paired 95% interval."""
-        return summarize(pooled_top1(correct_a, probes) - pooled_top1(correct_b, probes),
+        return summarize(_ratio(correct_a, probes) - _ratio(correct_b, probes),
                          self.top1(correct_a, probes) - self.top1(correct_b, probes))
 
 
-def pooled_top1(correct: np.ndarray, probes: np.ndarray) -> float:
+def _ratio(correct: np.ndarray, probes: np.ndarray) -> float:
     total = float(np.sum(probes))
     return float(np.sum(correct)) / total if total else float("nan")
 

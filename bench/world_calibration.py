@@ -195,8 +195,8 @@ def score(out: Path, params) -> None:
             gain = results.gain(arm, "real")
             emit(f"world_gain_{arm}_vs_real_k1_{matcher}", gain["mean"], "top-1",
                  ORACLE_GAIN_TARGET if arm == "oracle" else None, digits=3, ci95=_rounded(gain["ci95"]), **detail)
-    for c, (neutral, matched, n) in kind_matched(index, store, embedded.oracle, oracle.table, episodes,
-                                                 scorer.masks).items():
+    for c, (neutral, matched, n) in sorted(kind_matched(index, store, embedded.oracle, oracle.table, episodes,
+                                                        scorer.masks).items()):
         emit(f"world_kind_matched_gain_k1_{c}", matched - neutral, "top-1", None, digits=3,
              neutral_gallery=round(neutral, 3), kind_matched_gallery=round(matched, 3), probes=n, **detail)
     report = json.loads((out / "recognizer.json").read_text())
@@ -210,9 +210,9 @@ def kind_matched(index, store: np.ndarray, oracle: np.ndarray, table, episodes, 
     """Where an enrollment-side gain can come from. For probes with exactly one shifted condition:
     top-1 with every identity represented by its neutral photo, and by that photo's true variant
     in the probe's condition (the nearest yaw target for a posed probe) -> {condition: (neutral,
-    matched, probes)}. If matching within the condition is no easier than across it, variants add
-    little however perfect they are: the shift then costs information (dark lenses, a hidden half
-    face), not a mismatch that a variant could bridge."""
+    matched, probes)}, and the same per shift strength (_band). If matching within the condition is
+    no easier than across it, variants add little however perfect they are: the shift then costs
+    information (dark lenses, a hidden half face), not a mismatch that a variant could bridge."""
     shifted = {c: masks[c] for c in SHIFTS}
     single = sum(m.astype(int) for m in shifted.values()) == 1
     at = {}
@@ -235,9 +235,23 @@ def kind_matched(index, store: np.ndarray, oracle: np.ndarray, table, episodes, 
             if any(r is None for r in rows):
                 continue
             truth = np.searchsorted(ids, index.at[p, "identity"])
-            hits[c].append(((store[sources] @ store[p]).argmax() == truth, (oracle[rows] @ store[p]).argmax() == truth))
+            hit = ((store[sources] @ store[p]).argmax() == truth, (oracle[rows] @ store[p]).argmax() == truth)
+            hits[c].append(hit)
+            hits.setdefault(_band(c, index.loc[p]), []).append(hit)
     return {c: (float(np.mean([a for a, _ in h])), float(np.mean([b for _, b in h])), len(h))
             for c, h in hits.items() if h}
+
+
+def _band(condition: str, photo) -> str:
+    """The probe's condition with how far it is shifted: posed by |yaw| (15-degree bands), old by
+    age (0.1 bands). A shift can leave room at one strength and none at another."""
+    if condition == "posed":
+        low = int(min(abs(photo["yaw"]), 59.9) // 15 * 15)
+        return f"posed_{low}-{low + 15}deg"
+    if condition == "old":
+        low = min(int(photo["age"] * 10), 9) / 10
+        return f"old_age{low:.1f}-{low + 0.1:.1f}"
+    return condition
 
 
 def _condition_top1(results: TaskResults, arm: str, mask: np.ndarray) -> dict:

@@ -5,21 +5,22 @@ cylinder_turn), and D's yaw head, trained on the same labels as the judges' yaw 
 for the rest. If the judge reads a pure warp as a much smaller turn than the true turned face,
 G is pushed to paint what the warp cannot move (the back of the head swinging out, the ear, the
 cheek's outline, shading), and at +-40 degrees that painting is the smear of the editor grid.
-On held-out base faces (synthetic sets: the truth is the renderer's), per yaw target, the mean
+On held-out base faces, per yaw target, the mean
 judged yaw of:
 
-- `truth`: the renderer's true turn of each photo;
+- `truth`: the renderer's true turn of each photo (synthetic sets only);
 - `prior`: the cylinder warp alone (editor.limb_falloff as in params), no learned flow or drawing;
 - `prior_x1.6`: the same warp turned 1.6 times as far (is the prior simply too timid?);
 - `editor`: models/editor.pt's edit, where that file exists.
 
 Then, for the truth at the largest left turn, the reading with one band of the image put back
-to the unturned source's pixels: how much of the reading each part of the face carries.
+to the unturned source's pixels: how much of the reading each part of the face carries. On
+photos (CelebA, identity folders) there is no truth: the prior's and the editor's readings only.
 
     cd bench && python yaw_cues.py --root .. [--sources 90]
 
 Reads --root's params.yaml, data/prepared and models/judges.pt (`dvc repro train_judges` first);
-about a minute on 2 cores (rendering the true turns). One JSON line per figure.
+about a minute on 2 cores (rendering the true turns), seconds on photos. One JSON line per figure.
 """
 
 from __future__ import annotations
@@ -66,9 +67,8 @@ def main() -> None:
     params = load_params(args.root / "params.yaml")
     data = open_prepared(args.root / "data/prepared")
     root = synthetic_root(data.report)
-    if root is None:
-        raise SystemExit("error: yaw_cues needs the renderer's true turns (data.source synthetic)")
-    root = root if root.is_absolute() else args.root / root  # the report's paths are the pipeline's
+    if root is not None and not root.is_absolute():
+        root = args.root / root  # the report's paths are the pipeline's
     judges = load_judges(args.root / "models/judges.pt")
     editor_path = args.root / "models/editor.pt"
     editor = load_editor(editor_path).eval() if editor_path.is_file() else None
@@ -78,7 +78,7 @@ def main() -> None:
     source = source_attributes(data.faces, rows, judges)
     continuous = continuous_age(editor) if editor is not None else True
     plan = edit_plan(source, continuous)
-    truths = true_plan_variants(rows, source, root, faces.shape[1], args.workers, continuous)
+    truths = None if root is None else true_plan_variants(rows, source, root, faces.shape[1], args.workers, continuous)
 
     def read(images: np.ndarray) -> float:
         return float(np.mean(judges.attributes_and_yaw(images)[1]))
@@ -87,13 +87,16 @@ def main() -> None:
     turns = [(i, float(targets["yaw"])) for i, (_, targets) in enumerate(plan) if "yaw" in targets]
     for i, target in turns:
         change = target - source["yaw"]
-        read_as = {"truth": read(truths[i]), "prior": read(warped(faces, change, falloff)),
-                   f"prior_x{EXAGGERATION}": read(warped(faces, EXAGGERATION * change, falloff))}
+        read_as = ({} if truths is None else {"truth": read(truths[i])}) | {
+            "prior": read(warped(faces, change, falloff)),
+            f"prior_x{EXAGGERATION}": read(warped(faces, EXAGGERATION * change, falloff))}
         if editor is not None:
             read_as["editor"] = read(edit_faces(editor, faces, {"yaw": target}, source))
         for name, value in read_as.items():
             emit(f"yaw_cues_{name}_{target:+.0f}", value, "degrees", n_sources=len(faces))
 
+    if truths is None:  # photos: no true turn to take apart
+        return
     i, target = min(turns, key=lambda t: t[1])
     truth = truths[i]
     scale = faces.shape[1] / 64

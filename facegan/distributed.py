@@ -41,7 +41,13 @@ def setup() -> None:
         return
     cuda = torch.cuda.is_available()
     if cuda:
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        local_rank, gpus = int(os.environ.get("LOCAL_RANK", "0")), torch.cuda.device_count()
+        if local_rank >= gpus:  # else CUDA's "invalid device ordinal" from deep inside set_device
+            per_node = os.environ.get("LOCAL_WORLD_SIZE", str(local_rank + 1))
+            raise FaceganError(f"torchrun --nproc_per_node={per_node}: this machine has {gpus} GPU(s) and NCCL "
+                               f"takes one process per GPU; start at most {gpus} (CUDA_VISIBLE_DEVICES= runs "
+                               f"them on the CPU with gloo)")
+        torch.cuda.set_device(local_rank)
     dist.init_process_group("nccl" if cuda else "gloo", timeout=datetime.timedelta(minutes=30))
 
 

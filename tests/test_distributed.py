@@ -22,7 +22,21 @@ from facegan.errors import FaceganError
 REPO = Path(__file__).resolve().parents[1]
 TORCHRUN = [str(Path(sys.executable).parent / "torchrun"), "--standalone", "--nproc_per_node=2"]
 # PYTHONPATH: the processes import this checkout's facegan, whichever one is installed.
-ENV = os.environ | {"OMP_NUM_THREADS": "1", "NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONPATH": str(REPO)}
+# CUDA_VISIBLE_DEVICES: these are gloo checks on the CPU, also on a machine with GPUs.
+ENV = os.environ | {"OMP_NUM_THREADS": "1", "NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONPATH": str(REPO),
+                    "CUDA_VISIBLE_DEVICES": ""}
+
+
+@pytest.mark.bad_input
+def test_more_processes_than_gpus_is_named(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda i: pytest.fail("set_device reached"))
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    with pytest.raises(FaceganError, match="nproc_per_node=2: this machine has 1 GPU"):
+        distributed.setup()
 
 
 def test_shards_split_a_global_batch_without_overlap():

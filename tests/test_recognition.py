@@ -151,6 +151,18 @@ def test_cosface_subtracts_the_margin_from_the_target_cosine():
     torch.testing.assert_close(logits[torch.arange(4), labels], cos[torch.arange(4), labels] - 0.35)
 
 
+@pytest.mark.parametrize("head_type", [ArcFace, CosFace])
+def test_margin_heads_compute_in_fp32_under_autocast(head_type):
+    # On CUDA the recognizer trains under bf16 autocast; CPU autocast casts F.linear the same way.
+    torch.manual_seed(0)
+    head = head_type(8, 5, scale=16.0, margin=0.3)
+    emb, labels = torch.randn(6, 8), torch.tensor([0, 1, 2, 3, 4, 0])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = head(emb.bfloat16(), labels)
+    assert logits.dtype == torch.float32
+    torch.testing.assert_close(logits, head(emb.bfloat16().float(), labels))
+
+
 def test_separable_scores_give_perfect_verification():
     rng = np.random.default_rng(0)
     m = score_metrics(rng.normal(0.8, 0.05, 3000), rng.normal(0.0, 0.05, 3000))

@@ -23,8 +23,10 @@ class _MarginHead(nn.Module):
         self.margin = margin
 
     def cosine(self, embeddings: torch.Tensor) -> torch.Tensor:
-        # fp32 even under autocast: the margin arithmetic near cos = +-1 needs it.
-        return F.linear(F.normalize(embeddings.float()), F.normalize(self.weight.float()))
+        # fp32 even under autocast (which would run F.linear in bf16 whatever its inputs): the margin
+        # arithmetic near cos = +-1 needs it, and scatter needs the target logit's dtype.
+        with torch.autocast(embeddings.device.type, enabled=False):
+            return F.linear(F.normalize(embeddings.float()), F.normalize(self.weight.float()))
 
     def target_logit(self, cos_target: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -34,4 +34,4 @@ def amp_dtype(device: torch.device) -> torch.dtype | None:
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
     dtype = amp_dtype(device)
-    return torch.autocast("cuda", dtype=dtype) if dtype is not None else contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()

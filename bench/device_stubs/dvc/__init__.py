@@ -1,0 +1,1 @@
+"""Stand-in: see bench/device_stubs/README.md."""

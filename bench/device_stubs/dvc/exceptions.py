@@ -1,0 +1,10 @@
+class DvcException(Exception):
+    pass
+
+
+class NotDvcRepoError(DvcException):
+    pass
+
+
+class InvalidArgumentError(DvcException):
+    pass

@@ -1,0 +1,13 @@
+from dvc.exceptions import DvcException
+
+
+class SCMError(DvcException):
+    pass
+
+
+class NoSCM:
+    pass
+
+
+class Git:
+    root_dir = "."

@@ -1,0 +1,2 @@
+class SCMError(Exception):
+    pass

@@ -21,9 +21,11 @@ from facegan.errors import FaceganError
 
 REPO = Path(__file__).resolve().parents[1]
 TORCHRUN = [str(Path(sys.executable).parent / "torchrun"), "--standalone", "--nproc_per_node=2"]
-# PYTHONPATH: the processes import this checkout's facegan, whichever one is installed.
-# CUDA_VISIBLE_DEVICES: these are gloo checks on the CPU, also on a machine with GPUs.
-ENV = os.environ | {"OMP_NUM_THREADS": "1", "NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONPATH": str(REPO),
+# PYTHONPATH: the processes import this checkout's facegan, whichever one is installed (and what
+# the caller's PYTHONPATH adds). CUDA_VISIBLE_DEVICES: these are gloo checks on the CPU, also on a
+# machine with GPUs.
+PATH = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+ENV = os.environ | {"OMP_NUM_THREADS": "1", "NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONPATH": PATH,
                     "CUDA_VISIBLE_DEVICES": ""}
 
 
@@ -72,7 +74,7 @@ def test_gradients_are_averaged_and_gan_runs_resume_exactly_on_two_processes(tmp
     from torchrun_checks import HEADS_ONLY
 
     run = subprocess.run([*TORCHRUN, str(REPO / "tests/torchrun_checks.py"), str(tmp_path)], capture_output=True,
-                         text=True, env=ENV | {"PYTHONPATH": f"{REPO / 'tests'}{os.pathsep}{REPO}"},
+                         text=True, env=ENV | {"PYTHONPATH": f"{REPO / 'tests'}{os.pathsep}{PATH}"},
                          timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     # Without BatchNorm, two processes that each take half of every batch (and its random draws)

@@ -54,3 +54,12 @@ def test_judges_stage_trains_under_autocast(tiny_synthetic, monkeypatch, bf16_au
 def test_synthesis_edits_and_judges_under_autocast(tiny_synthetic, tmp_path, monkeypatch, bf16_autocast, request):
     report = request.getfixturevalue("synthesized")[2]
     assert report["generated"] > 0 and 0 <= report["kept"] <= report["generated"]
+
+
+def test_gpus_without_native_bf16_autocast_in_fp16(monkeypatch):
+    """A V100 or T4 reports bf16 as supported through emulation, yet has no bf16 convolutions."""
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
+    assert device_module.amp_dtype(torch.device("cuda")) == torch.float16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)  # an A100, an H100
+    assert device_module.amp_dtype(torch.device("cuda")) == torch.bfloat16
+    assert device_module.amp_dtype(torch.device("cpu")) is None

@@ -393,3 +393,15 @@ def test_white_balance_augment_shifts_colour_temperature_and_keeps_shape():
     assert (np.abs(red_blue - base) < 0.5).mean() > 0.3  # untouched in others
     grey = face.mean(-1).ravel()
     assert min(np.corrcoef(grey, o.mean(-1).ravel())[0, 1] for o in outs) > 0.95
+
+
+@pytest.mark.bad_input
+def test_a_batch_too_small_for_torchruns_processes_is_named(tmp_path, monkeypatch):
+    """The check runs once the trainer has joined torchrun's processes (before, it saw one)."""
+    from facegan import distributed
+
+    joined = []
+    monkeypatch.setattr(distributed, "setup", lambda: joined.append(True))
+    monkeypatch.setattr(distributed, "world_size", lambda: 4 if joined else 1)
+    with pytest.raises(FaceganError, match="recognizer.batch_size 6 leaves fewer than 2 faces"):
+        train_tiny(tmp_path, "small", batch_size=6)

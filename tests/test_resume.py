@@ -126,3 +126,43 @@ def test_the_check_notices_a_resume_that_forgets_the_rng_states(tmp_path, monkey
     monkeypatch.setattr(loop, "set_rng_states", lambda states: None)
     whole, resumed = _crash_then_resume(tmp_path, monkeypatch, "attribute_judge")
     assert not _same(resumed["model"], whole["model"])
+
+
+class FakeCuda:
+    """torch.cuda's RNG calls on a machine with `visible` GPUs, this process on `current`."""
+
+    def __init__(self, monkeypatch, visible: int, current: int = 0):
+        self.states = [torch.full((4,), i, dtype=torch.uint8) for i in range(visible)]
+        self.current = current
+        for name, value in {"is_available": lambda: True, "device_count": lambda: visible,
+                            "current_device": lambda: self.current,
+                            "get_rng_state": lambda: self.states[self.current].clone(),
+                            "get_rng_state_all": lambda: [s.clone() for s in self.states],
+                            "set_rng_state": self._set}.items():
+            monkeypatch.setattr(torch.cuda, name, value)
+        monkeypatch.setattr(torch.cuda, "set_rng_state_all", lambda states: [self._set(s, i) for i, s in
+                                                                            enumerate(states)])
+
+    def _set(self, state, device="cuda"):
+        index = self.current if device == "cuda" else int(device)
+        self.states[index] = state.clone()  # IndexError past the visible GPUs, as torch.cuda's own
+
+
+def test_a_checkpoint_from_more_gpus_resumes_on_fewer(monkeypatch):
+    from facegan.train.checkpoint import rng_states, set_rng_states
+
+    FakeCuda(monkeypatch, visible=8, current=3)
+    saved = rng_states()
+    assert torch.equal(saved["cuda"], torch.full((4,), 3, dtype=torch.uint8))  # this process's GPU alone
+    one_gpu = FakeCuda(monkeypatch, visible=1)
+    set_rng_states(saved)
+    assert torch.equal(one_gpu.states[0], saved["cuda"])
+    # A checkpoint written before: every visible GPU's state. Each process takes its own, if it exists.
+    older = saved | {"cuda": [torch.full((4,), i, dtype=torch.uint8) for i in range(8)]}
+    set_rng_states(older)
+    assert torch.equal(one_gpu.states[0], older["cuda"][0])
+    one_gpu.current = 5
+    one_gpu.states = [None] * 6
+    set_rng_states(older)
+    assert torch.equal(one_gpu.states[5], older["cuda"][5])
+    set_rng_states(older | {"cuda": older["cuda"][:2]})  # this GPU was not in the older run: left as it is

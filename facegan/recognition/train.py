@@ -86,6 +86,7 @@ class RecognizerTrainer(Trainer):
     def __init__(self, p: RecognizerParams, data: TrainBatches, num_classes: int, *, seed: int, image_size: int,
                  total_steps: int | None, device: torch.device):
         batch_size = clamped_batch_size(p, len(data))
+        distributed.setup()  # joins torchrun's processes, so the check below sees them
         distributed.check_batch_size(batch_size, "recognizer.batch_size")
         own_budget = step_budget(p, len(data))
         total_steps = own_budget if total_steps is None else total_steps

@@ -74,7 +74,9 @@ def rng_states() -> dict:
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
+        # This process's GPU only: under torchrun each process draws on its own GPU, and a run may
+        # resume where fewer GPUs are visible.
+        states["cuda"] = torch.cuda.get_rng_state()
     return states
 
 
@@ -86,7 +88,11 @@ def set_rng_states(states: dict) -> None:
                          np_state["has_gauss"], np_state["cached_gaussian"]))
     torch.set_rng_state(states["torch"])
     if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
+        cuda = states["cuda"]
+        if isinstance(cuda, (list, tuple)):  # older checkpoints held every visible GPU's state
+            cuda = cuda[torch.cuda.current_device()] if torch.cuda.current_device() < len(cuda) else None
+        if cuda is not None:
+            torch.cuda.set_rng_state(cuda)
 
 
 def save_checkpoint(directory: Path, state: dict) -> None:

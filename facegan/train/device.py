@@ -29,7 +29,9 @@ def amp_dtype(device: torch.device) -> torch.dtype | None:
     """The autocast dtype on CUDA (bf16 where supported, else fp16); None = plain fp32 (CPU)."""
     if device.type != "cuda":
         return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    # Native bf16 only (compute capability 8.0+): older GPUs report emulated bf16 as supported,
+    # yet have no bf16 convolutions; they take fp16 with loss scaling.
+    return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
 
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:

@@ -9,7 +9,8 @@ recognizer's bf16 embeddings agree with fp32 ones, channels_last through the edi
 and facegan.distributed's collectives (flattened per dtype) on CUDA tensors over NCCL. One GPU
 makes a one-rank NCCL group, so the collectives run but do not mix ranks' values.
 `params` writes the `celeba-gpu` preset with a photo folder (celeba-mini) and a training budget
-that fits a few minutes (`--tiny`: a CPU rehearsal of the same script).
+that fits a few minutes (`--tiny`: a few steps of each model, a CPU rehearsal of the same
+script and the preset's shapes).
 """
 
 from __future__ import annotations
@@ -35,14 +36,13 @@ OVERRIDES = {
     "editor": {"steps": 300, "heads_pretrain_steps": 50, "monitor_every": 150, "checkpoint_every": 150},
     "translator": {"steps": 300, "monitor_every": 150, "checkpoint_every": 150},
 }
-TINY = {  # the same stages on a CPU in a few minutes: checks the script, not the models
+TINY = {  # the preset's models at its size, a few steps each: checks the script and shapes, not the models
     "data": {"workers": 2},
-    "recognizer": {"epochs": 1, "width": 8, "num_workers": 0},
-    "judges": {"epochs": 1, "identity_epochs": 1, "quality_epochs": 1, "width": 8},
-    "editor": {"steps": 8, "heads_pretrain_steps": 2, "warmup_steps": 2, "channels": 8, "d_channels": 8,
-               "res_blocks": 1, "monitor_every": 4, "checkpoint_every": 4, "log_every": 2},
-    "translator": {"steps": 8, "channels": 8, "d_channels": 8, "monitor_every": 4, "checkpoint_every": 4,
-                   "log_every": 2},
+    "recognizer": {"epochs": 1, "num_workers": 0},
+    "judges": {"epochs": 1, "identity_epochs": 1, "quality_epochs": 1},
+    "editor": {"steps": 4, "heads_pretrain_steps": 2, "warmup_steps": 2, "monitor_every": 2, "checkpoint_every": 2,
+               "log_every": 2},
+    "translator": {"steps": 4, "monitor_every": 2, "checkpoint_every": 2, "log_every": 2},
 }
 
 

@@ -5,7 +5,8 @@
 #   bash bench/device_check.sh PHOTOS [OUT] [--tiny]
 #
 # PHOTOS: CelebA's official layout (e.g. ../shared/data/celeba-mini or a subset of it).
-# OUT: where the logs, metrics.json and the editor's grid go (default reports/device_check). --tiny rehearses it on a CPU.
+# OUT: where the logs, metrics.json and the editor's grid go (default reports/device_check). --tiny
+# rehearses it on a CPU: the preset's models at 128 px, a few steps each (30 identities: ~10 minutes).
 # Wheels of packages the machine lacks, if any, are installed from .whl/ first; without dvc,
 # bench/device_stubs stands in for it (dvclive imports it).
 # Writes params.yaml, data/, models/, checkpoints/ and reports/ in the working tree: run it in a copy.

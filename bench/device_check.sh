@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check in one call: CUDA code paths (bench/device_check.py paths), then the celeba-gpu
-# preset on a folder of CelebA photos at 128 px, stage by stage, then the figures.
+# preset on a folder of CelebA photos at 128 px, stage by stage, then the figures, then the tests
+# whose code picks the GPU by itself.
 #
 #   bash bench/device_check.sh PHOTOS [OUT] [--tiny]
 #
@@ -40,4 +41,12 @@ done
 rm -f "$out/stage.log"
 python3 bench/device_check.py summary | tee "$out/summary.jsonl"
 cp reports/metrics.json reports/figures/editor_grid.png "$out/" 2>/dev/null
+# The tests whose code picks the GPU by itself (training, judging, synthesis, resume), on CUDA.
+if [ -z "$tiny" ]; then
+    xdist=$(python3 -c "import xdist" 2>/dev/null && echo "-n 8")
+    timeout 300 python3 -m pytest -m "not slow" -q -rf -p no:cacheprovider $xdist tests/test_recognition.py \
+        tests/test_judges.py tests/test_synthesis.py tests/test_resume.py tests/test_amp.py \
+        tests/test_enroll_identify.py > "$out/pytest.log" 2>&1
+    echo "pytest exit $?"; grep -E "^FAILED|passed|failed" "$out/pytest.log" | tail -15
+fi
 exit 0

@@ -144,33 +144,36 @@ def summary() -> int:
             keep = {k: v for k, v in report.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
             print(json.dumps({"stage": name} | dict(list(keep.items())[:24])))
     metrics = reports / "metrics.json"
-    if metrics.is_file():
-        m = json.loads(metrics.read_text())
-        vis = m.get("lowshot", {}).get("visible", {})
-        for k in ("k1", "k5"):
-            row = vis.get(k, {})
-            arms = {arm: row[arm]["top1"]["mean"] for arm in ("real", "classical", "gan", "oracle") if arm in row}
-            gains = {key: [row[key]["mean"], *row[key]["ci95"]] for key in row if key.startswith("gain_")}
-            print(json.dumps({"lowshot_visible": k, "top1": arms} | gains))
-    thermal = m.get("lowshot", {}).get("thermal", {}).get("k1", {})
+    if not metrics.is_file():
+        return 0
+    lowshot = json.loads(metrics.read_text()).get("lowshot", {})
+    for k in ("k1", "k5"):
+        row = lowshot.get("visible", {}).get(k, {})
+        arms = {arm: row[arm]["top1"]["mean"] for arm in ("real", "classical", "gan", "oracle") if arm in row}
+        print(json.dumps({"lowshot_visible": k, "top1": arms} | _gains(row)))
+    thermal = lowshot.get("thermal", {}).get("k1", {})
     if thermal:
-        print(json.dumps({"lowshot_thermal": "k1"} | {key: [thermal[key]["mean"], *thermal[key]["ci95"]]
-                                                      for key in thermal if key.startswith("gain_")}))
+        print(json.dumps({"lowshot_thermal": "k1"} | _gains(thermal)))
     return 0
+
+
+def _gains(row: dict) -> dict:
+    """Each gain_* of a metrics.json block as [mean, low, high]."""
+    return {key: [row[key]["mean"], *row[key]["ci95"]] for key in row if key.startswith("gain_")}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("paths")
+    sub.add_parser("paths").set_defaults(run=paths)
     p = sub.add_parser("params")
     p.add_argument("--root", required=True)
     p.add_argument("--tiny", action="store_true")
-    sub.add_parser("summary")
+    p.set_defaults(run=lambda: params(args.root, args.tiny))
+    sub.add_parser("summary").set_defaults(run=summary)
     args = parser.parse_args()
     started = time.perf_counter()
-    code = {"paths": paths, "summary": summary}[args.command]() if args.command != "params" else params(
-        args.root, args.tiny)
+    code = args.run()
     print(f"device_check {args.command}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return code
 

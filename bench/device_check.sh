@@ -17,6 +17,7 @@ photos=${1:?usage: bench/device_check.sh PHOTOS [OUT] [--tiny]}
 out=${2:-reports/device_check}
 tiny=${3:-}
 mkdir -p "$out"
+: > "$out/stages.log"  # this run's stages alone
 export NO_ALBUMENTATIONS_UPDATE=1 PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 if compgen -G ".whl/*.whl" >/dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \

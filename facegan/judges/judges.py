@@ -1,7 +1,10 @@
 """The judge interface the editor, translator and synthesis stages call.
 
 Everything takes N x S x S x 3 uint8 faces (what synthesis writes), so a
-judge scores exactly the pixels that are kept.
+judge scores exactly the pixels that are kept. Judges score in fp32 on every device:
+under CUDA's bf16 autocast a score moves by about one bf16 step (0.4%) with the batch it
+is scored in, so a verdict near its threshold would not be reproducible, nor its
+threshold exact.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ class Judges:
     def identity_embeddings(self, faces: np.ndarray) -> np.ndarray:
         if isinstance(self.identity_net, DlibIdentity):
             return self.identity_net.embed(faces)
-        return embed_faces(self.identity_net, faces, device=self.device, flip=True)
+        return embed_faces(self.identity_net, faces, device=self.device, flip=True, mixed_precision=False)
 
     def identity_similarity(self, faces_a: np.ndarray, faces_b: np.ndarray) -> np.ndarray:
         """Cosine similarity of each pair (a[i], b[i]) under the identity judge."""

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from facegan.recognition.backbone import build_backbone
-from facegan.train.device import autocast, inference_batch, to_input
+from facegan.train.device import full_precision, inference_batch, to_input
 
 class QualityCritic(nn.Module):
     """The face trunk's convolutions, pooled over positions (mean and max), then one logit. Pooled, not
@@ -43,8 +43,8 @@ def quality_scores(net: QualityCritic, faces: np.ndarray, batch_size: int | None
     out = []
     for start in range(0, len(faces), batch_size):
         x = to_input(faces[start:start + batch_size]).to(device)
-        with autocast(device):
-            logits = (net(x).float() + net(x.flip(3)).float()) / 2  # a face and its mirror are alike clean
+        with full_precision(device):  # see facegan.judges.judges
+            logits = (net(x) + net(x.flip(3))) / 2  # a face and its mirror are alike clean
         out.append(torch.sigmoid(logits).cpu())
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)
 

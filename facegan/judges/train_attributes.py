@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from facegan.judges.attribute_net import YAW_SCALE, AttributeYawNet
 from facegan.recognition.dataset import TrainBatches
 from facegan.train.checkpoint import sample_rows
-from facegan.train.device import autocast, inference_batch
+from facegan.train.device import autocast, full_precision, inference_batch
 from facegan.judges.train_judge_net import JudgeNetTrainer
 from facegan.train.loop import fit
 
@@ -99,10 +99,10 @@ def predict(net: AttributeYawNet, x: torch.Tensor, batch_size: int | None = None
     probs, yaws = [], []
     for start in range(0, len(x), batch_size):
         xb = x[start:start + batch_size].to(device)
-        with autocast(device):
+        with full_precision(device):  # see facegan.judges.judges
             logits, yaw = net(xb)
             # Test-time flip: mirrored yaw must agree with the original, attributes are mirror-invariant.
             logits_f, yaw_f = net(xb.flip(3))
-        probs.append(torch.sigmoid((logits.float() + logits_f.float()) / 2).cpu())
-        yaws.append(((yaw.float() - yaw_f.float()) / 2).cpu())
+        probs.append(torch.sigmoid((logits + logits_f) / 2).cpu())
+        yaws.append(((yaw - yaw_f) / 2).cpu())
     return torch.cat(probs).numpy(), torch.cat(yaws).numpy()

@@ -9,7 +9,7 @@ import torch
 
 from facegan.model_file import read_model_file, save_model_file
 from facegan.recognition.backbone import build_backbone
-from facegan.train.device import autocast, inference_batch, to_input
+from facegan.train.device import autocast, full_precision, inference_batch, to_input
 
 
 def save_recognizer(path: Path, model: torch.nn.Module, *, arch: str, image_size: int, embedding_dim: int,
@@ -34,10 +34,11 @@ def load_recognizer(path: Path, device: torch.device | str = "cpu", stage: str =
 
 @torch.no_grad()
 def embed_faces(model: torch.nn.Module, faces_uint8: np.ndarray, batch_size: int | None = None,
-                device: torch.device | str = "cpu", flip: bool = True) -> np.ndarray:
+                device: torch.device | str = "cpu", flip: bool = True, mixed_precision: bool = True) -> np.ndarray:
     """L2-normalized embeddings (N x D float32) of N x S x S x 3 uint8 faces, in batches
     (a memmap is read one batch at a time). `flip` adds the embedding of the mirrored
-    face before normalizing, the usual test-time augmentation for faces."""
+    face before normalizing, the usual test-time augmentation for faces. `mixed_precision`:
+    autocast on CUDA (False: fp32, as a judge needs; see facegan.judges.judges)."""
     device = torch.device(device)
     batch_size = batch_size or inference_batch(device)
     was_training = model.training
@@ -47,7 +48,7 @@ def embed_faces(model: torch.nn.Module, faces_uint8: np.ndarray, batch_size: int
         x = to_input(faces_uint8[start:start + batch_size]).to(device)
         if device.type == "cuda":
             x = x.contiguous(memory_format=torch.channels_last)
-        with autocast(device):
+        with autocast(device) if mixed_precision else full_precision(device):
             emb = model(x).float()
             if flip:
                 emb = emb + model(x.flip(3)).float()

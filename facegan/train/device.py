@@ -37,3 +37,8 @@ def amp_dtype(device: torch.device) -> torch.dtype | None:
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
     dtype = amp_dtype(device)
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+
+def full_precision(device: torch.device) -> contextlib.AbstractContextManager:
+    """fp32 inside, even where a caller autocasts."""
+    return torch.autocast(device.type, enabled=False)

@@ -427,10 +427,14 @@ def _metrics_from_row(row: dict) -> dict:
     return nested
 
 
+FINISHED = (None, "Success")  # exp_show's State of a commit (None) and of an experiment that ran through
+
+
 def runs_from_experiments(repo=None, rev: str | None = None) -> list[tuple]:
     """(seed, metrics) for the workspace, the commit `rev` (HEAD by default) and every experiment
-    queued from it that has metrics (queued, running and failed ones have none). Experiments hang
-    off the commit they were queued from: after a later commit, name that one."""
+    queued from it that ran through. A running one is left out: exp_show reads its copy of the
+    workspace, whose metrics are still the commit's (seed 0's numbers under the new seed). Experiments
+    hang off the commit they were queued from: after a later commit, name that one."""
     import dvc.api
     from dvc.exceptions import DvcException
 
@@ -439,7 +443,8 @@ def runs_from_experiments(repo=None, rev: str | None = None) -> list[tuple]:
     except DvcException as err:
         raise FaceganError(f"cannot list the dvc experiments here ({type(err).__name__}: {err}); "
                            "run inside the project, or give --metrics FILE ...") from err
-    runs = [(_seed(row.get("seed", row.get("params.yaml:seed"))), _metrics_from_row(row)) for row in rows]
+    runs = [(_seed(row.get("seed", row.get("params.yaml:seed"))), _metrics_from_row(row)) for row in rows
+            if row.get("State") in FINISHED]
     return [(seed, metrics) for seed, metrics in runs if headline_values(metrics)]
 
 

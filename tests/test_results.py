@@ -228,7 +228,8 @@ def test_aggregate_runs_keeps_every_unknown_seed_and_all_headlines(metrics):
 
 
 # Rows as dvc.api.exp_show() gives them (DVC 3.67): flat columns, numbers as floats, lists and
-# nulls dropped, None for a queued experiment, '!' where the metrics file could not be read.
+# nulls dropped, None for a queued experiment, '!' where the metrics file could not be read; a
+# running experiment shows the metrics its copy of the workspace started with (the commit's).
 EXP_ROWS = [
     {"Experiment": None, "rev": "workspace", "typ": "baseline", "State": None, "seed": 0.0,
      "lowshot.visible.k1.gain_gan_vs_real.mean": 0.1, "lowshot.visible.k1.n_probes": 1322.0,
@@ -242,6 +243,10 @@ EXP_ROWS = [
      "lowshot.visible.k1.gain_gan_vs_real.mean": None},
     {"Experiment": "misty-curs", "rev": "575b992", "typ": "branch_base", "State": None, "seed": 3.0,
      "lowshot.visible.k1.gain_gan_vs_real.mean": "!"},
+    {"Experiment": "zesty-cwms", "rev": "8d6ce75", "typ": "branch_commit", "State": "Running", "seed": 4.0,
+     "lowshot.visible.k1.gain_gan_vs_real.mean": 0.1},
+    {"Experiment": "lurid-sham", "rev": "db6ed22", "typ": "branch_base", "State": "Failed", "seed": 5.0,
+     "lowshot.visible.k1.gain_gan_vs_real.mean": 0.1},
 ]
 
 
@@ -250,7 +255,8 @@ def test_experiment_rows_become_runs(monkeypatch):
 
     monkeypatch.setattr(dvc.api, "exp_show", lambda repo=None, revs=None: copy.deepcopy(EXP_ROWS))
     runs = results.runs_from_experiments()
-    assert [seed for seed, _ in runs] == [0, 0, 1]  # the queued and the unreadable rows have no metrics
+    # The queued and the unreadable rows have no metrics; the running and the failed ones show the commit's.
+    assert [seed for seed, _ in runs] == [0, 0, 1]
     assert runs[0][1] == {"lowshot": {"visible": {"k1": {"gain_gan_vs_real": {"mean": 0.1}, "n_probes": 1322.0}}}}
     assert runs[2][1]["lowshot"]["visible"]["k1"]["gain_gan_vs_real"]["mean"] == 0.2  # not other.json's
     summary = aggregate_runs(runs)

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from facegan.train.device import full_precision
+
 
 class _MarginHead(nn.Module):
     def __init__(self, embedding_dim: int, num_classes: int, scale: float, margin: float):
@@ -25,7 +27,7 @@ class _MarginHead(nn.Module):
     def cosine(self, embeddings: torch.Tensor) -> torch.Tensor:
         # fp32 even under autocast (which would run F.linear in bf16 whatever its inputs): the margin
         # arithmetic near cos = +-1 needs it, and scatter needs the target logit's dtype.
-        with torch.autocast(embeddings.device.type, enabled=False):
+        with full_precision(embeddings.device):
             return F.linear(F.normalize(embeddings.float()), F.normalize(self.weight.float()))
 
     def target_logit(self, cos_target: torch.Tensor) -> torch.Tensor:

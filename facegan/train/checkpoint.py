@@ -90,7 +90,8 @@ def set_rng_states(states: dict) -> None:
     if "cuda" in states and torch.cuda.is_available():
         cuda = states["cuda"]
         if isinstance(cuda, (list, tuple)):  # older checkpoints held every visible GPU's state
-            cuda = cuda[torch.cuda.current_device()] if torch.cuda.current_device() < len(cuda) else None
+            gpu = torch.cuda.current_device()
+            cuda = cuda[gpu] if gpu < len(cuda) else None
         if cuda is not None:
             torch.cuda.set_rng_state(cuda)
 

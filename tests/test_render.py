@@ -289,6 +289,24 @@ def test_hair_changes_within_a_person_at_realistic_rates():
     assert abs(hats / n - HAT) < 0.04
 
 
+def test_people_mostly_wear_their_own_glasses():
+    """A person's glasses photos are mostly in their own pair (lenses and frame), and pairs differ
+    between people, as in real photo sets (MeGlass): so a true glasses variant matches a probe's pair."""
+    from facegan.render.identity import FRAME_COLOURS, OWN_PAIR
+
+    own, n, pairs = 0, 0, set()
+    for i in range(1, 41):
+        ident = sample_identity(0, i)
+        pairs.add((ident.glasses_style, round(ident.glasses_tint, 2), ident.frame_colour))
+        mine = (ident.glasses_style, ident.glasses_tint, tuple(FRAME_COLOURS[ident.frame_colour]))
+        for k in range(25):
+            st = sample_image_state(ident, np.random.default_rng([0, 9, i, k]))
+            own += (st.glasses_style, st.glasses_tint, tuple(st.frame_rgb)) == mine
+            n += 1
+    assert abs(own / n - OWN_PAIR) < 0.06  # another pair can match the own one by chance, rarely
+    assert len(pairs) >= 35  # 40 people, nearly 40 pairs
+
+
 def test_beards_come_and_go_and_their_labels_follow():
     from facegan.render.identity import NO_BEARD
     from facegan.render.image_state import SHAVEN

@@ -28,6 +28,12 @@ HAIR_STYLES = ("short", "buzz", "long", "bangs", "receding", "bald", "bob")
 FACIAL_HAIR = ("none", "stubble", "moustache", "goatee", "beard", "vandyke")
 NO_BEARD = FACIAL_HAIR[:2]  # what CelebA labels No_Beard
 GLASSES_STYLES = ("round", "rectangular", "thick", "aviator")
+FRAME_COLOURS = np.array([[0.05, 0.05, 0.05], [0.25, 0.14, 0.08], [0.55, 0.45, 0.25],
+                          [0.6, 0.6, 0.62], [0.15, 0.15, 0.3], [0.45, 0.05, 0.05]], np.float32)
+# People mostly wear their own pair (MeGlass is built on it): the share of a person's glasses
+# photos in it, and of people whose own pair is dark sunglasses (half of all glasses photos were).
+OWN_PAIR = 0.8
+OWN_SUNGLASSES = 0.5
 IRIS_COLOURS = np.array([[0.22, 0.12, 0.06], [0.10, 0.06, 0.04], [0.25, 0.40, 0.55],
                          [0.28, 0.38, 0.22], [0.40, 0.30, 0.14], [0.40, 0.45, 0.48]], np.float32)
 
@@ -99,6 +105,8 @@ class Identity:
     # per-identity attribute rates
     p_glasses: float = 0.2
     glasses_style: str = "rectangular"
+    glasses_tint: float = 0.3       # the person's own pair: its lenses (0 clear .. 1 sunglasses-dark)
+    frame_colour: int = 0           # and its frame (an index into FRAME_COLOURS)
     p_smile: float = 0.3
     age_young: float = 0.2
     age_old: float = 0.75
@@ -265,4 +273,16 @@ def sample_identity(seed: int, index: int, wild: bool = False) -> Identity:
         **_rates(rng),
         looks=_looks(rng, male, style, colour),
     )
+    ident = replace(ident, **_own_glasses(seed, index))
     return replace(ident, **_wild_rates(seed, index)) if wild else ident
+
+
+def lens_tint(rng: np.random.Generator, p_dark: float) -> float:
+    """A pair's lenses: dark sunglasses that hide the eyes with probability p_dark, else clear or lightly tinted."""
+    return float(rng.uniform(0.85, 0.97)) if rng.random() < p_dark else float(rng.uniform(0.1, 0.45))
+
+
+def _own_glasses(seed: int, index: int) -> dict:
+    """The person's own pair of glasses, from their own generator (the face's draws stay as they were)."""
+    rng = np.random.default_rng([seed, 6, index])
+    return dict(glasses_tint=lens_tint(rng, OWN_SUNGLASSES), frame_colour=int(rng.integers(len(FRAME_COLOURS))))

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facegan.render.identity import GLASSES_STYLES, NO_BEARD, WILD_YAW, Identity
+from facegan.render.identity import (FRAME_COLOURS, GLASSES_STYLES, NO_BEARD, OWN_PAIR, OWN_SUNGLASSES, WILD_YAW,
+                                     Identity, lens_tint)
 
-FRAME_COLOURS = np.array([[0.05, 0.05, 0.05], [0.25, 0.14, 0.08], [0.55, 0.45, 0.25],
-                          [0.6, 0.6, 0.62], [0.15, 0.15, 0.3], [0.45, 0.05, 0.05]], np.float32)
 CLOTHES = np.array([[0.1, 0.1, 0.12], [0.85, 0.85, 0.85], [0.15, 0.2, 0.4], [0.5, 0.1, 0.1],
                     [0.3, 0.35, 0.25], [0.6, 0.5, 0.35], [0.4, 0.4, 0.45], [0.7, 0.45, 0.55]], np.float32)
 
@@ -141,12 +140,19 @@ def _background_colours(rng, d: float) -> np.ndarray:
     return np.clip(np.stack([c0, c1]), 0.05, 0.95).astype(np.float32)
 
 
+def _own(own: bool, theirs, drawn):
+    """The person's own pair's value, or the one drawn for another pair (drawn either way, so that
+    the photo's generator is consumed alike)."""
+    return theirs if own else drawn
+
+
 def sample_image_state(ident: Identity, rng: np.random.Generator, *, difficulty: float = 1.0,
                        jpeg_quality: tuple[int, int] = (75, 95), neutral: bool = False) -> ImageState:
     """One photo's attributes and nuisances; `neutral` forces an enrollment-style photo."""
     d = float(difficulty)
     glasses = (not neutral) and rng.random() < ident.p_glasses
-    style = ident.glasses_style if rng.random() < 0.8 else GLASSES_STYLES[rng.integers(len(GLASSES_STYLES))]
+    own = rng.random() < OWN_PAIR  # the person's own pair; else another (spare, sunglasses, borrowed)
+    style = ident.glasses_style if own else GLASSES_STYLES[rng.integers(len(GLASSES_STYLES))]
     smiling = (not neutral) and rng.random() < ident.p_smile
     smile = float(np.clip(rng.uniform(0.65, 1.0) * d, 0, 1)) if smiling else 0.0
     mouth_open = float(rng.uniform(5.5, 10.0) * smile) if smiling and rng.random() < 0.85 else 0.0
@@ -159,9 +165,10 @@ def sample_image_state(ident: Identity, rng: np.random.Generator, *, difficulty:
     bg_kind = ["solid", "vgrad", "hgrad", "radial", "blobs", "stripes"][rng.integers(6)]
     return ImageState(
         eyeglasses=bool(glasses), glasses_style=style,
-        # Half are dark sunglasses that hide the eyes; the rest clear or lightly tinted lenses.
-        glasses_tint=float(rng.uniform(0.85, 0.97)) if rng.random() < 0.5 else float(rng.uniform(0.1, 0.45)),
-        frame_rgb=FRAME_COLOURS[rng.integers(len(FRAME_COLOURS))],
+        # Another pair is as likely to be sunglasses as the people's own are.
+        glasses_tint=_own(own, ident.glasses_tint, lens_tint(rng, OWN_SUNGLASSES)),
+        frame_rgb=_own(own, FRAME_COLOURS[ident.frame_colour],
+                       FRAME_COLOURS[rng.integers(len(FRAME_COLOURS))]),
         smiling=bool(smiling), smile=smile, mouth_open=mouth_open, age=age, yaw_deg=yaw,
         lipstick=(not ident.male) and rng.random() < 0.4,
         gaze=(float(rng.normal(0, 0.8)), float(rng.normal(0, 0.4))),

@@ -35,7 +35,7 @@ class TrueEdit:
 
     def __call__(self, ident: Identity, st: ImageState) -> ImageState:
         on = self.target >= 0.5
-        if self.kind == "eyeglasses":  # style, tint and frame are drawn for every photo
+        if self.kind == "eyeglasses":  # the pair drawn for this photo (most often the person's own)
             return dataclasses.replace(st, eyeglasses=on)
         if self.kind == "smiling":
             smile = float(np.clip(SMILE_STRENGTH * self.difficulty, 0, 1)) if on else 0.0

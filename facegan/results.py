@@ -70,8 +70,12 @@ def _mean(interval):
 
 
 def _bounds(interval) -> tuple[float, float] | None:
+    """An interval's (low, high): metrics.json's `ci95` list, or summary.json's `lo` and `hi` (the form
+    in which `dvc exp show` carries it: it drops lists)."""
     ci = _get(interval, "ci95")
-    if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(_is_number(v) for v in ci):
+    if not isinstance(ci, (list, tuple)):
+        ci = (_get(interval, "lo"), _get(interval, "hi"))
+    if len(ci) == 2 and all(_is_number(v) for v in ci):
         return float(ci[0]), float(ci[1])
     return None
 
@@ -340,25 +344,35 @@ def _seed(value):
     return value
 
 
-def headline_values(metrics: dict) -> dict[str, float]:
-    """'visible.k1.gain_gan_vs_real' -> its mean (or the plain number), for the gains a run has."""
-    values = {}
+def _headlines(metrics: dict) -> dict[str, object]:
+    """'visible.k1.gain_gan_vs_real' -> its entry in metrics (an interval dict or a plain number)."""
+    found = {}
     for task, names in HEADLINES.items():
         section = _get(metrics, "lowshot", task)
         for k in _shots(section):
-            for name in names:
-                value = section[k].get(name)
-                value = _mean(value) if isinstance(value, dict) else value
-                if _is_number(value):
-                    values[f"{task}.{k}.{name}"] = float(value)
+            found |= {f"{task}.{k}.{name}": section[k].get(name) for name in names}
+    return found
+
+
+def headline_values(metrics: dict) -> dict[str, float]:
+    """'visible.k1.gain_gan_vs_real' -> its mean (or the plain number), for the gains a run has."""
+    values = {}
+    for name, value in _headlines(metrics).items():
+        value = _mean(value) if isinstance(value, dict) else value
+        if _is_number(value):
+            values[name] = float(value)
     return values
 
 
 def _spread(runs: list[dict]) -> dict:
     xs = [run["value"] for run in runs]
-    return {"runs": runs, "n": len(xs), "mean": statistics.fmean(xs),
-            "sd": statistics.stdev(xs) if len(xs) > 1 else None,  # sample sd (n-1); none from one run
-            "min": min(xs), "max": max(xs)}
+    out = {"runs": runs, "n": len(xs), "mean": statistics.fmean(xs),
+           "sd": statistics.stdev(xs) if len(xs) > 1 else None,  # sample sd (n-1); none from one run
+           "min": min(xs), "max": max(xs)}
+    judged = [verdict(run) for run in runs if "ci95" in run]
+    if judged:  # a claim holds across seeds where each seed's own interval says so
+        out["verdicts"] = {name: judged.count(name) for name in VERDICT_ORDER if judged.count(name)}
+    return out
 
 
 def aggregate_runs(runs: list[tuple]) -> dict:
@@ -380,8 +394,11 @@ def aggregate_runs(runs: list[tuple]) -> dict:
     kept.sort(key=lambda run: (not _is_number(run[0]), run[0] if _is_number(run[0]) else 0))
     per_metric: dict[str, list[dict]] = {}
     for seed, metrics in kept:
+        entries = _headlines(metrics)
         for name, value in headline_values(metrics).items():
-            per_metric.setdefault(name, []).append({"seed": seed, "value": value})
+            bounds = _bounds(entries[name])
+            per_metric.setdefault(name, []).append(
+                {"seed": seed, "value": value} | ({"ci95": list(bounds)} if bounds else {}))
     return {"n_runs": len(kept), "seeds": [seed for seed, _ in kept], "repeated_seeds_dropped": repeated,
             "metrics": {name: _spread(values) for name, values in per_metric.items()}}
 
@@ -454,11 +471,24 @@ def seeds_markdown(summary: dict) -> str:
              f"{summary['n_runs']} runs, seeds {seeds or '—'}"
              + (f" (repeated seeds counted once: {', '.join(map(str, summary['repeated_seeds_dropped']))})"
                 if summary["repeated_seeds_dropped"] else "")
-             + ". sd is the sample standard deviation (n-1) across runs.", ""]
+             + ". sd is the sample standard deviation (n-1) across runs. Seeds' verdicts: how many seeds' own "
+             "95% intervals put the gain above zero (gain), below it (loss) or across it.", ""]
     rows = [[name, str(m["n"]), _num(m["mean"], signed=True), _num(m["sd"]), _num(m["min"], signed=True),
-             _num(m["max"], signed=True), ", ".join(f"{r['seed']}: {_num(r['value'], signed=True)}" for r in m["runs"])]
+             _num(m["max"], signed=True), _verdict_counts(m.get("verdicts")),
+             ", ".join(f"{r['seed']}: {_num(r['value'], signed=True)}" + (f" {_signed_ci(r)}" if "ci95" in r else "")
+                       for r in m["runs"])]
             for name, m in summary["metrics"].items()]
-    return "\n".join(lines + _table(["gain", "runs", "mean", "sd", "min", "max", "per seed"], rows)).rstrip() + "\n"
+    header = ["gain", "runs", "mean", "sd", "min", "max", "seeds' verdicts", "per seed"]
+    return "\n".join(lines + _table(header, rows)).rstrip() + "\n"
+
+
+def _verdict_counts(verdicts: dict | None) -> str:
+    return ", ".join(f"{name} {n}" for name, n in verdicts.items()) if verdicts else "—"
+
+
+def _signed_ci(interval) -> str:
+    low, high = _bounds(interval)
+    return f"[{low:+.3f}, {high:+.3f}]"
 
 
 def write_seeds(metrics_paths=None, *, out_path: Path, rev: str | None = None) -> str:

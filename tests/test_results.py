@@ -217,12 +217,29 @@ def test_aggregate_runs_mean_sd_and_a_repeated_seed(metrics):
     assert thermal["mean"] == pytest.approx(0.4) and thermal["sd"] == pytest.approx(0.02 ** 0.5)
 
 
+def test_a_claim_across_seeds_counts_each_seeds_own_interval():
+    """A mean across seeds can sit above zero while single seeds do not: the sweep says in how many
+    seeds the gain's own interval is above zero, across it or below it."""
+    runs = [(0, run_with(0.011)), (1, run_with(-0.005)), (2, run_with(0.02))]
+    runs[1][1]["lowshot"]["visible"]["k1"]["gain_gan_vs_real"]["ci95"] = [-0.017, 0.007]
+    runs[2][1]["lowshot"]["visible"]["k1"]["gain_gan_vs_real"]["ci95"] = [-0.04, -0.001]  # a planted odd one
+    gain = aggregate_runs(runs)["metrics"]["visible.k1.gain_gan_vs_real"]
+    assert gain["verdicts"] == {"gain": 1, "no clear effect": 1, "loss": 1}
+    assert [r["ci95"] for r in gain["runs"]] == [pytest.approx([0.001, 0.021]), [-0.017, 0.007], [-0.04, -0.001]]
+    table = results.seeds_markdown(aggregate_runs(runs))
+    assert ("| gain 1, no clear effect 1, loss 1 | 0: +0.011 [+0.001, +0.021], 1: -0.005 [-0.017, +0.007], "
+            "2: +0.020 [-0.040, -0.001] |") in table
+    no_interval = aggregate_runs([(0, {"lowshot": {"visible": {"k1": {"gan_share_of_oracle": 0.3}}}})])
+    assert "verdicts" not in no_interval["metrics"]["visible.k1.gan_share_of_oracle"]  # a share has none
+
+
 def test_aggregate_runs_keeps_every_unknown_seed_and_all_headlines(metrics):
     summary = aggregate_runs([(None, run_with(0.1)), (None, run_with(0.3)), (5, metrics)])
     assert summary["n_runs"] == 3 and summary["repeated_seeds_dropped"] == []
     assert summary["metrics"]["visible.k1.gain_gan_vs_real"]["mean"] == pytest.approx((0.1 + 0.3 + 0.164) / 3)
     assert summary["metrics"]["visible.k5.gain_oracle_vs_real"] == {
-        "runs": [{"seed": 5, "value": 0.01}], "n": 1, "mean": 0.01, "sd": None, "min": 0.01, "max": 0.01}
+        "runs": [{"seed": 5, "value": 0.01, "ci95": [-0.005, 0.025]}], "n": 1, "mean": 0.01, "sd": None,
+        "min": 0.01, "max": 0.01, "verdicts": {"no clear effect": 1}}
     assert "visible.k5.gan_share_of_oracle" not in summary["metrics"]
     assert len([n for n in summary["metrics"] if n.startswith("thermal.")]) == 6  # 3 gains x 2 shots
 
@@ -233,11 +250,13 @@ def test_aggregate_runs_keeps_every_unknown_seed_and_all_headlines(metrics):
 EXP_ROWS = [
     {"Experiment": None, "rev": "workspace", "typ": "baseline", "State": None, "seed": 0.0,
      "lowshot.visible.k1.gain_gan_vs_real.mean": 0.1, "lowshot.visible.k1.n_probes": 1322.0,
+     "visible.k1.gain_gan_vs_real.lo": 0.05, "visible.k1.gain_gan_vs_real.hi": 0.15,  # summary.json's
      "reports/metrics.json:judges.identity_eer": 0.05, "facegan/evaluation": "4d98cbba85d3e9a67ad615fa1d887bd7"},
     {"Experiment": None, "rev": "main", "typ": "baseline", "State": None, "seed": 0.0,
      "lowshot.visible.k1.gain_gan_vs_real.mean": 0.1},
     {"Experiment": "dormy-dean", "rev": "e8acb97", "typ": "branch_commit", "State": None, "params.yaml:seed": 1.0,
      "reports/metrics.json:lowshot.visible.k1.gain_gan_vs_real.mean": 0.2,
+     "reports/summary.json:visible.k1.gain_gan_vs_real.lo": -0.1, "reports/summary.json:visible.k1.gain_gan_vs_real.hi": 0.5,
      "reports/other.json:lowshot.visible.k1.gain_gan_vs_real.mean": 9.0},
     {"Experiment": "riled-stob", "rev": "2d6919a", "typ": "branch_base", "State": "Queued", "seed": 2.0,
      "lowshot.visible.k1.gain_gan_vs_real.mean": None},
@@ -257,11 +276,13 @@ def test_experiment_rows_become_runs(monkeypatch):
     runs = results.runs_from_experiments()
     # The queued and the unreadable rows have no metrics; the running and the failed ones show the commit's.
     assert [seed for seed, _ in runs] == [0, 0, 1]
-    assert runs[0][1] == {"lowshot": {"visible": {"k1": {"gain_gan_vs_real": {"mean": 0.1}, "n_probes": 1322.0}}}}
+    assert runs[0][1] == {"lowshot": {"visible": {"k1": {"gain_gan_vs_real": {"mean": 0.1, "lo": 0.05, "hi": 0.15},
+                                                         "n_probes": 1322.0}}}}
     assert runs[2][1]["lowshot"]["visible"]["k1"]["gain_gan_vs_real"]["mean"] == 0.2  # not other.json's
     summary = aggregate_runs(runs)
     assert summary["seeds"] == [0, 1]
     assert summary["metrics"]["visible.k1.gain_gan_vs_real"]["mean"] == pytest.approx(0.15)
+    assert summary["metrics"]["visible.k1.gain_gan_vs_real"]["verdicts"] == {"gain": 1, "no clear effect": 1}
     assert json.dumps(summary["seeds"]) == "[0, 1]"  # exp_show's 1.0 is written as seed 1
 
 
@@ -314,7 +335,8 @@ def test_seeds_command_reads_each_files_seed(tmp_path, capsys):
     summary = json.loads((tmp_path / "out" / "seeds.json").read_text())
     assert summary["seeds"] == [0, 1, None]
     assert summary["metrics"]["visible.k1.gain_gan_vs_real"]["mean"] == pytest.approx(0.3)
-    row = "| visible.k1.gain_gan_vs_real | 3 | +0.300 | 0.200 | +0.100 | +0.500 | 0: +0.100, 1: +0.300, None: +0.500 |"
+    row = ("| visible.k1.gain_gan_vs_real | 3 | +0.300 | 0.200 | +0.100 | +0.500 | gain 3 | 0: +0.100 [+0.090, +0.110], "
+           "1: +0.300 [+0.290, +0.310], None: +0.500 [+0.490, +0.510] |")
     assert row in capsys.readouterr().out
     assert row in (tmp_path / "out" / "seeds.md").read_text()
 

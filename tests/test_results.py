@@ -256,7 +256,8 @@ EXP_ROWS = [
      "lowshot.visible.k1.gain_gan_vs_real.mean": 0.1},
     {"Experiment": "dormy-dean", "rev": "e8acb97", "typ": "branch_commit", "State": None, "params.yaml:seed": 1.0,
      "reports/metrics.json:lowshot.visible.k1.gain_gan_vs_real.mean": 0.2,
-     "reports/summary.json:visible.k1.gain_gan_vs_real.lo": -0.1, "reports/summary.json:visible.k1.gain_gan_vs_real.hi": 0.5,
+     "reports/summary.json:visible.k1.gain_gan_vs_real.lo": -0.1,
+     "reports/summary.json:visible.k1.gain_gan_vs_real.hi": 0.5,
      "reports/other.json:lowshot.visible.k1.gain_gan_vs_real.mean": 9.0},
     {"Experiment": "riled-stob", "rev": "2d6919a", "typ": "branch_base", "State": "Queued", "seed": 2.0,
      "lowshot.visible.k1.gain_gan_vs_real.mean": None},
@@ -335,8 +336,8 @@ def test_seeds_command_reads_each_files_seed(tmp_path, capsys):
     summary = json.loads((tmp_path / "out" / "seeds.json").read_text())
     assert summary["seeds"] == [0, 1, None]
     assert summary["metrics"]["visible.k1.gain_gan_vs_real"]["mean"] == pytest.approx(0.3)
-    row = ("| visible.k1.gain_gan_vs_real | 3 | +0.300 | 0.200 | +0.100 | +0.500 | gain 3 | 0: +0.100 [+0.090, +0.110], "
-           "1: +0.300 [+0.290, +0.310], None: +0.500 [+0.490, +0.510] |")
+    row = ("| visible.k1.gain_gan_vs_real | 3 | +0.300 | 0.200 | +0.100 | +0.500 | gain 3 | "
+           "0: +0.100 [+0.090, +0.110], 1: +0.300 [+0.290, +0.310], None: +0.500 [+0.490, +0.510] |")
     assert row in capsys.readouterr().out
     assert row in (tmp_path / "out" / "seeds.md").read_text()
 

@@ -27,6 +27,7 @@ HEADLINES = {
                 "gain_oracle_probe_vs_real", "gain_gan_both_vs_real", "gan_share_of_oracle"),
     "thermal": ("gain_translated_vs_raw", "gain_translated_vs_classical", "gain_oracle_vs_raw"),
 }
+BACKBONE_GAIN = "gain_aug_vs_recognizer"  # metrics.backbone's paired gain per k and enrollment arm
 VERDICT_ORDER = ("gain", "no clear effect", "loss", "no interval")
 VERDICT_TITLES = {"gain": "Gains (interval above 0)", "no clear effect": "No clear effect (interval covers 0)",
                   "loss": "Losses (interval below 0)", "no interval": "Not judged (no interval in metrics.json)"}
@@ -345,12 +346,16 @@ def _seed(value):
 
 
 def _headlines(metrics: dict) -> dict[str, object]:
-    """'visible.k1.gain_gan_vs_real' -> its entry in metrics (an interval dict or a plain number)."""
+    """'visible.k1.gain_gan_vs_real' -> its entry in metrics (an interval dict or a plain number); the
+    training side as 'backbone.k1.gain_aug_vs_recognizer.real' (the real arm's gain)."""
     found = {}
     for task, names in HEADLINES.items():
         section = _get(metrics, "lowshot", task)
         for k in _shots(section):
             found |= {f"{task}.{k}.{name}": section[k].get(name) for name in names}
+    backbone = _get(metrics, "backbone", BACKBONE_GAIN)
+    for k in _shots(backbone):
+        found |= {f"backbone.{k}.{BACKBONE_GAIN}.{arm}": value for arm, value in backbone[k].items()}
     return found
 
 
@@ -432,6 +437,8 @@ def _metrics_from_row(row: dict) -> dict:
         path, _, name = key.rpartition(":")
         if path in ("", SUMMARY_FILE) and name.startswith(("visible.", "thermal.")):
             name = f"lowshot.{name}"  # summary.json, DVC's metrics file, keeps the tasks' gains at the top
+        elif path in ("", SUMMARY_FILE, METRICS_FILE) and name.startswith(f"backbone.{BACKBONE_GAIN}."):
+            pass  # the same path in both files
         elif path not in ("", METRICS_FILE) or not name.startswith("lowshot."):  # runs before summary.json
             continue
         if not _is_number(value):

@@ -2,7 +2,8 @@
 
 metrics.json holds every number evaluate measures (hundreds); DVC's `metrics:` entry is this
 file instead, so `dvc metrics show` and `dvc exp show` list what matters: each task's top-1 per
-condition with its gains and 95% intervals, what the editor and synthesis achieved, and the
+condition with its gains and 95% intervals, the recognizer retrained with the variants against the
+plain one (`backbone`), what the editor and synthesis achieved, and the
 minutes each stage took. Every value is copied from metrics.json. `facegan summary` prints it
 (or compares experiments) as a table whose rows stay under 120 characters.
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from facegan.errors import FaceganError
 from facegan.io import atomic_write_json
-from facegan.results import SUMMARY_FILE, _bounds, _get, _is_number, _mean, _shots, load_metrics
+from facegan.results import BACKBONE_GAIN, SUMMARY_FILE, _bounds, _get, _is_number, _mean, _shots, load_metrics
 
 WIDTH = 120  # a row fits a terminal, a pull request and a log line
 
@@ -50,6 +51,12 @@ def build_summary(metrics: dict) -> dict:
         section = _get(metrics, "lowshot", task)
         if section:
             summary[task] = {k: _task(section[k]) for k in _shots(section)}
+    backbone = _get(metrics, "backbone", BACKBONE_GAIN)
+    if isinstance(backbone, dict):  # the training side: recognizer_aug against the recognizer, per k and arm
+        gains = {k: {arm: iv for arm, v in backbone[k].items() if (iv := _interval(v)) is not None}
+                 for k in _shots(backbone)}
+        if any(gains.values()):
+            summary["backbone"] = {BACKBONE_GAIN: gains}
     editor = metrics.get("editor") or {}
     if editor:
         summary["editor"] = {"edit_success": {k: _rounded(v) for k, v in (editor.get("edit_success") or {}).items()

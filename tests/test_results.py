@@ -233,6 +233,25 @@ def test_a_claim_across_seeds_counts_each_seeds_own_interval():
     assert "verdicts" not in no_interval["metrics"]["visible.k1.gan_share_of_oracle"]  # a share has none
 
 
+def test_the_training_side_gain_is_a_seeds_headline_from_files_and_from_exp_show(metrics):
+    """recognizer_aug against the recognizer (backbone) is a claim of the pipeline too: summary.json
+    carries it with its interval, so a sweep read from dvc exp show judges it seed by seed."""
+    from facegan.summary import build_summary
+
+    summary = build_summary(metrics)
+    assert summary["backbone"] == {"gain_aug_vs_recognizer": {"k1": {
+        "real": {"mean": -0.017, "lo": -0.03, "hi": -0.004}, "gan": {"mean": 0.01, "lo": -0.01, "hi": 0.03}}}}
+    row = {"State": None, "seed": 1.0} | {
+        f"reports/summary.json:backbone.gain_aug_vs_recognizer.k1.real.{leaf}": v
+        for leaf, v in (("mean", 0.02), ("lo", 0.01), ("hi", 0.03))} | {
+        "reports/metrics.json:backbone.gain_aug_vs_recognizer.k1.real.mean": 0.02,
+        "reports/metrics.json:backbone.recognizer.verification_acc": 0.9}  # not a headline: left out
+    nested = results._metrics_from_row(row)
+    assert nested == {"backbone": {"gain_aug_vs_recognizer": {"k1": {"real": {"mean": 0.02, "lo": 0.01, "hi": 0.03}}}}}
+    gain = aggregate_runs([(0, metrics), (1, nested)])["metrics"]["backbone.k1.gain_aug_vs_recognizer.real"]
+    assert [r["value"] for r in gain["runs"]] == [-0.017, 0.02] and gain["verdicts"] == {"gain": 1, "loss": 1}
+
+
 def test_aggregate_runs_keeps_every_unknown_seed_and_all_headlines(metrics):
     summary = aggregate_runs([(None, run_with(0.1)), (None, run_with(0.3)), (5, metrics)])
     assert summary["n_runs"] == 3 and summary["repeated_seeds_dropped"] == []

@@ -18,6 +18,7 @@ from facegan.io import atomic_write_json
 from facegan.results import BACKBONE_GAIN, SUMMARY_FILE, _bounds, _get, _is_number, _mean, _shots, load_metrics
 
 WIDTH = 120  # a row fits a terminal, a pull request and a log line
+SECTIONS = ("visible", "thermal", "backbone", "editor", "synthesis", "minutes")  # build_summary's
 
 
 def _rounded(x) -> float:
@@ -142,13 +143,18 @@ def _experiment_columns(repo=None) -> list[tuple[str, dict]]:
     except DvcException as err:
         raise FaceganError(f"cannot list the dvc experiments here ({type(err).__name__}: {err}); "
                            "run inside the project") from err
+    # exp_show names a column by its file only where two files share the name, so a bare
+    # "editor.steps" is params.yaml's: params are left out by name, not by file.
+    from facegan.config import Params
+
+    params = set(flatten(Params().model_dump(mode="json")))
     columns = []
     for row in exp_rows:
         flat = {}
         for key, value in row.items():
             path, _, name = key.rpartition(":")
-            if path in ("", SUMMARY_FILE) and _is_number(value) and name.split(".")[0] in (
-                    "visible", "thermal", "editor", "synthesis", "minutes"):
+            ours = path == SUMMARY_FILE or (path == "" and name not in params)
+            if ours and _is_number(value) and name.split(".")[0] in SECTIONS:
                 flat[name] = value
         if flat:
             columns.append((row.get("Experiment") or row.get("rev") or "?", flat))

@@ -318,6 +318,26 @@ def test_a_sweep_of_an_earlier_commit_is_read_with_rev_and_one_run_warns(monkeyp
     assert asked[-1] == "a710067" and json.loads((tmp_path / "seeds.json").read_text())["seeds"] == [0, 1]
 
 
+def test_experiments_table_shows_the_summary_not_the_params(monkeypatch):
+    """`facegan summary --exps`: exp_show names a column by its file only where two files share the
+    name, so params.yaml's bare `editor.steps` must not pass for a number of summary.json's."""
+    import dvc.api
+
+    from facegan.summary import experiments_table
+
+    rows = [{"Experiment": None, "rev": "workspace", "State": None, "seed": 0.0, "editor.steps": 600.0,
+             "synthesis.base_variants_per_image": 2.0, "editor.edit_success.eyeglasses": 0.9,
+             "visible.k1.gain_gan_vs_real.mean": 0.1, "visible.k1.gain_gan_vs_real.lo": 0.05,
+             "visible.k1.gain_gan_vs_real.hi": 0.15, "backbone.gain_aug_vs_recognizer.k5.real.mean": 0.025,
+             "reports/summary.json:minutes.total": 12.2, "reports/metrics.json:minutes.total": 999.0}]
+    monkeypatch.setattr(dvc.api, "exp_show", lambda repo=None, revs=None: copy.deepcopy(rows))
+    table = experiments_table()
+    names = [line.split()[0] for line in table.splitlines()[1:]]
+    assert names == ["editor.edit_success.eyeglasses", "visible.k1.gain_gan_vs_real",
+                     "backbone.gain_aug_vs_recognizer.k5.real", "minutes.total"]
+    assert "+0.025" in table and "12.200" in table and "999" not in table
+
+
 @pytest.mark.bad_input
 def test_results_without_metrics_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)

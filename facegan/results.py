@@ -136,9 +136,9 @@ def _num(x, signed: bool = False) -> str:
     return f"{x:+.3f}" if signed else f"{x:.3f}"
 
 
-def _ci(interval) -> str:
+def _ci(interval, signed: bool = False) -> str:
     bounds = _bounds(interval)
-    return "—" if bounds is None else f"[{bounds[0]:.3f}, {bounds[1]:.3f}]"
+    return "—" if bounds is None else f"[{_num(bounds[0], signed)}, {_num(bounds[1], signed)}]"
 
 
 def _brief(value) -> str:
@@ -359,14 +359,16 @@ def _headlines(metrics: dict) -> dict[str, object]:
     return found
 
 
+def _headline_number(entry) -> float | None:
+    """An interval's mean, or the plain number; None where the run has neither."""
+    value = _mean(entry) if isinstance(entry, dict) else entry
+    return float(value) if _is_number(value) else None
+
+
 def headline_values(metrics: dict) -> dict[str, float]:
     """'visible.k1.gain_gan_vs_real' -> its mean (or the plain number), for the gains a run has."""
-    values = {}
-    for name, value in _headlines(metrics).items():
-        value = _mean(value) if isinstance(value, dict) else value
-        if _is_number(value):
-            values[name] = float(value)
-    return values
+    return {name: value for name, entry in _headlines(metrics).items()
+            if (value := _headline_number(entry)) is not None}
 
 
 def _spread(runs: list[dict]) -> dict:
@@ -399,9 +401,10 @@ def aggregate_runs(runs: list[tuple]) -> dict:
     kept.sort(key=lambda run: (not _is_number(run[0]), run[0] if _is_number(run[0]) else 0))
     per_metric: dict[str, list[dict]] = {}
     for seed, metrics in kept:
-        entries = _headlines(metrics)
-        for name, value in headline_values(metrics).items():
-            bounds = _bounds(entries[name])
+        for name, entry in _headlines(metrics).items():  # each entry read once: its value and its interval
+            if (value := _headline_number(entry)) is None:
+                continue
+            bounds = _bounds(entry)
             per_metric.setdefault(name, []).append(
                 {"seed": seed, "value": value} | ({"ci95": list(bounds)} if bounds else {}))
     return {"n_runs": len(kept), "seeds": [seed for seed, _ in kept], "repeated_seeds_dropped": repeated,
@@ -482,8 +485,8 @@ def seeds_markdown(summary: dict) -> str:
              "95% intervals put the gain above zero (gain), below it (loss) or across it.", ""]
     rows = [[name, str(m["n"]), _num(m["mean"], signed=True), _num(m["sd"]), _num(m["min"], signed=True),
              _num(m["max"], signed=True), _verdict_counts(m.get("verdicts")),
-             ", ".join(f"{r['seed']}: {_num(r['value'], signed=True)}" + (f" {_signed_ci(r)}" if "ci95" in r else "")
-                       for r in m["runs"])]
+             ", ".join(f"{r['seed']}: {_num(r['value'], signed=True)}"
+                       + (f" {_ci(r, signed=True)}" if "ci95" in r else "") for r in m["runs"])]
             for name, m in summary["metrics"].items()]
     header = ["gain", "runs", "mean", "sd", "min", "max", "seeds' verdicts", "per seed"]
     return "\n".join(lines + _table(header, rows)).rstrip() + "\n"
@@ -491,11 +494,6 @@ def seeds_markdown(summary: dict) -> str:
 
 def _verdict_counts(verdicts: dict | None) -> str:
     return ", ".join(f"{name} {n}" for name, n in verdicts.items()) if verdicts else "—"
-
-
-def _signed_ci(interval) -> str:
-    low, high = _bounds(interval)
-    return f"[{low:+.3f}, {high:+.3f}]"
 
 
 def write_seeds(metrics_paths=None, *, out_path: Path, rev: str | None = None) -> str:

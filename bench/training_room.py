@@ -1,7 +1,8 @@
 """Benchmark: how much of the training-side room the pipeline's GAN variants reach, on val identities.
 
-train_recognizer_aug trains the recognizer recipe on base faces plus the kept GAN variants of them.
-Here the same recipe is trained again on base faces plus the renderer's true variants of the same
+train_recognizer_aug trains the recognizer recipe on base faces plus the kept GAN variants of them,
+from train_recognizer's state before the last `recognizer_aug.fork` of the steps (the two share every
+step before it). Here the same is done again with the renderer's true variants of the same
 planned edits: of every planned edit (`truth_all`: a perfect editor whose every edit is kept) and of
 the kept ones only (`truth_kept`: the judges' selection, perfectly drawn). Each recognizer's real arm
 (one photo enrolled per identity, the pipeline's ncm: world_calibration.real_arm_results) is scored on
@@ -16,9 +17,9 @@ identities, so a claim needs seeds: `--seeds` trains every arm (plain and gan to
 recognizer seed, on the same episodes, and prints the mean gain over the seeds beside each seed's.
 
 Reads the pipeline's outputs under --root (params.yaml, data/prepared, data/synthetic_variants,
-models/recognizer.pt and recognizer_aug.pt: run `dvc repro train_recognizer_aug` first; synthetic
-data only). Renders and trains into --out, reusing what is there when the pipeline's variants are
-unchanged; about 5 minutes on 2 cores, 6 more per extra seed. One JSON line per figure.
+models/recognizer.pt, recognizer_fork.pt and recognizer_aug.pt: run `dvc repro train_recognizer_aug`
+first; synthetic data only). Renders and trains into --out, reusing what is there when the pipeline's
+variants are unchanged; about 3 minutes on 2 cores, 4 more per extra seed. One JSON line per figure.
 """
 
 from __future__ import annotations
@@ -68,13 +69,23 @@ def true_faces(data, jobs, workers: int, cache: Path, pipeline: Path) -> np.ndar
     return faces
 
 
-def train_on(params, prepared: Path, out: Path, name: str, faces: np.ndarray | None = None,
-             identities: np.ndarray | None = None) -> Path:
-    """The recognizer recipe (params.seed) on base faces plus `faces` (of `identities`), into out/name.pt."""
+def train_plain(params, prepared: Path, out: Path) -> tuple[Path, Path]:
+    """The recognizer recipe (params.seed) on base faces, as train_recognizer runs it, into out/plain.pt:
+    the model and the training state the other arms start from (out/plain_fork.pt)."""
+    fork = out / "plain_fork.pt"
+    train_recognizer_stage(params, prepared_dir=prepared, model_path=out / "plain.pt", report_path=out / "plain.json",
+                           live_dir=None, checkpoint_dir=out / "checkpoints_plain", fork_path=fork)
+    return out / "plain.pt", fork
+
+
+def train_on(params, prepared: Path, out: Path, name: str, fork: Path, faces: np.ndarray,
+             identities: np.ndarray) -> Path:
+    """The recognizer recipe (params.seed) on base faces plus `faces` (of `identities`), as
+    train_recognizer_aug runs it (from the plain run's `fork`), into out/name.pt."""
     model = out / f"{name}.pt"
-    extra = None if faces is None else (faces, np.arange(len(faces)), identities)
     train_recognizer_stage(params, prepared_dir=prepared, model_path=model, report_path=out / f"{name}.json",
-                           live_dir=None, checkpoint_dir=out / f"checkpoints_{name}", extra_train=extra)
+                           live_dir=None, checkpoint_dir=out / f"checkpoints_{name}",
+                           extra_train=(faces, np.arange(len(faces)), identities), start_from=fork)
     return model
 
 
@@ -150,15 +161,18 @@ def main() -> int:
     for seed in args.seeds or [params.seed]:
         seeded = params.model_copy(update={"seed": seed})
         if seed == params.seed:  # the pipeline's own recognizers are this seed's plain and gan arms
-            at, arms = out, {"plain": root / "models/recognizer.pt", "gan": root / "models/recognizer_aug.pt"}
+            at, fork = out, root / "models/recognizer_fork.pt"
+            arms = {"plain": root / "models/recognizer.pt", "gan": root / "models/recognizer_aug.pt"}
         else:
             at = out / f"seed{seed}"
             at.mkdir(exist_ok=True)
             gan = jobs.index.to_numpy()[kept]
-            arms = {"plain": train_on(seeded, prepared, at, "plain"),
-                    "gan": train_on(seeded, prepared, at, "gan", variants.faces[gan], identities[kept])}
-        recognizers = arms | {"truth_all": train_on(seeded, prepared, at, "truth_all", faces, identities),
-                              "truth_kept": train_on(seeded, prepared, at, "truth_kept", faces[kept], identities[kept])}
+            plain, fork = train_plain(seeded, prepared, at)
+            arms = {"plain": plain, "gan": train_on(seeded, prepared, at, "gan", fork, variants.faces[gan],
+                                                    identities[kept])}
+        recognizers = arms | {"truth_all": train_on(seeded, prepared, at, "truth_all", fork, faces, identities),
+                              "truth_kept": train_on(seeded, prepared, at, "truth_kept", fork, faces[kept],
+                                                     identities[kept])}
         per_seed[seed] = gains(data, params, variants.table, recognizers)
     report(per_seed)
     return 0

@@ -79,7 +79,8 @@ def build(out: Path, params) -> None:
     if not (out / "prepared").is_dir():
         prepare(params, out / "prepared")
     train_recognizer_stage(params, prepared_dir=out / "prepared", model_path=out / "recognizer.pt",
-                           report_path=out / "recognizer.json", live_dir=None, checkpoint_dir=out / "checkpoints")
+                           report_path=out / "recognizer.json", live_dir=None, checkpoint_dir=out / "checkpoints",
+                           fork_path=out / "recognizer_fork.pt")
     if not (out / "oracle").is_dir():
         write_oracle(params, out / "prepared", out / "oracle", split=SPLIT)
 
@@ -99,7 +100,8 @@ def _val_episodes(index, params) -> list:
 
 
 def build_training_oracle(out: Path, params) -> None:
-    """The recognizer recipe on base faces plus their true variants, into out/recognizer_oracle.pt."""
+    """The recognizer recipe on base faces plus their true variants, as train_recognizer_aug runs it
+    (from the plain run's fork), into out/recognizer_oracle.pt."""
     data = open_prepared(out / "prepared")
     index, p = data.index, params.synthesis
     base = index[(index["split"] == "base") & (index["role"] == "train") & (index["domain"] == "visible")]
@@ -117,7 +119,7 @@ def build_training_oracle(out: Path, params) -> None:
     train_recognizer_stage(params, prepared_dir=out / "prepared", model_path=out / "recognizer_oracle.pt",
                            report_path=out / "recognizer_oracle.json", live_dir=None,
                            checkpoint_dir=out / "checkpoints_oracle",
-                           extra_train=(faces, np.arange(len(faces)), ids))
+                           extra_train=(faces, np.arange(len(faces)), ids), start_from=out / "recognizer_fork.pt")
 
 
 def real_arm_results(data, params, stores: dict[str, np.ndarray], episodes,

@@ -248,6 +248,9 @@ class RecognizerParams(Section):
 
 
 class RecognizerAugParams(Section):
+    fork: float = Field(0.5, gt=0.0, le=1.0, description=(
+        "share of the recognizer's steps retrained with the variants, from its state after the others "
+        "(weights, optimizer, schedule): the two differ only by the variants; 1 = from scratch"))
     thermal: bool = Field(False, description="true: also train on kept thermal->visible translations of base photos")
 
 

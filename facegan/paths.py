@@ -17,6 +17,7 @@ SYNTHETIC_VARIANTS = Path("data/synthetic_variants")
 # ---- models
 MODELS = Path("models")
 RECOGNIZER = MODELS / "recognizer.pt"
+RECOGNIZER_FORK = MODELS / "recognizer_fork.pt"  # its training state where train_recognizer_aug starts
 JUDGES = MODELS / "judges.pt"
 EDITOR = MODELS / "editor.pt"
 TRANSLATOR = MODELS / "translator.pt"

@@ -100,6 +100,18 @@ def one_torch_thread():
 SYNTH_SIZE = 32
 
 
+def recognizer_fork(params, prepared: Path, out: Path) -> Path:
+    """The recipe of `params` on `prepared` as train_recognizer runs it, into `out`: the training state it
+    writes for train_recognizer_aug to start from (its path)."""
+    from facegan.recognition.stage import train_recognizer_stage
+
+    fork = out / "recognizer_fork.pt"
+    train_recognizer_stage(params, prepared_dir=prepared, model_path=out / "recognizer.pt",
+                           report_path=out / "recognizer.json", live_dir=None, checkpoint_dir=out / "checkpoints",
+                           fork_path=fork)
+    return fork
+
+
 def write_models(models) -> None:
     """Untrained models in their saved formats: synthesis's wiring does not need them trained."""
     from facegan.editor.edit import save_editor

@@ -24,7 +24,7 @@ import torch
 
 from facegan.config import parse_params
 from facegan.data.store import FACES_FILE, INDEX_FILE, open_prepared
-from tests.conftest import write_models
+from tests.conftest import recognizer_fork, write_models
 from tests.test_editor import StubJudges
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -174,12 +174,14 @@ def run_translator(params, store, upstream, out: Path) -> Path:
 
 
 def run_recognizer_aug(params, store, upstream, out: Path) -> Path:
+    """From the fork of the recognizer recipe on this copy, as the pipeline's train_recognizer writes it."""
     from facegan.stages.train_recognizer_aug import train_recognizer_aug_stage
 
     train_recognizer_aug_stage(params, prepared_dir=store["prepared"], variants_dir=store["variants"],
                                model_path=out / "models/recognizer_aug.pt",
                                report_path=out / "reports/recognizer_aug.json", live_dir=None,
-                               checkpoint_dir=out / "checkpoints")
+                               checkpoint_dir=out / "checkpoints",
+                               fork_path=recognizer_fork(params, store["prepared"], out / "fork"))
     return out / "models/recognizer_aug.pt"
 
 

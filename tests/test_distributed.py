@@ -97,6 +97,7 @@ def test_recognizer_stage_under_torchrun_with_two_processes(tiny_synthetic, work
     report = json.loads((workdir / "reports/recognizer.json").read_text())
     assert report["processes"] == 2 and 0 <= report["verification_acc"] <= 1
     assert (workdir / "models/recognizer.pt").is_file()
+    assert (workdir / "models/recognizer_fork.pt").is_file()  # rank 0 writes it; every rank waited for it
     assert (workdir / "checkpoints/train_recognizer/last.pt").is_file()
     assert run.stdout.count('"processes": 2') == 1  # rank 0 alone reports
 

@@ -15,6 +15,7 @@ from facegan.evaluation.lowshot_run import Embedded, EpisodeScore, EpisodeScorer
 from facegan.evaluation.schema import lowshot_paths, missing_paths, required_paths
 from facegan.lowshot.episodes import Episode, draw_episodes
 from facegan.lowshot.scoring import match_scores
+from tests.conftest import recognizer_fork
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 ATTRS = ["eyeglasses", "smiling", "young", "yaw"]
@@ -184,7 +185,8 @@ def test_evaluate_stage_writes_every_lowshot_path_and_the_figures(synthesized, t
     train_recognizer_aug_stage(tiny, prepared_dir=paths["prepared_dir"], variants_dir=paths["out_dir"],
                                model_path=models / "recognizer_aug.pt",
                                report_path=tmp_path / "reports/recognizer_aug.json", live_dir=None,
-                               checkpoint_dir=tmp_path / "ckpt")
+                               checkpoint_dir=tmp_path / "ckpt",
+                               fork_path=recognizer_fork(tiny, paths["prepared_dir"], tmp_path / "plain"))
     tiny = tiny.model_copy(update={"lowshot": tiny.lowshot.model_copy(update={"episodes": 3, "resamples": 300})})
     oracle = write_oracle(tiny, paths["prepared_dir"], tmp_path / "oracle")
     assert oracle["rendered"] and oracle["variants"] > 0

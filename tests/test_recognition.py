@@ -24,6 +24,7 @@ from facegan.recognition.stage import train_recognizer_stage
 from facegan.recognition.train import step_budget, train_recognizer
 from facegan.recognition.verification import score_metrics, threshold_at_far, verification_metrics
 from facegan.stages.train_recognizer_aug import train_recognizer_aug_stage
+from tests.conftest import recognizer_fork
 
 TINY = dict(arch="iresnet", width=4, embedding_dim=16, batch_size=8, epochs=3, lr=0.05, warmup_epochs=0.5,
             augment=["hflip", "brightness_contrast"], checkpoint_every=1000)
@@ -302,12 +303,13 @@ def stage_params(**overrides):
     return parse_params({"recognizer": TINY | {"epochs": 2} | overrides})
 
 
-def train_aug_stage(tmp_path, params):
+def train_aug_stage(tmp_path, params, variants=None):
     prepared = write_prepared(tmp_path / "prepared")
     return train_recognizer_aug_stage(params, prepared_dir=prepared,
-                                      variants_dir=write_variants(tmp_path / "variants", prepared),
+                                      variants_dir=variants or write_variants(tmp_path / "variants", prepared),
                                       model_path=tmp_path / "aug.pt", report_path=tmp_path / "aug.json",
-                                      live_dir=None, checkpoint_dir=tmp_path / "aug_ckpt")
+                                      live_dir=None, checkpoint_dir=tmp_path / "aug_ckpt",
+                                      fork_path=recognizer_fork(params, prepared, tmp_path / "plain"))
 
 
 def test_stage_writes_model_and_report(tmp_path):
@@ -341,6 +343,67 @@ def test_aug_stage_takes_the_optimizer_steps_of_the_base_stage(tmp_path):
     # 21 base faces: 2 steps an epoch, 4 in 2 epochs; with 6 variants, 27 faces would take 6.
     assert base["steps"] == aug["steps"] == 4
     assert aug["n_train_images"] == 27 and aug["epochs_equivalent"] == round(4 * 8 / 27, 3)
+
+
+def _weights(path) -> dict:
+    return {k: v.clone() for k, v in load_recognizer(path).state_dict().items()}
+
+
+def test_the_aug_run_starts_at_the_fork_and_differs_from_the_base_run_only_by_the_variants(tmp_path):
+    params = stage_params()  # 4 steps; recognizer_aug.fork 0.5: the last 2 are retrained
+    prepared = write_prepared(tmp_path / "prepared")
+    none_kept = tmp_path / "none_kept"
+    write_variants(none_kept, prepared)
+    table = pd.read_csv(none_kept / "variants.csv")
+    table.assign(kept=False).to_csv(none_kept / "variants.csv", index=False)
+    alone = train_aug_stage(tmp_path / "without", params, variants=none_kept)
+    # Without variants it is the base run: the same steps from the same state, to the same weights.
+    assert alone["started_at_step"] == 2 and alone["steps"] == 4 and alone["n_extra_train_images"] == 0
+    plain, aug = _weights(tmp_path / "without/plain/recognizer.pt"), _weights(tmp_path / "without/aug.pt")
+    assert all(torch.equal(plain[k], aug[k]) for k in plain)
+    # It does start from the fork's state: from a nudged one it ends elsewhere.
+    fork = tmp_path / "without/plain/recognizer_fork.pt"
+    state = torch.load(fork, weights_only=True)
+    state["model"] = {k: v + 0.01 if v.is_floating_point() else v for k, v in state["model"].items()}
+    torch.save(state, fork)
+    train_recognizer_aug_stage(params, prepared_dir=tmp_path / "without/prepared", variants_dir=none_kept,
+                               model_path=tmp_path / "nudged.pt", report_path=tmp_path / "nudged.json",
+                               live_dir=None, checkpoint_dir=tmp_path / "nudged_ckpt", fork_path=fork)
+    nudged = _weights(tmp_path / "nudged.pt")
+    assert not all(torch.equal(plain[k], nudged[k]) for k in plain)
+    # With them, the shared first half and a different second half.
+    report = train_aug_stage(tmp_path / "with", params)
+    assert report["started_at_step"] == 2 and report["n_extra_train_images"] == 6
+    aug = _weights(tmp_path / "with/aug.pt")
+    assert not all(torch.equal(plain[k], aug[k]) for k in plain)
+    full = train_aug_stage(tmp_path / "scratch", parse_params({"recognizer": TINY | {"epochs": 2},
+                                                                "recognizer_aug": {"fork": 1.0}}))
+    assert full["started_at_step"] == 0 and full["steps"] == 4
+
+
+@pytest.mark.bad_input
+def test_an_aug_run_refuses_a_fork_of_another_recipe(tmp_path):
+    prepared = write_prepared(tmp_path / "prepared")
+    fork = recognizer_fork(stage_params(epochs=6), prepared, tmp_path / "other")  # forks at step 6 of 12
+    with pytest.raises(FaceganError, match="recognizer_fork.pt: the recognizer's training state is from other"):
+        train_recognizer_aug_stage(stage_params(), prepared_dir=prepared,
+                                   variants_dir=write_variants(tmp_path / "variants", prepared),
+                                   model_path=tmp_path / "aug.pt", report_path=tmp_path / "aug.json",
+                                   live_dir=None, checkpoint_dir=tmp_path / "aug_ckpt", fork_path=fork)
+    assert not (tmp_path / "aug.pt").exists()
+
+
+def test_a_finished_base_run_without_its_fork_trains_again_to_write_it(tmp_path, capsys):
+    prepared = write_prepared(tmp_path / "prepared")
+    train_recognizer_stage(stage_params(), prepared_dir=prepared, model_path=tmp_path / "plain/recognizer.pt",
+                           report_path=tmp_path / "plain/recognizer.json", live_dir=None,
+                           checkpoint_dir=tmp_path / "plain/checkpoints")  # a run from before forks
+    before = _weights(tmp_path / "plain/recognizer.pt")
+    fork = recognizer_fork(stage_params(), prepared, tmp_path / "plain")
+    assert "training from scratch to write it" in capsys.readouterr().err
+    assert torch.load(fork, weights_only=True)["step"] == 2
+    after = _weights(tmp_path / "plain/recognizer.pt")
+    assert all(torch.equal(before[k], after[k]) for k in before)
 
 
 @pytest.mark.parametrize("sections, thermal", [({}, False), ({"recognizer_aug": {"thermal": True}}, True)])

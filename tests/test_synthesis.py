@@ -19,6 +19,7 @@ from facegan.synthesis.acceptance import target_reached
 from facegan.synthesis.plan import (NORMALIZE, THERMAL, every_variant, normalization_targets, parse_targets,
                                    sampled_variants)
 from facegan.synthesis.store import open_variants
+from tests.conftest import recognizer_fork
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -133,7 +134,8 @@ def test_augmented_recognizer_trains_on_the_kept_base_variants(synthesized, tmp_
     tiny = parse_params({"recognizer": {"width": 4, "embedding_dim": 16, "epochs": 1, "batch_size": 32}})
     report = train_recognizer_aug_stage(tiny, prepared_dir=paths["prepared_dir"], variants_dir=paths["out_dir"],
                                         model_path=tmp_path / "aug.pt", report_path=tmp_path / "aug.json",
-                                        live_dir=None, checkpoint_dir=tmp_path / "ckpt")
+                                        live_dir=None, checkpoint_dir=tmp_path / "ckpt",
+                                        fork_path=recognizer_fork(tiny, paths["prepared_dir"], tmp_path / "plain"))
     assert report["n_extra_train_images"] == len(kept)
     assert sum(report["extra_by_kind"].values()) == len(kept)
     assert (tmp_path / "aug.pt").is_file()

@@ -84,7 +84,7 @@ class RecognizerTrainer(Trainer):
     shown = ("loss",)
 
     def __init__(self, p: RecognizerParams, data: TrainBatches, num_classes: int, *, seed: int, image_size: int,
-                 total_steps: int | None, device: torch.device):
+                 total_steps: int | None, device: torch.device, parent: dict | None = None):
         batch_size = clamped_batch_size(p, len(data))
         distributed.setup()  # joins torchrun's processes, so the check below sees them
         distributed.check_batch_size(batch_size, "recognizer.batch_size")
@@ -95,6 +95,9 @@ class RecognizerTrainer(Trainer):
         self.steps_per_epoch = len(data) // batch_size
         # Only a budget other than the data's own is fingerprinted: default runs keep their checkpoints.
         self.budget = {} if total_steps == own_budget else {"total_steps": total_steps}
+        # A run forked from another (train_recognizer_aug) is that run's until the fork: another parent,
+        # or another fork step, is another run.
+        self.parent = {} if parent is None else {"parent": parent}
         torch.manual_seed(seed)
         self.model = build_backbone(p.arch, image_size, p.embedding_dim, p.width, p.dropout, p.crop).to(device)
         self.head = build_head(p.head, p.embedding_dim, num_classes, p.scale, p.margin).to(device)
@@ -111,7 +114,7 @@ class RecognizerTrainer(Trainer):
         """Labels plus a pixel sample: re-prepared data with the same identities must not resume."""
         return dict(params=computing_params(self.p, _EXECUTION_ONLY), seed=self.seed, image_size=self.image_size,
                     labels=self.data.labels, num_classes=self.num_classes,
-                    pixels=self.data.read(sample_rows(len(self.data))), **self.budget)
+                    pixels=self.data.read(sample_rows(len(self.data))), **self.budget, **self.parent)
 
     def batches(self, start: int, stop: int):
         return keyed_batches(self.data, self.batch_size, self.seed, start, stop, num_workers=self.p.num_workers,
@@ -180,7 +183,8 @@ def _no_sums() -> dict:
 
 def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, *, seed: int, image_size: int,
                      checkpoint_dir: Path, live=None, val: tuple[np.ndarray, np.ndarray] | None = None,
-                     max_steps: int | None = None, total_steps: int | None = None) -> TrainResult:
+                     max_steps: int | None = None, total_steps: int | None = None,
+                     fork_at: tuple[int, Path] | None = None, start_from: dict | None = None) -> TrainResult:
     """Train (or resume) an embedder on `data` (facegan.train.loop.fit); `val` = (uint8 faces,
     identities) scored each epoch.
 
@@ -190,11 +194,15 @@ def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, 
     its own epochs: each is logged (and `val` scored) when it ends, and a partial last epoch
     when the budget runs out (simplest: no second clock for logging).
     `max_steps` stops early (as if killed) after checkpointing; tests use it to check resuming.
+    `fork_at` = (step, path) writes the run's state at that step to `path`; `start_from` starts from
+    such a state, loaded (facegan.train.loop.fit): a run on other data that shares every step before it.
     Under torchrun each process trains on its shard of every global batch, the gradients averaged
     (Trainer.update), so the schedule and the data seen are those of a one-process run; rank 0
     checkpoints and logs, with the training loss and accuracy averaged over all processes.
     """
+    parent = None if start_from is None else {"fingerprint": start_from["fingerprint"], "step": int(start_from["step"])}
     trainer = RecognizerTrainer(p, data, num_classes, seed=seed, image_size=image_size, total_steps=total_steps,
-                                device=default_device())
-    run = fit(trainer, checkpoint_dir, max_steps=max_steps, callbacks=[EpochLog(val, seed)], live=live)
+                                device=default_device(), parent=parent)
+    run = fit(trainer, checkpoint_dir, max_steps=max_steps, callbacks=[EpochLog(val, seed)], live=live,
+              fork_at=fork_at, start_from=start_from)
     return TrainResult(trainer.model.eval(), run.steps, run.train_img_per_s, run.run_id)

@@ -15,6 +15,7 @@ an uninterrupted run (CPU).
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -129,12 +130,23 @@ class Fit:
 
 
 def fit(trainer: Trainer, checkpoint_dir: Path, *, max_steps: int | None = None,
-        callbacks: Sequence[Callback] = (), live=None) -> Fit:
+        callbacks: Sequence[Callback] = (), live=None, fork_at: tuple[int, Path] | None = None,
+        start_from: dict | None = None) -> Fit:
     """Train (or resume) `trainer` to its `steps`, or `max_steps` (stops early as if killed, after
     checkpointing; tests use it to check resuming). `live` is a dvclive factory `live(checkpoint)`
-    (facegan.live) that rank 0 opens once it knows what it resumes from."""
+    (facegan.live) that rank 0 opens once it knows what it resumes from.
+
+    `fork_at` = (step, path): also write the run's state at that step to `path`, a point another
+    run may start from. `start_from`: such a state (the file, loaded); without a checkpoint of its
+    own, the run starts there (weights, optimizer, schedule, step, RNG states) instead of at step 0,
+    so the two runs share every step before the fork. The trainer's fingerprint must name it."""
     run_id = fingerprint(**trainer.fingerprint(), architecture=architecture(*trainer.nets.values()))
     state = load_checkpoint(checkpoint_dir, run_id)
+    fork_step, fork_path = fork_at if fork_at is not None else (None, None)
+    if state is not None and fork_step is not None and state["step"] > fork_step and not Path(fork_path).is_file():
+        print(f"warning: {fork_path} is missing and the run in {checkpoint_dir} is past step {fork_step}; "
+              "training from scratch to write it", file=sys.stderr)
+        state = None
     timing = {"images": 0, "seconds": 0.0}
     if state is not None:
         trainer.load_state_dict(state)
@@ -142,14 +154,21 @@ def fit(trainer: Trainer, checkpoint_dir: Path, *, max_steps: int | None = None,
         for callback in callbacks:
             callback.load_state_dict(state)
         set_rng_states(state["rng"])
+    elif start_from is not None:  # the fork's callbacks and timing were the other run's
+        trainer.load_state_dict(start_from)
+        trainer.step = start_from["step"]
+        set_rng_states(start_from["rng"])
     if callable(live):  # a factory: a resumed run's curves are rebuilt from the checkpoint
         live = live(state) if distributed.is_main() else None
 
-    def checkpoint() -> None:
+    def checkpoint(path: Path | None = None) -> None:
         extra = {"fingerprint": run_id, "step": trainer.step, "timing": dict(timing), "rng": rng_states(),
                  HISTORY_KEY: logged(live)}
         save_checkpoint(checkpoint_dir, trainer.state_dict() | extra
-                        | {k: v for c in callbacks for k, v in c.state_dict().items()})
+                        | {k: v for c in callbacks for k, v in c.state_dict().items()}, path)
+
+    if fork_step is not None and trainer.step == fork_step:  # a fork at step 0, or a resumed run's
+        checkpoint(fork_path)
 
     stop = trainer.steps if max_steps is None else min(trainer.steps, max_steps)
     unit = trainer.batch_size if trainer.progress_unit == "img" else 1
@@ -173,6 +192,8 @@ def fit(trainer: Trainer, checkpoint_dir: Path, *, max_steps: int | None = None,
         _log_row(live, trainer.log_step(), [c.on_step(trainer, losses, live is not None) for c in callbacks])
         if trainer.step % trainer.checkpoint_every == 0 and trainer.step < stop:
             checkpoint()
+        if trainer.step == fork_step:
+            checkpoint(fork_path)
     if trained:  # the end state, so a rerun after a crash later in the stage skips training
         checkpoint()
     progress.close()

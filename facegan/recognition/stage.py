@@ -108,7 +108,6 @@ def train_recognizer_stage(params: Params, *, prepared_dir: Path, model_path: Pa
     return report
 
 
-
 def _fork(path: Path, budget: int, n_classes: int) -> dict:
     """The training state to start from; one clear line where it is not this recipe's (other params or data)."""
     import torch

@@ -143,9 +143,11 @@ def fit(trainer: Trainer, checkpoint_dir: Path, *, max_steps: int | None = None,
     run_id = fingerprint(**trainer.fingerprint(), architecture=architecture(*trainer.nets.values()))
     state = load_checkpoint(checkpoint_dir, run_id)
     fork_step, fork_path = fork_at if fork_at is not None else (None, None)
-    if state is not None and fork_step is not None and state["step"] > fork_step and not Path(fork_path).is_file():
-        print(f"warning: {fork_path} is missing and the run in {checkpoint_dir} is past step {fork_step}; "
-              "training from scratch to write it", file=sys.stderr)
+    if state is not None and fork_step is not None and state["step"] > fork_step \
+            and not _is_fork(fork_path, run_id, fork_step):
+        # A run from before forks, or one asked now for another fork step (not in its fingerprint).
+        print(f"warning: {fork_path} is not this run's state at step {fork_step} and the run in {checkpoint_dir} "
+              "is past it; training from scratch to write it", file=sys.stderr)
         state = None
     timing = {"images": 0, "seconds": 0.0}
     if state is not None:
@@ -198,6 +200,14 @@ def fit(trainer: Trainer, checkpoint_dir: Path, *, max_steps: int | None = None,
         checkpoint()
     progress.close()
     return Fit(trainer.step, timing["images"] / max(timing["seconds"], 1e-9), run_id)
+
+
+def _is_fork(path: Path, run_id: str, step: int) -> bool:
+    """Whether `path` holds the state of run `run_id` at `step`."""
+    if not Path(path).is_file():
+        return False
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return state.get("fingerprint") == run_id and state.get("step") == step
 
 
 def _log_row(live, step: int, entries: list[dict | None]) -> None:

@@ -405,13 +405,12 @@ def test_a_finished_base_run_without_its_fork_trains_again_to_write_it(tmp_path,
     after = _weights(tmp_path / "plain/recognizer.pt")
     assert all(torch.equal(before[k], after[k]) for k in before)
     # Asked for another fork step, the finished run (whose fingerprint does not hold it) writes that one.
-    recognizer_fork(parse_params({"recognizer": TINY | {"epochs": 2}, "recognizer_aug": {"fork": 0.25}}),
-                    prepared, tmp_path / "plain")
+    quarter = parse_params({"recognizer": TINY | {"epochs": 2}, "recognizer_aug": {"fork": 0.25}})
+    recognizer_fork(quarter, prepared, tmp_path / "plain")
     assert torch.load(fork, weights_only=True)["step"] == 3
     assert "training from scratch to write it" in capsys.readouterr().err
     # Asked again for the same, it trains no more.
-    recognizer_fork(parse_params({"recognizer": TINY | {"epochs": 2}, "recognizer_aug": {"fork": 0.25}}),
-                    prepared, tmp_path / "plain")
+    recognizer_fork(quarter, prepared, tmp_path / "plain")
     assert "training from scratch" not in capsys.readouterr().err
 
 

@@ -78,8 +78,7 @@ def train_recognizer_stage(params: Params, *, prepared_dir: Path, model_path: Pa
 
     live = live_factory(live_dir)
     budget = step_budget(p, len(train_rows))
-    fork_file = Path(checkpoint_dir) / FORK_FILE
-    fork_at = None if fork_path is None else (round((1 - params.recognizer_aug.fork) * budget), fork_file)
+    fork_at = None if fork_path is None else (round((1 - params.recognizer_aug.fork) * budget), FORK_FILE)
     fork = None if start_from is None else _fork(Path(start_from), budget, len(class_ids))
     result = train_recognizer(p, batches, len(class_ids), seed=params.seed, image_size=data.image_size,
                               checkpoint_dir=Path(checkpoint_dir), live=live, val=val, total_steps=budget,
@@ -89,7 +88,7 @@ def train_recognizer_stage(params: Params, *, prepared_dir: Path, model_path: Pa
     if not distributed.is_main():  # under torchrun, rank 0 saves and scores
         return {}
     if fork_path is not None:  # the checkpoint folder persists across reruns; the model folder's copy is DVC's
-        atomic_write_bytes(fork_path, fork_file.read_bytes())
+        atomic_write_bytes(fork_path, (Path(checkpoint_dir) / FORK_FILE).read_bytes())
     save_recognizer(model_path, result.model, arch=p.arch, image_size=data.image_size,
                     embedding_dim=p.embedding_dim, width=p.width, identity_names=names, crop=p.crop,
                     provenance=provenance(params, train_rows, data.image_size, result.steps), fingerprint=result.run_id)

@@ -184,7 +184,7 @@ def _no_sums() -> dict:
 def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, *, seed: int, image_size: int,
                      checkpoint_dir: Path, live=None, val: tuple[np.ndarray, np.ndarray] | None = None,
                      max_steps: int | None = None, total_steps: int | None = None,
-                     fork_at: tuple[int, Path] | None = None, start_from: dict | None = None) -> TrainResult:
+                     fork_at: tuple[int, str] | None = None, start_from: dict | None = None) -> TrainResult:
     """Train (or resume) an embedder on `data` (facegan.train.loop.fit); `val` = (uint8 faces,
     identities) scored each epoch.
 
@@ -194,8 +194,9 @@ def train_recognizer(p: RecognizerParams, data: TrainBatches, num_classes: int, 
     its own epochs: each is logged (and `val` scored) when it ends, and a partial last epoch
     when the budget runs out (simplest: no second clock for logging).
     `max_steps` stops early (as if killed) after checkpointing; tests use it to check resuming.
-    `fork_at` = (step, path) writes the run's state at that step to `path`; `start_from` starts from
-    such a state, loaded (facegan.train.loop.fit): a run on other data that shares every step before it.
+    `fork_at` = (step, name) writes the run's state at that step as `name` beside its checkpoint;
+    `start_from` starts from such a state, loaded (facegan.train.loop.fit): a run on other data that
+    shares every step before it.
     Under torchrun each process trains on its shard of every global batch, the gradients averaged
     (Trainer.update), so the schedule and the data seen are those of a one-process run; rank 0
     checkpoints and logs, with the training loss and accuracy averaged over all processes.

@@ -96,16 +96,16 @@ def set_rng_states(states: dict) -> None:
             torch.cuda.set_rng_state(cuda)
 
 
-def save_checkpoint(directory: Path, state: dict, path: Path | None = None) -> None:
-    """Written (to `path`, by default the directory's checkpoint file) by rank 0 only (every rank
-    holds the same state under DDP); every rank returns once it is on disk, so whatever runs next on
-    any rank may read it."""
+def save_checkpoint(directory: Path, state: dict, name: str = CHECKPOINT_FILE) -> None:
+    """Written (as `name` in `directory`: the checkpoint, or a fork beside it) by rank 0 only (every
+    rank holds the same state under DDP); every rank returns once it is on disk, so whatever runs
+    next on any rank may read it."""
     from facegan.distributed import barrier, is_main
 
     if is_main():
         buf = io.BytesIO()
         torch.save(state, buf)
-        atomic_write_bytes(Path(directory) / CHECKPOINT_FILE if path is None else Path(path), buf.getvalue())
+        atomic_write_bytes(Path(directory) / name, buf.getvalue())
     barrier()
 
 

@@ -26,8 +26,8 @@ from tqdm import tqdm
 
 from facegan import distributed
 from facegan.live import HISTORY_KEY, logged
-from facegan.train.checkpoint import (architecture, fingerprint, load_checkpoint, rng_states, save_checkpoint,
-                                      set_rng_states)
+from facegan.train.checkpoint import (CHECKPOINT_FILE, architecture, fingerprint, load_checkpoint, rng_states,
+                                      save_checkpoint, set_rng_states)
 from facegan.train.device import amp_dtype
 from facegan.train.rng import step_generator
 
@@ -130,19 +130,21 @@ class Fit:
 
 
 def fit(trainer: Trainer, checkpoint_dir: Path, *, max_steps: int | None = None,
-        callbacks: Sequence[Callback] = (), live=None, fork_at: tuple[int, Path] | None = None,
+        callbacks: Sequence[Callback] = (), live=None, fork_at: tuple[int, str] | None = None,
         start_from: dict | None = None) -> Fit:
     """Train (or resume) `trainer` to its `steps`, or `max_steps` (stops early as if killed, after
     checkpointing; tests use it to check resuming). `live` is a dvclive factory `live(checkpoint)`
     (facegan.live) that rank 0 opens once it knows what it resumes from.
 
-    `fork_at` = (step, path): also write the run's state at that step to `path`, a point another
-    run may start from. `start_from`: such a state (the file, loaded); without a checkpoint of its
-    own, the run starts there (weights, optimizer, schedule, step, RNG states) instead of at step 0,
-    so the two runs share every step before the fork. The trainer's fingerprint must name it."""
+    `fork_at` = (step, name): also write the run's state at that step as `name` beside the
+    checkpoint (so it persists with the run), a point another run may start from. `start_from`:
+    such a state (the file, loaded); without a checkpoint of its own, the run starts there
+    (weights, optimizer, schedule, step, RNG states) instead of at step 0, so the two runs share
+    every step before the fork. The trainer's fingerprint must name it."""
     run_id = fingerprint(**trainer.fingerprint(), architecture=architecture(*trainer.nets.values()))
     state = load_checkpoint(checkpoint_dir, run_id)
-    fork_step, fork_path = fork_at if fork_at is not None else (None, None)
+    fork_step, fork_name = fork_at if fork_at is not None else (None, None)
+    fork_path = None if fork_at is None else Path(checkpoint_dir) / fork_name
     if state is not None and fork_step is not None and state["step"] > fork_step \
             and not _is_fork(fork_path, run_id, fork_step):
         # A run from before forks, or one asked now for another fork step (not in its fingerprint).
@@ -163,14 +165,14 @@ def fit(trainer: Trainer, checkpoint_dir: Path, *, max_steps: int | None = None,
     if callable(live):  # a factory: a resumed run's curves are rebuilt from the checkpoint
         live = live(state) if distributed.is_main() else None
 
-    def checkpoint(path: Path | None = None) -> None:
+    def checkpoint(name: str = CHECKPOINT_FILE) -> None:
         extra = {"fingerprint": run_id, "step": trainer.step, "timing": dict(timing), "rng": rng_states(),
                  HISTORY_KEY: logged(live)}
         save_checkpoint(checkpoint_dir, trainer.state_dict() | extra
-                        | {k: v for c in callbacks for k, v in c.state_dict().items()}, path)
+                        | {k: v for c in callbacks for k, v in c.state_dict().items()}, name)
 
     if fork_step is not None and trainer.step == fork_step:  # a fork at step 0, or a resumed run's
-        checkpoint(fork_path)
+        checkpoint(fork_name)
 
     stop = trainer.steps if max_steps is None else min(trainer.steps, max_steps)
     unit = trainer.batch_size if trainer.progress_unit == "img" else 1
@@ -195,7 +197,7 @@ def fit(trainer: Trainer, checkpoint_dir: Path, *, max_steps: int | None = None,
         if trainer.step % trainer.checkpoint_every == 0 and trainer.step < stop:
             checkpoint()
         if trainer.step == fork_step:
-            checkpoint(fork_path)
+            checkpoint(fork_name)
     if trained:  # the end state, so a rerun after a crash later in the stage skips training
         checkpoint()
     progress.close()
@@ -204,7 +206,7 @@ def fit(trainer: Trainer, checkpoint_dir: Path, *, max_steps: int | None = None,
 
 def _is_fork(path: Path, run_id: str, step: int) -> bool:
     """Whether `path` holds the state of run `run_id` at `step`."""
-    if not Path(path).is_file():
+    if not path.is_file():
         return False
     state = torch.load(path, map_location="cpu", weights_only=True)
     return state.get("fingerprint") == run_id and state.get("step") == step

@@ -13,6 +13,13 @@ judged yaw of:
 - `prior_x1.6`: the same warp turned 1.6 times as far (is the prior simply too timid?);
 - `editor`: models/editor.pt's edit, where that file exists.
 
+Then the ceiling of any warp, per yaw target, as truth SSIM (the editor report's figure): `warp_ceiling`
+warps each face by a dense optical flow fitted to its own true turn (OpenCV's Farneback, truth to
+source): what a perfect 2-D warp of the photo could reach, drawing nothing; `prior_filled` is the
+prior's warp with the truth pasted into every column the cylinder cannot show (within 30 degrees of
+its limb, or beyond it): what a perfect drawing of the revealed side adds to the prior; `editor`
+and `none` (the source) beside them.
+
 Then, for the truth at the largest left turn, the reading with one band of the image put back
 to the unturned source's pixels: how much of the reading each part of the face carries. On
 photos (CelebA, identity folders) there is no truth: the prior's and the editor's readings only.
@@ -28,6 +35,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from report import emit  # bench/report.py (scripts run from bench/)
@@ -36,8 +44,8 @@ from facegan.config import load_params
 from facegan.data.store import open_prepared
 from facegan.editor.edit import continuous_age, edit_faces, load_editor, source_attributes
 from facegan.editor.evaluate import edit_plan
-from facegan.editor.generator import _warp, cylinder_turn
-from facegan.editor.truth import synthetic_root, true_plan_variants
+from facegan.editor.generator import hidden_columns, prior_turn
+from facegan.editor.truth import _ssim_l1, synthetic_root, true_plan_variants
 from facegan.judges.judges import load_judges
 from facegan.train.device import to_input
 
@@ -53,9 +61,21 @@ def warped(faces: np.ndarray, change: np.ndarray, falloff: float) -> np.ndarray:
     """The cylinder prior's turn of uint8 faces by `change` degrees, alone (no learned flow), as uint8."""
     x = to_input(faces)
     with torch.no_grad():
-        turn = cylinder_turn(torch.as_tensor(change, dtype=x.dtype), x.shape[3], falloff)
-        out = _warp(x, torch.zeros(len(x), 2, 4, 4, dtype=x.dtype), turn)
+        out = prior_turn(x, torch.as_tensor(change, dtype=x.dtype), falloff)
     return ((out.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+
+
+def flow_warped(faces: np.ndarray, truths: np.ndarray) -> np.ndarray:
+    """Each uint8 face warped onto its truth by a dense flow fitted to the pair (the best a warp can do)."""
+    out = []
+    for face, truth in zip(faces, truths):
+        flow = cv2.calcOpticalFlowFarneback(cv2.cvtColor(truth, cv2.COLOR_RGB2GRAY),
+                                            cv2.cvtColor(face, cv2.COLOR_RGB2GRAY), None, 0.5, 3, 9, 5, 5, 1.1, 0)
+        h, w = flow.shape[:2]
+        x, y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        out.append(cv2.remap(face, x + flow[..., 0], y + flow[..., 1], cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REPLICATE))
+    return np.stack(out)
 
 
 def main() -> None:
@@ -97,6 +117,17 @@ def main() -> None:
 
     if truths is None:  # photos: no true turn to take apart
         return
+    for i, target in turns:
+        change = target - source["yaw"]
+        made = {"none": faces, "prior": warped(faces, change, falloff),
+                "warp_ceiling": flow_warped(faces, truths[i])}
+        hidden = hidden_columns(torch.as_tensor(change), faces.shape[2]).numpy()
+        made["prior_filled"] = np.where(hidden[:, None, :, None], truths[i], made["prior"])
+        if editor is not None:
+            made["editor"] = edit_faces(editor, faces, {"yaw": target}, source)
+        for name, images in made.items():
+            emit(f"yaw_truth_ssim_{name}_{target:+.0f}", float(_ssim_l1(images, truths[i])[0].mean()), "SSIM",
+                 digits=3, n_sources=len(faces))
     i, target = min(turns, key=lambda t: t[1])
     truth = truths[i]
     scale = faces.shape[1] / 64

@@ -334,6 +334,12 @@ class EditorParams(Section):
     # way back (StarGAN's cycle) needs the person's own details kept through the edit.
     lambda_cycle: Annotated[float, Field(ge=0.0)] = Field(
         0.0, description="L1 of G(G(x, c), -c) to x: an edit must keep what undoing it needs")
+    # Unpaired, G learns a turn only from D's yaw head, and paints the side of the head the warp cannot show as
+    # a smear. A face turned away by the prior and back again has lost that side, and the photo itself is the
+    # target: pixel supervision for the drawing a turn needs (Rotate-and-Render, Zhou et al. 2020).
+    round_trip: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        0.5, description="share of each batch G also turns back from a round trip: the face turned away by the "
+                         "yaw prior (to a yaw drawn in +-45 degrees), the photo itself the target (needs yaw_prior)")
     # Cheap steps: G's first edits then chase attributes D already knows.
     heads_pretrain_steps: Annotated[int, Field(ge=0)] = Field(
         100, description="first steps (at most half) train only D's attribute/yaw heads on real faces")
@@ -362,6 +368,9 @@ class EditorParams(Section):
     def _wgan_needs_gp(self):
         if self.adversarial_loss == "wgan-gp" and self.penalty != "gp":
             raise ValueError("editor.adversarial_loss wgan-gp needs editor.penalty: gp")
+        if self.round_trip > 0 and not self.yaw_prior:
+            raise ValueError("editor.round_trip turns faces by the yaw prior: set editor.yaw_prior: true or "
+                             "round_trip: 0")
         return self
 
 

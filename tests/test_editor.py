@@ -10,18 +10,21 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
+from facegan import distributed
 from facegan.attributes import ages_known, flipped, youth
 from facegan.config import EditorParams, parse_params
 from facegan.data.decode import load_face
 from facegan.data.store import open_prepared
-from facegan.editor.conditioning import BINARY, NAMES, YAW, attribute_vectors, sample_targets, set_targets
+from facegan.editor.conditioning import (BINARY, NAMES, YAW, YAW_SCALE, attribute_vectors, sample_targets,
+                                         set_targets)
 from facegan.editor.edit import edit_faces, edit_image, load_editor, save_editor
 from facegan.editor.evaluate import (EVAL_YAW_TARGETS, edit_plan, edit_success, evaluate_editor,
                                      reconstruction_quality)
 from facegan.editor.augment import diff_augment
-from facegan.editor.generator import Blur, Generator, _warp, cylinder_turn
+from facegan.editor.generator import Blur, Generator, cylinder_turn, prior_turn
 from facegan.editor.stage import train_editor_stage
 from facegan.editor.train import build_models, train_editor
 from facegan.editor.truth import (REGION_GROW, _ssim_l1, edit_region, kept_vs_rejected, region_ssim, synthetic_root,
@@ -218,9 +221,10 @@ def test_models_have_the_expected_shapes():
         build_models(EditorParams(levels=4), SIZE)
 
 
-def train_tiny(tmp_path, name: str, max_steps=None, live=None, monitor=None, monitored_by=None, **overrides):
+def train_tiny(tmp_path, name: str, max_steps=None, live=None, monitor=None, monitored_by=None, faces=None,
+               **overrides):
     params = EditorParams(**(TINY | overrides))
-    source = FaceSource(tiny_faces(), np.arange(12), np.zeros(12))
+    source = FaceSource(tiny_faces() if faces is None else faces, np.arange(12), np.zeros(12))
     return train_editor(params, source, attribute_vectors(tiny_attributes()), tiny_recognizer(), seed=0,
                         image_size=SIZE, checkpoint_dir=tmp_path / name, live=live, monitor=monitor,
                         max_steps=max_steps, device=torch.device("cpu"), monitored_by=monitored_by)
@@ -322,6 +326,7 @@ def test_runs_from_before_the_mask_penalty_keep_their_fingerprint():
     assert "lambda_mask" not in params_of() and params_of(lambda_mask=1.0)["lambda_mask"] == 1.0
     assert "lambda_cycle" not in params_of() and params_of(lambda_cycle=10.0)["lambda_cycle"] == 10.0
     assert "limb_falloff" not in params_of(limb_falloff=0.0) and params_of()["limb_falloff"] == 0.5
+    assert "round_trip" not in params_of(round_trip=0.0) and params_of()["round_trip"] == 0.5
 
 
 def test_the_cycle_loss_makes_an_edit_undoable(tmp_path):
@@ -339,6 +344,54 @@ def test_the_cycle_loss_makes_an_edit_undoable(tmp_path):
 
     free, cycled = round_trip(), round_trip(lambda_cycle=20.0)
     assert cycled < 0.8 * free, (free, cycled)  # planted: the cycle term is what brings the face back
+
+
+def smooth_faces(n: int = 12, seed: int = 0) -> np.ndarray:
+    """Faces of 4 x 4 random blocks, bilinearly enlarged: what a turn loses is guessable from what it keeps."""
+    coarse = torch.rand(n, 3, 4, 4, generator=torch.Generator().manual_seed(seed))
+    return (F.interpolate(coarse, size=SIZE, mode="bilinear", align_corners=False) * 255).round().byte().permute(
+        0, 2, 3, 1).numpy()
+
+
+def test_a_round_trip_is_the_photo_turned_away_and_the_change_that_turns_it_back():
+    from facegan.editor.train import FaceganTrainer
+
+    faces = smooth_faces(8)
+    x, source = to_input(faces), torch.from_numpy(attribute_vectors(tiny_attributes(8)))
+
+    def trips(round_trip: float):
+        p = EditorParams(**(TINY | {"round_trip": round_trip}))
+        trainer = FaceganTrainer(p, FaceSource(faces, np.arange(8), np.zeros(8)), source.numpy(), tiny_recognizer(),
+                                 seed=0, image_size=SIZE, device=torch.device("cpu"))
+        return trainer._round_trips(x, source, torch.Generator().manual_seed(0), distributed.Shard(8)), p
+
+    (turned, cond), p = trips(1.0)
+    back = cond[:, -1] * YAW_SCALE
+    assert not cond[:, :-1].any() and (back.abs() > 1).all()  # only the yaw changes
+    away = source[:, -1] * YAW_SCALE - back
+    assert (away.abs() <= 45).all() and away.std() > 5  # a random yaw in the training range
+    assert torch.allclose(turned, prior_turn(x, -back, p.limb_falloff)) and (turned - x).abs().mean() > 0.02
+    (half, _), _ = trips(0.5)
+    assert len(half) == 4 and torch.equal(half, turned[4:])  # the last faces of the batch
+
+
+def test_round_trips_teach_g_to_draw_what_a_turn_reveals(tmp_path):
+    faces = smooth_faces(12)
+    x = to_input(faces[:8])
+    back = torch.tensor([30.0, -30.0] * 4)
+
+    def error(**overrides) -> float:
+        # D's terms held at ~0 (a warmup longer than the run): reconstruction alone teaches G
+        run = train_tiny(tmp_path, f"rt{overrides}", steps=60, lr_g=0.02, warmup_steps=10**6, lambda_id=0.0,
+                         select_best=False, heads_pretrain_steps=0, recon_share=1.0, ema_decay=0.0, faces=faces,
+                         **overrides)
+        cond = torch.zeros(8, len(NAMES))
+        cond[:, -1] = back / YAW_SCALE
+        with torch.no_grad():
+            return float((run.generator(prior_turn(x, -back, run.generator.limb_falloff), cond) - x).abs().mean())
+
+    free, trained = error(round_trip=0.0), error(round_trip=1.0)
+    assert trained < 0.85 * free, (free, trained)  # planted: the round trips are what bring the face back
 
 
 def test_a_checkpoint_of_other_params_is_set_aside(tmp_path):
@@ -540,7 +593,7 @@ def test_the_cylinder_turn_moves_a_face_towards_the_renderers_true_turn(tiny_syn
         change = torch.as_tensor(target - rows["yaw"].to_numpy(), dtype=torch.float32)
 
         def turned(c):
-            out = _warp(x, torch.zeros(len(x), 2, 4, 4), cylinder_turn(c, SIZE))
+            out = prior_turn(x, c)
             return ((out.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
 
         nothing, prior, wrong_way = (_ssim_l1(f, truth)[0].mean() for f in (faces, turned(change), turned(-change)))

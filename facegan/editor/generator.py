@@ -89,6 +89,28 @@ def _tile(cond: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return cond[:, :, None, None].expand(-1, -1, *like.shape[2:])
 
 
+def _turned_columns(yaw_change: torch.Tensor, width: int) -> tuple[torch.Tensor, ...]:
+    """Per column of a turn by `yaw_change` (N) degrees: u (W, relative to the head's axis), where it
+    lies on the turned head before the realignment (N x W) and the angle from which the source saw
+    that point of the cylinder (N x W radians; beyond +-pi/2 the source did not see it)."""
+    change = torch.deg2rad(yaw_change)[:, None]
+    radius = torch.as_tensor(_LANDMARK_RADIUS, dtype=change.dtype, device=change.device)
+    angle = torch.as_tensor(_LANDMARK_ANGLE, dtype=change.dtype, device=change.device)
+    # the realignment: the mean sideways move of the landmarks (the alignment's translation)
+    shift = (radius * (torch.sin(angle + change) - torch.sin(angle))).mean(1, keepdim=True)
+    u = (torch.arange(width, device=change.device, dtype=change.dtype) + 0.5) * 2 / width - 1 - HEAD_AXIS_X
+    turned = u[None] + shift
+    return u, turned, torch.asin((turned / HEAD_RADIUS).clamp(-1, 1)) - change
+
+
+def hidden_columns(yaw_change: torch.Tensor, width: int, graze: float = 60.0) -> torch.Tensor:
+    """N x W bool: the columns of the prior's turn by `yaw_change` degrees that the source barely or
+    never showed (the cylinder seen beyond `graze` degrees from the source's view: stretched limb
+    pixels) or that lie beyond the cylinder (its fade): what a turn has to draw."""
+    _, turned, seen_at = _turned_columns(yaw_change, width)
+    return (turned.abs() > HEAD_RADIUS) | (seen_at.abs() > np.deg2rad(graze))
+
+
 def cylinder_turn(yaw_change: torch.Tensor, width: int, falloff: float = 0.0) -> torch.Tensor:
     """N x W horizontal sampling offsets (in [-1, 1] image coordinates) that turn a head by
     `yaw_change` degrees (positive: the nose towards image right, as facegan.data.alignment reads
@@ -104,15 +126,9 @@ def cylinder_turn(yaw_change: torch.Tensor, width: int, falloff: float = 0.0) ->
     at 20 degrees, 4.6 at 40, on 64 px faces): a seam through hair that grows past the cylinder.
     `falloff` > 0 carries the limb's offset out over that many head radii, fading to the
     background's, so hair beside the head moves with it and the warp has no seam."""
-    change = torch.deg2rad(yaw_change)[:, None]
-    radius = torch.as_tensor(_LANDMARK_RADIUS, dtype=change.dtype, device=change.device)
-    angle = torch.as_tensor(_LANDMARK_ANGLE, dtype=change.dtype, device=change.device)
-    # the realignment: the mean sideways move of the landmarks (the alignment's translation)
-    shift = (radius * (torch.sin(angle + change) - torch.sin(angle))).mean(1, keepdim=True)
-    u = (torch.arange(width, device=change.device, dtype=change.dtype) + 0.5) * 2 / width - 1 - HEAD_AXIS_X
-    turned = u[None] + shift
+    u, turned, seen_at = _turned_columns(yaw_change, width)
     on_head = turned.abs() <= HEAD_RADIUS
-    source_angle = (torch.asin((turned / HEAD_RADIUS).clamp(-1, 1)) - change).clamp(-torch.pi / 2, torch.pi / 2)
+    source_angle = seen_at.clamp(-torch.pi / 2, torch.pi / 2)
     surface = HEAD_RADIUS * torch.sin(source_angle)  # beyond the cylinder: its limb's
     beyond = turned
     if falloff > 0:
@@ -130,6 +146,11 @@ def _warp(x: torch.Tensor, flow: torch.Tensor, turn: torch.Tensor | None = None)
     theta = torch.eye(2, 3, device=x.device, dtype=x.dtype).expand(len(x), 2, 3)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False) + flow.permute(0, 2, 3, 1)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def prior_turn(x: torch.Tensor, yaw_change: torch.Tensor, falloff: float = 0.0) -> torch.Tensor:
+    """Faces x (N x 3 x S x S) turned by the cylinder prior alone, `yaw_change` (N) degrees, no learned flow."""
+    return _warp(x, x.new_zeros(len(x), 2, 1, 1), cylinder_turn(yaw_change, x.shape[3], falloff))
 
 
 class Generator(nn.Module):

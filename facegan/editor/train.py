@@ -33,10 +33,10 @@ import torch.nn.functional as F
 from facegan import distributed
 from facegan.config import EditorParams
 from facegan.editor.augment import diff_augment
-from facegan.editor.conditioning import BINARY, NAMES, sample_targets
+from facegan.editor.conditioning import BINARY, NAMES, YAW_RANGE, YAW_SCALE, sample_targets
 from facegan.editor.discriminator import Discriminator
 from facegan.editor.ema import update_ema
-from facegan.editor.generator import Generator
+from facegan.editor.generator import Generator, prior_turn
 from facegan.editor.train_stargan import StarGANTrainer
 from facegan.editor.trainer import EditorTrainer, heads_loss
 from facegan.gan.losses import blend_partiality, d_adversarial, g_adversarial, gradient_penalty, r1_penalty
@@ -93,6 +93,20 @@ class FaceganTrainer(EditorTrainer):
             return self._heads_step(x, source, rng, part)
         return self._gan_step(x, source, rng, part, step - self.pretrain_steps)
 
+    def _round_trips(self, x: torch.Tensor, source: torch.Tensor, rng: torch.Generator,
+                     part: distributed.Shard) -> tuple[torch.Tensor, torch.Tensor]:
+        """The last `round_trip` share of the faces (the reconstructions take the first) turned away by the
+        yaw prior to a random yaw in the training range, and the conditions that turn them back (nothing
+        else changes); their targets are x[-len(turned):]."""
+        n = max(1, round(self.p.round_trip * len(x)))
+        away = part.take((torch.rand(part.size, generator=rng) * 2 - 1) * YAW_RANGE)[-n:].to(x.device)
+        back = source[-n:, -1] * YAW_SCALE - away  # degrees
+        with torch.no_grad():
+            turned = prior_turn(x[-n:], -back, self.p.limb_falloff)
+        cond = torch.zeros_like(source[-n:])
+        cond[:, -1] = back / YAW_SCALE
+        return turned, cond
+
     def _gan_step(self, x: torch.Tensor, source: torch.Tensor, rng: torch.Generator, part: distributed.Shard,
                   gan_step: int) -> dict[str, float]:
         """D learns real vs fake and the heads, then G learns from D (see the module's docstring)."""
@@ -104,11 +118,15 @@ class FaceganTrainer(EditorTrainer):
                                   for noise in std * torch.randn(2, part.size, *x.shape[1:], generator=rng))
         ramp = min(1.0, (gan_step + 1) / p.warmup_steps) if p.warmup_steps else 1.0
 
-        # G's edit and (the first `recon_share` of the batch) reconstruction in one pass (one BatchNorm
-        # batch); D's step reuses the edit.
+        # G's edit, (the first `recon_share` of the batch) reconstruction and (the last `round_trip` share)
+        # round trips in one pass (one BatchNorm batch); D's step reuses the edit.
         n_recon = max(1, round(p.recon_share * len(x)))
-        out, mask = self.g(torch.cat([x, x[:n_recon]]), torch.cat([cond, torch.zeros_like(cond[:n_recon])]),
-                           with_mask=True)
+        rec_in, rec_cond = x[:n_recon], torch.zeros_like(cond[:n_recon])
+        if p.round_trip > 0:  # draws only then: runs without round trips compute what they always did
+            trip_in, trip_cond = self._round_trips(x, source, rng, part)
+            rec_in, rec_cond = torch.cat([rec_in, trip_in]), torch.cat([rec_cond, trip_cond])
+        rec_target = torch.cat([x[:n_recon], x[len(x) - (len(rec_in) - n_recon):]])
+        out, mask = self.g(torch.cat([x, rec_in]), torch.cat([cond, rec_cond]), with_mask=True)
         fake, recon = out[:len(x)], out[len(x):]
 
         def d_input(images: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
@@ -137,7 +155,7 @@ class FaceganTrainer(EditorTrainer):
         fake_adv, fake_attr, fake_yaw = self.d(d_input(fake, fake_noise))
         g_adv = g_adversarial(p.adversarial_loss, fake_adv)
         g_attr, g_yaw = heads_loss(fake_attr, fake_yaw, target)
-        g_rec = F.l1_loss(recon, x[:n_recon])
+        g_rec = F.l1_loss(recon, rec_target)
         with torch.no_grad():
             anchor = F.normalize(self.recognizer(x))
         g_id = (1 - (F.normalize(self.recognizer(fake)) * anchor).sum(1)).mean()

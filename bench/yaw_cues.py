@@ -105,10 +105,11 @@ def main() -> None:
 
     falloff = params.editor.limb_falloff
     turns = [(i, float(targets["yaw"])) for i, (_, targets) in enumerate(plan) if "yaw" in targets]
+    priors = {i: warped(faces, target - source["yaw"], falloff) for i, target in turns}
     for i, target in turns:
         change = target - source["yaw"]
         read_as = ({} if truths is None else {"truth": read(truths[i])}) | {
-            "prior": read(warped(faces, change, falloff)),
+            "prior": read(priors[i]),
             f"prior_x{EXAGGERATION}": read(warped(faces, EXAGGERATION * change, falloff))}
         if editor is not None:
             read_as["editor"] = read(edit_faces(editor, faces, {"yaw": target}, source))
@@ -119,7 +120,7 @@ def main() -> None:
         return
     for i, target in turns:
         change = target - source["yaw"]
-        made = {"none": faces, "prior": warped(faces, change, falloff),
+        made = {"none": faces, "prior": priors[i],
                 "warp_ceiling": flow_warped(faces, truths[i])}
         hidden = hidden_columns(torch.as_tensor(change), faces.shape[2]).numpy()
         made["prior_filled"] = np.where(hidden[:, None, :, None], truths[i], made["prior"])

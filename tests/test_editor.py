@@ -365,14 +365,15 @@ def test_a_round_trip_is_the_photo_turned_away_and_the_change_that_turns_it_back
                                  seed=0, image_size=SIZE, device=torch.device("cpu"))
         return trainer._round_trips(x, source, torch.Generator().manual_seed(0), distributed.Shard(8)), p
 
-    (turned, cond), p = trips(1.0)
+    (turned, cond, target), p = trips(1.0)
+    assert torch.equal(target, x)  # the photos themselves
     back = cond[:, -1] * YAW_SCALE
     assert not cond[:, :-1].any() and (back.abs() > 1).all()  # only the yaw changes
     away = source[:, -1] * YAW_SCALE - back
     assert (away.abs() <= 45).all() and away.std() > 5  # a random yaw in the training range
     assert torch.allclose(turned, prior_turn(x, -back, p.limb_falloff)) and (turned - x).abs().mean() > 0.02
-    (half, _), _ = trips(0.5)
-    assert len(half) == 4 and torch.equal(half, turned[4:])  # the last faces of the batch
+    (half, _, half_target), _ = trips(0.5)
+    assert len(half) == 4 and torch.equal(half, turned[4:]) and torch.equal(half_target, x[4:])  # the batch's last
 
 
 def test_round_trips_teach_g_to_draw_what_a_turn_reveals(tmp_path):

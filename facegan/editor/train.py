@@ -94,10 +94,10 @@ class FaceganTrainer(EditorTrainer):
         return self._gan_step(x, source, rng, part, step - self.pretrain_steps)
 
     def _round_trips(self, x: torch.Tensor, source: torch.Tensor, rng: torch.Generator,
-                     part: distributed.Shard) -> tuple[torch.Tensor, torch.Tensor]:
+                     part: distributed.Shard) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The last `round_trip` share of the faces (the reconstructions take the first) turned away by the
-        yaw prior to a random yaw in the training range, and the conditions that turn them back (nothing
-        else changes); their targets are x[-len(turned):]."""
+        yaw prior to a random yaw in the training range, the conditions that turn them back (nothing else
+        changes), and their targets: those faces."""
         n = max(1, round(self.p.round_trip * len(x)))
         away = part.take((torch.rand(part.size, generator=rng) * 2 - 1) * YAW_RANGE)[-n:].to(x.device)
         back = source[-n:, -1] * YAW_SCALE - away  # degrees
@@ -105,7 +105,7 @@ class FaceganTrainer(EditorTrainer):
             turned = prior_turn(x[-n:], -back, self.p.limb_falloff)
         cond = torch.zeros_like(source[-n:])
         cond[:, -1] = back / YAW_SCALE
-        return turned, cond
+        return turned, cond, x[-n:]
 
     def _gan_step(self, x: torch.Tensor, source: torch.Tensor, rng: torch.Generator, part: distributed.Shard,
                   gan_step: int) -> dict[str, float]:
@@ -121,11 +121,10 @@ class FaceganTrainer(EditorTrainer):
         # G's edit, (the first `recon_share` of the batch) reconstruction and (the last `round_trip` share)
         # round trips in one pass (one BatchNorm batch); D's step reuses the edit.
         n_recon = max(1, round(p.recon_share * len(x)))
-        rec_in, rec_cond = x[:n_recon], torch.zeros_like(cond[:n_recon])
+        rec_in, rec_cond, rec_target = x[:n_recon], torch.zeros_like(cond[:n_recon]), x[:n_recon]
         if p.round_trip > 0:  # draws only then: runs without round trips compute what they always did
-            trip_in, trip_cond = self._round_trips(x, source, rng, part)
-            rec_in, rec_cond = torch.cat([rec_in, trip_in]), torch.cat([rec_cond, trip_cond])
-        rec_target = torch.cat([x[:n_recon], x[len(x) - (len(rec_in) - n_recon):]])
+            trips = self._round_trips(x, source, rng, part)
+            rec_in, rec_cond, rec_target = (torch.cat(pair) for pair in zip((rec_in, rec_cond, rec_target), trips))
         out, mask = self.g(torch.cat([x, rec_in]), torch.cat([cond, rec_cond]), with_mask=True)
         fake, recon = out[:len(x)], out[len(x):]
 

@@ -10,9 +10,15 @@ synthesis and the oracle take a face's young value and its flip from here.
 from __future__ import annotations
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 YOUNG = "young"
 AGE_EDGE = 0.01  # a continuous youth target stays within [AGE_EDGE, 1 - AGE_EDGE]
+# Weight of a regressed attribute's L1 beside the BCE terms (attribute_loss). Chosen for the attribute
+# judge on base-val faces of the default synthetic run, without side weights: youth MAE 0.124 at 4 against
+# 0.129 at 8 (24 epochs), 0.137 against 0.144 at 1 (12 epochs).
+REGRESSION_WEIGHT = 4.0
 
 
 def youth(rows) -> np.ndarray:
@@ -43,3 +49,24 @@ def flipped(name: str, values: np.ndarray, continuous_age: bool = False) -> np.n
     if continuous_age and name == YOUNG:  # kept off 0 and 1, which are the Young label's values
         return (1 - values).clip(AGE_EDGE, 1 - AGE_EDGE).astype(np.float32)
     return (1 - (values >= 0.5)).astype(np.float32)
+
+
+def attribute_loss(logits: torch.Tensor, labels: torch.Tensor, regressed: torch.Tensor,
+                   weight: torch.Tensor | None = None) -> torch.Tensor:
+    """How far N x A attribute logits read N x A labels: BCE (mean over the faces and the other attributes),
+    plus REGRESSION_WEIGHT x the mean L1 of the probability to the label for the attributes `regressed`
+    (A bools) marks, a continuous one such as a youth from true ages. BCE on a soft target gives a small
+    net almost no gradient where its reading sits between two groups of faces: the attribute judge read
+    the renderer's ages worse than their median does (MAE 0.206 against 0.16 on base-val); L1, side-balanced,
+    at 0.139 (old faces 0.108: 87% read as old, against 70% by BCE and 52% by L1 without side weights).
+    `weight` (N x A): per-label weights, e.g. side balancing. With nothing regressed it is plain BCE."""
+    weight = torch.ones_like(labels) if weight is None else weight
+    regressed = regressed.to(logits.device)
+    loss = logits.new_zeros(())
+    if not regressed.all():
+        loss = F.binary_cross_entropy_with_logits(logits[:, ~regressed], labels[:, ~regressed],
+                                                  weight=weight[:, ~regressed])
+    if regressed.any():
+        error = (torch.sigmoid(logits[:, regressed]) - labels[:, regressed]).abs()
+        loss = loss + REGRESSION_WEIGHT * (error * weight[:, regressed]).mean()
+    return loss

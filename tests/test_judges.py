@@ -51,11 +51,13 @@ def test_attribute_judge_learns_attributes_and_yaw(tmp_path):
     assert np.abs(pred_yaw - yaw[test]).mean() < 10  # vs ~20 for always predicting 0
 
 
-def test_a_soft_target_teaches_the_judge_a_continuous_reading(tmp_path):
-    """As the judges learn youth (1 - age) where ages are known: planted, a square whose brightness
-    is the target; the judge's probability must follow the brightness, not only its side of 0.5. Most
-    targets are above 0.5 (as most base faces are young), so the side balancing is at work too, and it
-    must not pull the reading off the target."""
+@pytest.mark.parametrize("regressed", [False, True], ids=["bce", "regressed"])
+def test_a_soft_target_teaches_the_judge_a_continuous_reading(tmp_path, regressed):
+    """As the judges learn youth (1 - age) where ages are known (regressed; BCE on the soft target before):
+    planted, a square whose brightness is the target; the judge's probability must follow the brightness,
+    not only its side of 0.5, on the rare side as closely as on the common one. Most targets are above 0.5
+    (as most base faces are young), so the side balancing is at work too, and it must not pull the reading
+    off the target."""
     faces, _, yaw = marked_faces()
     rng = np.random.default_rng(1)
     level = np.where(rng.random(len(faces)) < 0.8, rng.uniform(0.55, 1, len(faces)),
@@ -67,10 +69,13 @@ def test_a_soft_target_teaches_the_judge_a_continuous_reading(tmp_path):
     data = TrainBatches([FaceSource(faces[train], np.arange(160), np.arange(160))], [], 0)
     targets = np.column_stack([level[train], yaw[train]]).astype(np.float32)
     net, _ = train_attribute_judge(net, data, targets, epochs=25, batch_size=32, lr=3e-3, seed=0,
-                                   checkpoint_dir=tmp_path / "ckpt", checkpoint_every=1000, device=torch.device("cpu"))
+                                   checkpoint_dir=tmp_path / "ckpt", checkpoint_every=1000, device=torch.device("cpu"),
+                                   regressed=[regressed])
     probs, _ = predict(net, to_input(faces[test]))
-    # 0.036 here; BCE's pos_weight on the positive term alone pulled every reading down (0.11, bias -0.11)
-    assert np.abs(probs[:, 0] - level[test]).mean() < 0.06
+    # BCE 0.036 overall; its pos_weight on the positive term alone pulled every reading down (0.11, bias -0.11)
+    error, old = np.abs(probs[:, 0] - level[test]), level[test] < 0.5
+    assert error.mean() < 0.06
+    assert error[old].mean() < 0.06 and error[~old].mean() < 0.06, (error[old].mean(), error[~old].mean())
 
 
 def judges_paths(root: Path) -> dict[str, Path]:
@@ -84,7 +89,15 @@ def test_judges_stage_on_rendered_faces(tiny_synthetic, monkeypatch):
     params = parse_params({"recognizer": TINY_RECOGNIZER,
                            "judges": {"width": 8, "epochs": 2, "identity_epochs": 2, "batch_size": 16,
                                       "quality_epochs": 1, "quality_width": 4}})
+    flags = []
+
+    def recording(*args, regressed=None, **kwargs):
+        flags.append(list(regressed))
+        return train_attribute_judge(*args, regressed=regressed, **kwargs)
+
+    monkeypatch.setattr("facegan.judges.stage.train_attribute_judge", recording)
     report = train_judges_stage(params, **judges_paths(tiny_synthetic), train_identity=train_recognizer)
+    assert flags == [[False, False, True]]  # the renderer's true ages: the youth is regressed, the labels not
     assert set(report["attr_acc"]) == {"eyeglasses", "smiling", "young"}
     assert all(0 <= v <= 1 for v in report["attr_acc"].values())
     assert 0 <= report["identity_eer"] <= 1 and report["yaw_mae_deg"] >= 0

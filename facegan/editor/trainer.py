@@ -51,7 +51,9 @@ def read_batch(source: FaceSource, attributes: np.ndarray, indices: np.ndarray, 
 
 
 def heads_loss(attr_logits: torch.Tensor, yaw: torch.Tensor, target: torch.Tensor):
-    """Attribute BCE and yaw smooth-L1 (in YAW_SCALE units) against target vectors; returns both terms."""
+    """Attribute BCE and yaw smooth-L1 (in YAW_SCALE units) against target vectors; returns both terms.
+    A continuous youth stays BCE here, unlike the attribute judge's regression: a D head regressing it made G
+    chase the reading (base-val, three seeds: young truth SSIM 0.822 -> 0.664, usable edits 0.70 -> 0.52)."""
     return (F.binary_cross_entropy_with_logits(attr_logits, target[:, :len(BINARY)]),
             F.smooth_l1_loss(yaw, target[:, -1], beta=0.1))
 

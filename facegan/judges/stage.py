@@ -12,7 +12,7 @@ import torch
 from sklearn.metrics import balanced_accuracy_score
 
 from facegan import distributed
-from facegan.attributes import youth
+from facegan.attributes import YOUNG, youth
 from facegan.config import Params
 from facegan.data.store import open_prepared
 from facegan.errors import FaceganError
@@ -73,9 +73,11 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
                            "faces of at least 2 identities; add data or raise split.val_fraction")
     seed = params.seed + JUDGE_SEED_OFFSET
 
-    # Attribute classifier + yaw regressor; young learnt as the youth 1 - age where ages are known (BCE
-    # with a soft target is least where the sigmoid equals it), so the judge reads a continuous age.
+    # Attribute classifier + yaw regressor; young learnt as the youth 1 - age where ages are known, by
+    # regression (train_attributes.AttributeJudgeTrainer.attribute_loss), so the judge reads a continuous age.
     labels = train[attributes].assign(young=youth(train))
+    ages_known = "age" in train and bool(np.isfinite(train["age"].to_numpy(np.float64)).any())
+    regressed = [a == YOUNG and ages_known for a in attributes]
     targets = np.column_stack([labels.to_numpy(np.float32), train["yaw"].to_numpy(np.float32)])
     torch.manual_seed(seed)
     net = AttributeYawNet(j.attribute_arch, data.image_size, attributes, j.width)
@@ -83,7 +85,7 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
                            ATTRIBUTE_AUGMENT, seed)
     net, attribute_run = train_attribute_judge(net, batches, targets, epochs=j.epochs, batch_size=j.batch_size, lr=j.lr,
                                 seed=seed, checkpoint_dir=Path(checkpoint_dir) / "attributes",
-                                checkpoint_every=j.checkpoint_every, device=device)
+                                checkpoint_every=j.checkpoint_every, device=device, regressed=regressed)
 
     # Quality critic: real base faces against degraded copies of them.
     torch.manual_seed(seed)

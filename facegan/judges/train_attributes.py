@@ -1,4 +1,5 @@
-"""Training the attribute/yaw judge on base faces (BCE per attribute + smooth-L1 on yaw).
+"""Training the attribute/yaw judge on base faces (BCE per attribute, or L1 for a continuous one such
+as the youth where true ages are known; smooth-L1 on yaw).
 
 Trained by facegan.train.loop.fit on the recognizer's reproducible batches
 (order from (seed, epoch), augmentation from (seed, epoch, step)), so a killed
@@ -11,12 +12,14 @@ as for every model). BatchNorm statistics stay per process (rank 0's are saved).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from facegan.attributes import REGRESSION_WEIGHT, attribute_loss
 from facegan.judges.attribute_net import YAW_SCALE, AttributeYawNet
 from facegan.recognition.dataset import TrainBatches
 from facegan.train.checkpoint import sample_rows
@@ -41,23 +44,33 @@ def balanced_pos_weight(labels: np.ndarray) -> torch.Tensor:
 
 
 class AttributeJudgeTrainer(JudgeNetTrainer):
-    """The attribute/yaw net trained on `data` (labels index `targets`)."""
+    """The attribute/yaw net trained on `data` (labels index `targets`); the attributes `regressed` marks
+    (a continuous target, e.g. the youth 1 - age) are learnt by L1 of the probability to the target, not BCE."""
 
     name = "train_judges/attributes"
 
     def __init__(self, net: AttributeYawNet, data: TrainBatches, targets: np.ndarray, *, epochs: int,
-                 batch_size: int, lr: float, seed: int, checkpoint_every: int, device: torch.device):
+                 batch_size: int, lr: float, seed: int, checkpoint_every: int, device: torch.device,
+                 regressed: Sequence[bool] | None = None):
         super().__init__(net, data, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                          checkpoint_every=checkpoint_every, device=device)
         self.targets = targets
         self.targets_t = torch.as_tensor(targets, dtype=torch.float32)
         self.pos_weight = balanced_pos_weight(targets[np.asarray(data.labels), :-1]).to(device)
+        n_attributes = targets.shape[1] - 1
+        self.regressed = torch.zeros(n_attributes, dtype=torch.bool) if regressed is None else torch.as_tensor(
+            np.asarray(regressed, bool))
+        if self.regressed.shape != (n_attributes,):
+            raise ValueError(f"regressed: {len(self.regressed)} flags for {n_attributes} attributes")
+        self.regressed = self.regressed.to(device)
 
     def fingerprint(self) -> dict:
+        regressed = self.regressed.tolist()
         return dict(kind="attribute_judge (side-balanced sample weights)", epochs=self.epochs,
                     batch_size=self.batch_size, lr=self.lr,
                     seed=self.seed, attributes=self.net.attributes, targets=self.targets, labels=self.data.labels,
-                    pixels=self.data.read(sample_rows(len(self.data))))
+                    pixels=self.data.read(sample_rows(len(self.data))),
+                    **({"regressed": regressed, "regression_weight": REGRESSION_WEIGHT} if any(regressed) else {}))
 
     def balance(self, labels: torch.Tensor) -> torch.Tensor:
         """Per label, pos_weight on the positive side of 0.5, else 1. For 0/1 labels this is BCE's own
@@ -73,7 +86,7 @@ class AttributeJudgeTrainer(JudgeNetTrainer):
         yaw_target = torch.where(flip.to(self.device), -y[:, -1], y[:, -1])
         with autocast(self.device):
             logits, yaw = self.net(x)
-            loss = (F.binary_cross_entropy_with_logits(logits.float(), y[:, :-1], weight=self.balance(y[:, :-1]))
+            loss = (attribute_loss(logits.float(), y[:, :-1], self.regressed, self.balance(y[:, :-1]))
                     + F.smooth_l1_loss(yaw.float() / YAW_SCALE, yaw_target / YAW_SCALE, beta=0.1))
         self.optimize(loss)
         return {"loss": loss.item()}
@@ -81,11 +94,12 @@ class AttributeJudgeTrainer(JudgeNetTrainer):
 
 def train_attribute_judge(net: AttributeYawNet, data: TrainBatches, targets: np.ndarray, *, epochs: int,
                           batch_size: int, lr: float, seed: int, checkpoint_dir: Path, checkpoint_every: int,
-                          device: torch.device, max_steps: int | None = None) -> tuple[AttributeYawNet, str]:
-    """`data`'s labels index rows of `targets` (N x (A + 1): attributes 0/1, then yaw degrees).
-    Returns the net (eval mode) and its training run's fingerprint."""
+                          device: torch.device, max_steps: int | None = None,
+                          regressed: Sequence[bool] | None = None) -> tuple[AttributeYawNet, str]:
+    """`data`'s labels index rows of `targets` (N x (A + 1): attributes 0/1, or continuous where
+    `regressed`, then yaw degrees). Returns the net (eval mode) and its training run's fingerprint."""
     trainer = AttributeJudgeTrainer(net, data, targets, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                                    checkpoint_every=checkpoint_every, device=device)
+                                    checkpoint_every=checkpoint_every, device=device, regressed=regressed)
     run = fit(trainer, checkpoint_dir, max_steps=max_steps)
     return net.eval(), run.run_id
 

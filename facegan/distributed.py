@@ -85,16 +85,28 @@ def _by_dtype(tensors: list[torch.Tensor]) -> list[list[torch.Tensor]]:
 
 
 @torch.no_grad()
-def broadcast_modules(*modules: torch.nn.Module) -> None:
-    """Rank 0's parameters and buffers on every process (one message per dtype). Every process
-    seeds its models alike, so this only makes the start independent of that."""
+def _broadcast(tensors: list[torch.Tensor]) -> None:
+    """Rank 0's values of `tensors` on every process (one message per dtype)."""
     if world_size() == 1:
         return
-    for group in _by_dtype([t for m in modules for t in (*m.parameters(), *m.buffers())]):
+    for group in _by_dtype(tensors):
         flat = _flatten_dense_tensors(group)
         dist.broadcast(flat, 0)
         for t, value in zip(group, _unflatten_dense_tensors(flat, group)):
             t.copy_(value)
+
+
+def broadcast_modules(*modules: torch.nn.Module) -> None:
+    """Rank 0's parameters and buffers on every process. Every process seeds its models alike, so this
+    only makes the start independent of that."""
+    _broadcast([t for m in modules for t in (*m.parameters(), *m.buffers())])
+
+
+def broadcast_buffers(*modules: torch.nn.Module) -> None:
+    """Rank 0's buffers (BatchNorm statistics, which stay per process) on every process: for a model that
+    every process runs in eval mode during training, so that what it computes is what rank 0 saves and a
+    resumed run restores."""
+    _broadcast([t for m in modules for t in m.buffers()])
 
 
 @torch.no_grad()

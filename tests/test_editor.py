@@ -327,6 +327,8 @@ def test_runs_from_before_the_mask_penalty_keep_their_fingerprint():
     assert "lambda_cycle" not in params_of() and params_of(lambda_cycle=10.0)["lambda_cycle"] == 10.0
     assert "limb_falloff" not in params_of(limb_falloff=0.0) and params_of()["limb_falloff"] == 0.5
     assert "round_trip" not in params_of(round_trip=0.0) and params_of()["round_trip"] == 0.5
+    assert ("round_trip_away" not in params_of(round_trip_away="prior")
+            and params_of()["round_trip_away"] == "editor")
 
 
 def test_the_cycle_loss_makes_an_edit_undoable(tmp_path):
@@ -359,10 +361,12 @@ def test_a_round_trip_is_the_photo_turned_away_and_the_change_that_turns_it_back
     faces = smooth_faces(8)
     x, source = to_input(faces), torch.from_numpy(attribute_vectors(tiny_attributes(8)))
 
-    def trips(round_trip: float):
-        p = EditorParams(**(TINY | {"round_trip": round_trip}))
+    def trips(round_trip: float, away: str = "prior", trainer_out: list | None = None):
+        p = EditorParams(**(TINY | {"round_trip": round_trip, "round_trip_away": away}))
         trainer = FaceganTrainer(p, FaceSource(faces, np.arange(8), np.zeros(8)), source.numpy(), tiny_recognizer(),
                                  seed=0, image_size=SIZE, device=torch.device("cpu"))
+        if trainer_out is not None:
+            trainer_out.append(trainer)
         return trainer._round_trips(x, source, torch.Generator().manual_seed(0), distributed.Shard(8)), p
 
     (turned, cond, target), p = trips(1.0)
@@ -374,9 +378,23 @@ def test_a_round_trip_is_the_photo_turned_away_and_the_change_that_turns_it_back
     assert torch.allclose(turned, prior_turn(x, -back, p.limb_falloff)) and (turned - x).abs().mean() > 0.02
     (half, _, half_target), _ = trips(0.5)
     assert len(half) == 4 and torch.equal(half, turned[4:]) and torch.equal(half_target, x[4:])  # the batch's last
+    # round_trip_away editor: the same trip, turned away by the EMA editor's own edit (the same draws)
+    made = []
+    (by_editor, cond_e, _), _ = trips(1.0, "editor", made)
+    assert torch.equal(cond_e, cond)
+    with torch.no_grad():
+        assert torch.allclose(by_editor, made[0].ema(x, -cond)) and not torch.allclose(by_editor, turned)
+
+
+def test_round_trips_from_the_prior_need_the_prior():
+    with pytest.raises(ValueError, match="round_trip_away prior"):
+        EditorParams(**(TINY | {"yaw_prior": False, "round_trip": 0.5, "round_trip_away": "prior"}))
+    EditorParams(**(TINY | {"yaw_prior": False, "round_trip": 0.5, "round_trip_away": "editor"}))  # G turns them
 
 
 def test_round_trips_teach_g_to_draw_what_a_turn_reveals(tmp_path):
+    """Planted, with round trips from the prior's warp (a fixed input; from the EMA editor's own turn the
+    input moves with G, and 60 steps without D teach this tiny G no turn to undo)."""
     faces = smooth_faces(12)
     x = to_input(faces[:8])
     back = torch.tensor([30.0, -30.0] * 4)
@@ -385,7 +403,7 @@ def test_round_trips_teach_g_to_draw_what_a_turn_reveals(tmp_path):
         # D's terms held at ~0 (a warmup longer than the run): reconstruction alone teaches G
         run = train_tiny(tmp_path, f"rt{overrides}", steps=60, lr_g=0.02, warmup_steps=10**6, lambda_id=0.0,
                          select_best=False, heads_pretrain_steps=0, recon_share=1.0, ema_decay=0.0, faces=faces,
-                         **overrides)
+                         round_trip_away="prior", **overrides)
         cond = torch.zeros(8, len(NAMES))
         cond[:, -1] = back / YAW_SCALE
         with torch.no_grad():

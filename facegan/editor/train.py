@@ -95,16 +95,18 @@ class FaceganTrainer(EditorTrainer):
 
     def _round_trips(self, x: torch.Tensor, source: torch.Tensor, rng: torch.Generator,
                      part: distributed.Shard) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The last `round_trip` share of the faces (the reconstructions take the first) turned away by the
-        yaw prior to a random yaw in the training range, the conditions that turn them back (nothing else
+        """The last `round_trip` share of the faces (the reconstructions take the first) turned away to a
+        random yaw in the training range (`round_trip_away`: by the yaw prior's warp, or by the EMA editor's own
+        edit, whose turn reads as the turn asked for), the conditions that turn them back (nothing else
         changes), and their targets: those faces."""
         n = max(1, round(self.p.round_trip * len(x)))
         away = part.take((torch.rand(part.size, generator=rng) * 2 - 1) * YAW_RANGE)[-n:].to(x.device)
         back = source[-n:, -1] * YAW_SCALE - away  # degrees
-        with torch.no_grad():
-            turned = prior_turn(x[-n:], -back, self.p.limb_falloff)
         cond = torch.zeros_like(source[-n:])
         cond[:, -1] = back / YAW_SCALE
+        with torch.no_grad():
+            turned = (prior_turn(x[-n:], -back, self.p.limb_falloff) if self.p.round_trip_away == "prior"
+                      else self.ema(x[-n:], -cond))
         return turned, cond, x[-n:]
 
     def _gan_step(self, x: torch.Tensor, source: torch.Tensor, rng: torch.Generator, part: distributed.Shard,
@@ -164,6 +166,8 @@ class FaceganTrainer(EditorTrainer):
                   + p.lambda_rec * g_rec + p.lambda_id * g_id + p.lambda_mask * g_mask + p.lambda_cycle * g_cycle)
         self.update(g_loss, self.opt_g, self.g.parameters())
         update_ema(self.ema, self.g, p.ema_decay, gan_step)
+        if p.round_trip > 0 and p.round_trip_away == "editor":  # the EMA runs in training: rank 0's statistics
+            distributed.broadcast_buffers(self.ema)
         return {"d/adversarial": d_adv.item(), "d/attributes": d_attr.item(), "d/yaw": d_yaw.item(),
                 "g/adversarial": g_adv.item(), "g/attributes": g_attr.item(), "g/yaw": g_yaw.item(),
                 "g/reconstruction": g_rec.item(), "g/identity": g_id.item(), "g/mask_partiality": g_mask.item(),

@@ -32,7 +32,7 @@ from facegan.train.rng import step_batch
 _EXECUTION_ONLY = {"checkpoint_every", "log_every"}
 # Keys added after runs were fingerprinted, at the value those runs computed with (computing_params).
 _ADDED_LATER = {"arch": Generator.arch, "lambda_mask": 0.0, "lambda_cycle": 0.0, "limb_falloff": 0.0,
-                "round_trip": 0.0}
+                "round_trip": 0.0, "round_trip_away": "prior"}
 CHANNELS_LAST = torch.channels_last
 ADAM_BETAS = (0.5, 0.99)  # the usual GAN setting: little momentum, so G and D can react to each other
 

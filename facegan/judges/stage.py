@@ -12,7 +12,7 @@ import torch
 from sklearn.metrics import balanced_accuracy_score
 
 from facegan import distributed
-from facegan.attributes import YOUNG, youth
+from facegan.attributes import YOUNG, ages_known, youth
 from facegan.config import Params
 from facegan.data.store import open_prepared
 from facegan.errors import FaceganError
@@ -76,8 +76,7 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
     # Attribute classifier + yaw regressor; young learnt as the youth 1 - age where ages are known, by
     # regression (train_attributes.AttributeJudgeTrainer.attribute_loss), so the judge reads a continuous age.
     labels = train[attributes].assign(young=youth(train))
-    ages_known = "age" in train and bool(np.isfinite(train["age"].to_numpy(np.float64)).any())
-    regressed = [a == YOUNG and ages_known for a in attributes]
+    regressed = [a == YOUNG and ages_known(train) for a in attributes]  # as the editor's continuous_age
     targets = np.column_stack([labels.to_numpy(np.float32), train["yaw"].to_numpy(np.float32)])
     torch.manual_seed(seed)
     net = AttributeYawNet(j.attribute_arch, data.image_size, attributes, j.width)

@@ -74,7 +74,7 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
     seed = params.seed + JUDGE_SEED_OFFSET
 
     # Attribute classifier + yaw regressor; young learnt as the youth 1 - age where ages are known, by
-    # regression (train_attributes.AttributeJudgeTrainer.attribute_loss), so the judge reads a continuous age.
+    # regression (facegan.attributes.attribute_loss), so the judge reads a continuous age.
     labels = train[attributes].assign(young=youth(train))
     regressed = [a == YOUNG and ages_known(train) for a in attributes]  # as the editor's continuous_age
     targets = np.column_stack([labels.to_numpy(np.float32), train["yaw"].to_numpy(np.float32)])

@@ -105,27 +105,27 @@ def main() -> None:
 
     falloff = params.editor.limb_falloff
     turns = [(i, float(targets["yaw"])) for i, (_, targets) in enumerate(plan) if "yaw" in targets]
-    priors = {i: warped(faces, target - source["yaw"], falloff) for i, target in turns}
+    changes = {i: target - source["yaw"] for i, target in turns}
+    priors = {i: warped(faces, changes[i], falloff) for i, _ in turns}
+    edited = {} if editor is None else {i: edit_faces(editor, faces, {"yaw": target}, source) for i, target in turns}
     for i, target in turns:
-        change = target - source["yaw"]
         read_as = ({} if truths is None else {"truth": read(truths[i])}) | {
             "prior": read(priors[i]),
-            f"prior_x{EXAGGERATION}": read(warped(faces, EXAGGERATION * change, falloff))}
+            f"prior_x{EXAGGERATION}": read(warped(faces, EXAGGERATION * changes[i], falloff))}
         if editor is not None:
-            read_as["editor"] = read(edit_faces(editor, faces, {"yaw": target}, source))
+            read_as["editor"] = read(edited[i])
         for name, value in read_as.items():
             emit(f"yaw_cues_{name}_{target:+.0f}", value, "degrees", n_sources=len(faces))
 
     if truths is None:  # photos: no true turn to take apart
         return
     for i, target in turns:
-        change = target - source["yaw"]
         made = {"none": faces, "prior": priors[i],
                 "warp_ceiling": flow_warped(faces, truths[i])}
-        hidden = hidden_columns(torch.as_tensor(change), faces.shape[2]).numpy()
+        hidden = hidden_columns(torch.as_tensor(changes[i]), faces.shape[2]).numpy()
         made["prior_filled"] = np.where(hidden[:, None, :, None], truths[i], made["prior"])
         if editor is not None:
-            made["editor"] = edit_faces(editor, faces, {"yaw": target}, source)
+            made["editor"] = edited[i]
         for name, images in made.items():
             emit(f"yaw_truth_ssim_{name}_{target:+.0f}", float(_ssim_l1(images, truths[i])[0].mean()), "SSIM",
                  digits=3, n_sources=len(faces))

@@ -361,29 +361,26 @@ def test_a_round_trip_is_the_photo_turned_away_and_the_change_that_turns_it_back
     faces = smooth_faces(8)
     x, source = to_input(faces), torch.from_numpy(attribute_vectors(tiny_attributes(8)))
 
-    def trips(round_trip: float, away: str = "prior", trainer_out: list | None = None):
+    def trips(round_trip: float, away: str = "prior"):
         p = EditorParams(**(TINY | {"round_trip": round_trip, "round_trip_away": away}))
         trainer = FaceganTrainer(p, FaceSource(faces, np.arange(8), np.zeros(8)), source.numpy(), tiny_recognizer(),
                                  seed=0, image_size=SIZE, device=torch.device("cpu"))
-        if trainer_out is not None:
-            trainer_out.append(trainer)
-        return trainer._round_trips(x, source, torch.Generator().manual_seed(0), distributed.Shard(8)), p
+        return trainer._round_trips(x, source, torch.Generator().manual_seed(0), distributed.Shard(8)), trainer
 
-    (turned, cond, target), p = trips(1.0)
+    (turned, cond, target), trainer = trips(1.0)
     assert torch.equal(target, x)  # the photos themselves
     back = cond[:, -1] * YAW_SCALE
     assert not cond[:, :-1].any() and (back.abs() > 1).all()  # only the yaw changes
     away = source[:, -1] * YAW_SCALE - back
     assert (away.abs() <= 45).all() and away.std() > 5  # a random yaw in the training range
-    assert torch.allclose(turned, prior_turn(x, -back, p.limb_falloff)) and (turned - x).abs().mean() > 0.02
+    assert torch.allclose(turned, prior_turn(x, -back, trainer.p.limb_falloff)) and (turned - x).abs().mean() > 0.02
     (half, _, half_target), _ = trips(0.5)
     assert len(half) == 4 and torch.equal(half, turned[4:]) and torch.equal(half_target, x[4:])  # the batch's last
     # round_trip_away editor: the same trip, turned away by the EMA editor's own edit (the same draws)
-    made = []
-    (by_editor, cond_e, _), _ = trips(1.0, "editor", made)
+    (by_editor, cond_e, _), editor_trainer = trips(1.0, "editor")
     assert torch.equal(cond_e, cond)
     with torch.no_grad():
-        assert torch.allclose(by_editor, made[0].ema(x, -cond)) and not torch.allclose(by_editor, turned)
+        assert torch.allclose(by_editor, editor_trainer.ema(x, -cond)) and not torch.allclose(by_editor, turned)
 
 
 def test_round_trips_from_the_prior_need_the_prior():

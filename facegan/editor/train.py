@@ -66,6 +66,8 @@ class FaceganTrainer(EditorTrainer):
     def __init__(self, p: EditorParams, *args, **kwargs):
         super().__init__(p, *args, **kwargs)
         self.pretrain_steps = min(p.heads_pretrain_steps, p.steps // 2)  # D's heads alone, first
+        # Round trips turned away by the EMA generator: it then runs in training, not only for sampling.
+        self.trips_from_ema = p.round_trip > 0 and p.round_trip_away == "editor"
 
     @staticmethod
     def build(p: EditorParams, image_size: int) -> tuple[Generator, Discriminator]:
@@ -105,8 +107,7 @@ class FaceganTrainer(EditorTrainer):
         cond = torch.zeros_like(source[-n:])
         cond[:, -1] = back / YAW_SCALE
         with torch.no_grad():
-            turned = (prior_turn(x[-n:], -back, self.p.limb_falloff) if self.p.round_trip_away == "prior"
-                      else self.ema(x[-n:], -cond))
+            turned = self.ema(x[-n:], -cond) if self.trips_from_ema else prior_turn(x[-n:], -back, self.p.limb_falloff)
         return turned, cond, x[-n:]
 
     def _gan_step(self, x: torch.Tensor, source: torch.Tensor, rng: torch.Generator, part: distributed.Shard,
@@ -166,7 +167,7 @@ class FaceganTrainer(EditorTrainer):
                   + p.lambda_rec * g_rec + p.lambda_id * g_id + p.lambda_mask * g_mask + p.lambda_cycle * g_cycle)
         self.update(g_loss, self.opt_g, self.g.parameters())
         update_ema(self.ema, self.g, p.ema_decay, gan_step)
-        if p.round_trip > 0 and p.round_trip_away == "editor":  # the EMA runs in training: rank 0's statistics
+        if self.trips_from_ema:  # every process's EMA computes with rank 0's statistics, as a resume restores
             distributed.broadcast_buffers(self.ema)
         return {"d/adversarial": d_adv.item(), "d/attributes": d_attr.item(), "d/yaw": d_yaw.item(),
                 "g/adversarial": g_adv.item(), "g/attributes": g_attr.item(), "g/yaw": g_yaw.item(),

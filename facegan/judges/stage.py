@@ -76,7 +76,8 @@ def train_judges_stage(params: Params, *, prepared_dir: Path, model_path: Path, 
     # Attribute classifier + yaw regressor; young learnt as the youth 1 - age where ages are known, by
     # regression (facegan.attributes.attribute_loss), so the judge reads a continuous age.
     labels = train[attributes].assign(young=youth(train))
-    regressed = [a == YOUNG and ages_known(train) for a in attributes]  # as the editor's continuous_age
+    continuous = ages_known(train)  # as the editor's continuous_age
+    regressed = [a == YOUNG and continuous for a in attributes]
     targets = np.column_stack([labels.to_numpy(np.float32), train["yaw"].to_numpy(np.float32)])
     torch.manual_seed(seed)
     net = AttributeYawNet(j.attribute_arch, data.image_size, attributes, j.width)

@@ -15,13 +15,16 @@ import pytest
 import torch
 
 from facegan.config import RecognizerParams, parse_params
+from facegan.data.store import open_prepared
 from facegan.errors import FaceganError
+from facegan.model_file import read_model_file
 from facegan.recognition.backbone import build_backbone, crop_box
 from facegan.recognition.dataset import FaceSource, TrainBatches
 from facegan.recognition.embed import embed_faces, load_recognizer
 from facegan.recognition.margin import ArcFace, CosFace
 from facegan.recognition.stage import train_recognizer_stage
 from facegan.recognition.train import step_budget, train_recognizer
+from facegan.recognition.whiten import fit_wccn
 from facegan.recognition.verification import score_metrics, threshold_at_far, verification_metrics
 from facegan.stages.train_recognizer_aug import train_recognizer_aug_stage
 from tests.conftest import recognizer_fork
@@ -326,6 +329,36 @@ def test_stage_writes_model_and_report(tmp_path):
     model = load_recognizer(tmp_path / "m.pt")
     assert not model.training and model.identity_names == ["person0", "person1", "person2"]
     assert embed_faces(model, faces).shape == (6, 16)
+    assert report["wccn"] == 0.03 and model.whitening.shape == (16, 16)  # fitted on what it trained on
+
+
+def test_changing_wccn_refits_the_whitening_on_the_trained_network(tmp_path):
+    prepared = write_prepared(tmp_path / "prepared")
+    models = {}
+    for shrink in (0.03, 0.3):
+        train_recognizer_stage(stage_params(wccn=shrink), prepared_dir=prepared, model_path=tmp_path / f"{shrink}.pt",
+                               report_path=tmp_path / "r.json", live_dir=None, checkpoint_dir=tmp_path / "ckpt")
+        models[shrink] = read_model_file(tmp_path / f"{shrink}.pt", "recognizer")
+    a, b = models.values()
+    assert a.fingerprint == b.fingerprint  # the same training run, resumed finished
+    assert all(torch.equal(a.state_dicts["backbone"][k], v) for k, v in b.state_dicts["backbone"].items())
+    assert not torch.equal(a.state_dicts["whitening"]["matrix"], b.state_dicts["whitening"]["matrix"])
+
+
+def test_the_aug_recognizer_is_whitened_by_its_real_base_photos_alone(tmp_path):
+    train_aug_stage(tmp_path, stage_params())
+    aug = load_recognizer(tmp_path / "aug.pt", stage="train_recognizer_aug")
+    data = open_prepared(tmp_path / "prepared")
+    rows = data.rows(split="base", role="train", domain="visible")
+    expected = fit_wccn(embed_faces(aug, data.faces[rows.index.to_numpy()]), rows["identity"].to_numpy(), 0.03)
+    np.testing.assert_allclose(aug.whitening, expected, atol=1e-4)
+
+
+def test_stage_without_wccn_saves_no_whitening(tmp_path):
+    prepared = write_prepared(tmp_path / "prepared")
+    train_recognizer_stage(stage_params(wccn=0.0), prepared_dir=prepared, model_path=tmp_path / "m.pt",
+                           report_path=tmp_path / "r.json", live_dir=None, checkpoint_dir=tmp_path / "ckpt")
+    assert load_recognizer(tmp_path / "m.pt").whitening is None
 
 
 def test_stage_saves_the_crop_the_recognizer_was_trained_with(tmp_path):

@@ -14,20 +14,28 @@ from facegan.train.device import autocast, full_precision, inference_batch, to_i
 
 def save_recognizer(path: Path, model: torch.nn.Module, *, arch: str, image_size: int, embedding_dim: int,
                     width: int, identity_names: list[str], crop: float = 1.0, provenance: dict | None = None,
-                    fingerprint: str | None = None) -> None:
+                    fingerprint: str | None = None, whitening: np.ndarray | None = None) -> None:
+    """`whitening`: the WCCN matrix the embedder applies to the network's embeddings
+    (facegan.recognition.whiten); the network itself, which the GANs' identity losses use, is saved without it."""
     config = {"arch": arch, "image_size": image_size, "embedding_dim": embedding_dim, "width": width,
-              "crop": crop, "identity_names": list(identity_names)}
-    save_model_file(path, "recognizer", config, {"backbone": model}, fingerprint=fingerprint, provenance=provenance)
+              "crop": crop, "identity_names": list(identity_names), "whitened": whitening is not None}
+    nets = {"backbone": model}
+    if whitening is not None:  # a model file holds nets' state dicts
+        nets["whitening"] = torch.nn.Module()
+        nets["whitening"].register_buffer("matrix", torch.as_tensor(whitening, dtype=torch.float32))
+    save_model_file(path, "recognizer", config, nets, fingerprint=fingerprint, provenance=provenance)
 
 
 def load_recognizer(path: Path, device: torch.device | str = "cpu", stage: str = "train_recognizer") -> torch.nn.Module:
-    """The embedder saved at `path` (by `stage`), on `device`, in eval mode."""
+    """The embedder saved at `path` (by `stage`), on `device`, in eval mode; `model.whitening` is
+    the WCCN its embeddings are whitened by for matching (None: none), outside `model`'s forward."""
     saved = read_model_file(path, "recognizer", stage)
     with saved.rebuilding():
         c = saved.config
         model = build_backbone(c["arch"], c["image_size"], c["embedding_dim"], c["width"], crop=c.get("crop", 1.0))
         model.load_state_dict(saved.state_dicts["backbone"])
         model.identity_names = c["identity_names"]
+        model.whitening = saved.state_dicts["whitening"]["matrix"].numpy() if c.get("whitened") else None
     model.trained_on = saved.trained_on
     return model.to(device).eval()
 

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from facegan.errors import FaceganError
 from facegan.lowshot.scoring import l2_normalize
 from facegan.recognition.embed import embed_faces, load_recognizer
+from facegan.recognition.whiten import whiten
 from facegan.train.device import inference_batch
 
 HASH_CHUNK = 1 << 20
@@ -67,7 +68,8 @@ class TrainedEmbedder:
         self.trained_on = self.model.trained_on
 
     def embed(self, faces_uint8: np.ndarray) -> np.ndarray:
-        return embed_faces(self.model, faces_uint8, device=self.device, flip=True)
+        emb = embed_faces(self.model, faces_uint8, device=self.device, flip=True)
+        return emb if self.model.whitening is None else whiten(emb, self.model.whitening)
 
 
 def dlib_model_dir() -> Path | None:

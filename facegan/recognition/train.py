@@ -34,7 +34,8 @@ from facegan.train.rng import keyed_batches
 
 # Params that change how a run is executed, not what it computes, and the recognizer low-shot
 # evaluation embeds with (recognizer.source and its torchscript keys), which trains nothing here.
-_EXECUTION_ONLY = {"num_workers", "checkpoint_every"} | RecognizerParams.evaluation_only()
+# wccn is fitted after training (facegan.recognition.stage): changing it keeps the trained network.
+_EXECUTION_ONLY = {"num_workers", "checkpoint_every", "wccn"} | RecognizerParams.evaluation_only()
 
 
 @dataclass

@@ -219,7 +219,7 @@ class RecognizerParams(Section):
     # 0.1, chosen on val identities of two data sets by the matcher's rule (the gan arm's visible top-1
     # averaged over k = 1 and 5), each against raw embeddings: the default synthetic run (36 val
     # identities) +0.060 at 0.03, +0.058 at 0.1, +0.049 at 0.3, +0.037 at 1; celeba-mini-cpu (20 val
-    # identities) +0.004, +0.011, +0.014, +0.015. 0.1 has the best mean of the two.
+    # identities) +0.004, +0.011, +0.014, +0.016. 0.1 has the best mean of the two.
     wccn: Annotated[float, Field(ge=0.0, le=100.0)] = Field(
         0.1, description="the embeddings are whitened by the within-class covariance of the training photos (WCCN), "
         "shrunk towards the identity by this share of its mean eigenvalue; 0 = no whitening")

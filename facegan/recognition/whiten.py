@@ -5,8 +5,9 @@ directions that lighting, pose, expression and age move them (the training loss 
 stay nearer their own class centre than others'). WCCN (Hatch, Kajarekar & Stolcke, ICSLP 2006)
 measures that spread on the training identities and scales the embedding by its inverse square
 root, so cosine scores weigh the directions that separate people over those that vary within one.
-The covariance is shrunk towards a multiple of the identity (Ledoit-Wolf style): a few hundred
-identities do not pin down every direction of a 512-d embedding.
+The covariance is shrunk towards a multiple of the identity by a fixed share (`recognizer.wccn`):
+a few hundred identities do not pin down every direction of a 512-d embedding, and the directions
+they barely vary in would otherwise be scaled up the most.
 """
 
 from __future__ import annotations

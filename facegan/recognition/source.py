@@ -25,8 +25,8 @@ import torch.nn.functional as F
 
 from facegan.errors import FaceganError
 from facegan.lowshot.scoring import l2_normalize
-from facegan.recognition.embed import embed_faces, load_recognizer
-from facegan.recognition.whiten import whiten
+from facegan.recognition.embed import load_recognizer
+from facegan.recognition.whiten import matching_embeddings
 from facegan.train.device import inference_batch
 
 HASH_CHUNK = 1 << 20
@@ -68,8 +68,7 @@ class TrainedEmbedder:
         self.trained_on = self.model.trained_on
 
     def embed(self, faces_uint8: np.ndarray) -> np.ndarray:
-        emb = embed_faces(self.model, faces_uint8, device=self.device, flip=True)
-        return emb if self.model.whitening is None else whiten(emb, self.model.whitening)
+        return matching_embeddings(self.model, faces_uint8, self.model.whitening, self.device)
 
 
 def dlib_model_dir() -> Path | None:

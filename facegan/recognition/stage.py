@@ -17,7 +17,7 @@ from facegan.model_file import provenance
 from facegan.recognition.dataset import FaceSource, RowView, TrainBatches
 from facegan.recognition.embed import embed_faces, save_recognizer
 from facegan.recognition.train import clamped_batch_size, step_budget, train_recognizer
-from facegan.recognition.whiten import fit_wccn, whiten
+from facegan.recognition.whiten import fit_wccn, matching_embeddings
 from facegan.recognition.verification import verification_metrics
 
 FORK_FILE = "fork.pt"
@@ -103,9 +103,7 @@ def train_recognizer_stage(params: Params, *, prepared_dir: Path, model_path: Pa
                     provenance=provenance(params, train_rows, data.image_size, result.steps), fingerprint=result.run_id,
                     whitening=whitening)
 
-    embeddings = embed_faces(result.model, RowView(data.faces, novel_rows.index.to_numpy()), flip=True, device=device)
-    if whitening is not None:
-        embeddings = whiten(embeddings, whitening)
+    embeddings = matching_embeddings(result.model, RowView(data.faces, novel_rows.index.to_numpy()), whitening, device)
     metrics = verification_metrics(embeddings, novel_rows["identity"].to_numpy(), seed=params.seed)
     report = {k: metrics[k] for k in REPORT_KEYS} | {
         "n_train_images": len(batches), "n_extra_train_images": int(len(extra_ids)), "steps": result.steps,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from facegan.lowshot.scoring import l2_normalize
+from facegan.recognition.embed import embed_faces
 
 
 def within_class_covariance(embeddings: np.ndarray, identities: np.ndarray) -> np.ndarray:
@@ -49,3 +50,10 @@ def fit_wccn(embeddings: np.ndarray, identities: np.ndarray, shrink: float) -> n
 def whiten(embeddings: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """L2-normalized embeddings -> L2-normalized whitened ones (`matrix` from fit_wccn)."""
     return l2_normalize(np.asarray(embeddings, np.float32) @ matrix).astype(np.float32)
+
+
+def matching_embeddings(model, faces_uint8: np.ndarray, whitening: np.ndarray | None, device) -> np.ndarray:
+    """What matching compares (low-shot evaluation, enroll/identify, the recognizer's verification
+    report): the network's flip-averaged embeddings, whitened where the recognizer has a WCCN matrix."""
+    emb = embed_faces(model, faces_uint8, device=device, flip=True)
+    return emb if whitening is None else whiten(emb, whitening)

@@ -16,6 +16,13 @@ again on base faces plus the renderer's true variants of them (the plan synthesi
 faces: `synthesis.base_variants_per_image` kinds per photo), what train_recognizer_aug would get
 from perfect edits; the real arm's val top-1 with it against the plain recognizer's, paired on the
 same episodes (about two minutes more).
+
+--combinations also renders every pair of planned edits of each enrollable val photo as one true
+variant (two attributes, or an attribute and a turn: a probe often shows two shifts at once) and
+prints the oracle's gain with single edits and with single edits plus pairs enrolled (ncm), each
+against the plain recognizer's real arm on the same episodes; with --training-oracle, also both
+enrolled and embedded by the recognizer trained on true variants: the room of perfect edits used
+on both sides, in training and in enrollment (about two minutes more).
 """
 
 from __future__ import annotations
@@ -23,11 +30,13 @@ from __future__ import annotations
 import argparse
 import ast
 import io
+import itertools
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from report import emit  # bench/report.py (scripts run from bench/)
 
 from facegan.attributes import ages_known, store_labels
@@ -35,7 +44,8 @@ from facegan.config import parse_params
 from facegan.data.decode import load_face
 from facegan.data.prep import prepare
 from facegan.data.store import open_prepared
-from facegan.evaluation.enrollment import ATTRIBUTE_COLUMNS, VariantLookup, claimed_attributes, visible_conditions
+from facegan.evaluation.enrollment import (ATTRIBUTE_COLUMNS, Condition, VariantLookup, claimed_attributes,
+                                           visible_conditions)
 from facegan.evaluation.lowshot_run import Embedded, EpisodeScorer, TaskResults
 from facegan.lowshot.episodes import VISIBLE_PROBES, draw_episodes
 from facegan.lowshot.scoring import MATCHERS
@@ -46,7 +56,7 @@ from facegan.recognition.whiten import matching_embeddings
 from facegan.render.dataset import render_dataset
 from facegan.render.truth import planned_edits, true_variants
 from facegan.synthesis.oracle import write_oracle
-from facegan.synthesis.plan import NEUTRAL, sampled_variants
+from facegan.synthesis.plan import NEUTRAL, NORMALIZE, format_targets, sampled_variants
 from facegan.synthesis.store import open_oracle
 
 SPLIT = "val"
@@ -215,6 +225,75 @@ def score(out: Path, params) -> None:
     emit("world_recognizer_tar_at_far_1e-3", report["tar_at_far_1e-3"], "TAR", digits=3)
 
 
+PAIR = "pair"  # the kind of a combined true variant in the pairs table
+
+
+def build_pairs(out: Path, params) -> None:
+    """Every pair of the planned edits of each enrollable val photo (not two turns), made true by the
+    renderer into out/oracle_pairs (faces.npy + pairs.csv: source_row, kind "pair", targets)."""
+    folder = out / "oracle_pairs"
+    if (folder / "pairs.csv").is_file():
+        return
+    data = open_prepared(out / "prepared")
+    singles = open_oracle(out / "oracle").table
+    singles = singles[singles["kind"] != NORMALIZE]
+    rows, targets = [], []
+    for row, group in singles.groupby("source_row", sort=True):
+        edits = list(zip(group["kind"], group["target"].astype(float)))
+        for (a, x), (b, y) in itertools.combinations(edits, 2):
+            if a != b:  # two turns of one head are not a pair
+                rows.append(int(row))
+                targets.append({a: x, b: y})
+    root = Path(data.report["root"])
+    names = [Path(n).name for n in data.index.loc[rows, "source_path"]]
+    made = true_variants(root, names, planned_edits(root, [NORMALIZE] * len(rows), targets), params.data.workers)
+    folder.mkdir(exist_ok=True)
+    np.save(folder / "faces.npy", np.stack([load_face(io.BytesIO(f), data.image_size) for f in made]))
+    pd.DataFrame({"split": SPLIT, "source_row": rows, "kind": PAIR, "target": np.nan,
+                  "targets": [format_targets(t) for t in targets], "kept": True}).to_csv(folder / "pairs.csv",
+                                                                                       index=False)
+
+
+def score_pairs(out: Path, params) -> None:
+    """The oracle's gain over the plain recognizer's real arm (k = 1, ncm, the same val episodes) with
+    single true edits and with single edits plus pairs enrolled; with out/recognizer_oracle.pt, also
+    embedded by the recognizer trained on true variants (perfect edits on both sides)."""
+    data = open_prepared(out / "prepared")
+    index = data.index
+    singles = open_oracle(out / "oracle")
+    single = singles.table[singles.table["kind"] != NORMALIZE]
+    pairs = pd.read_csv(out / "oracle_pairs" / "pairs.csv")
+    table = pd.concat([single, pairs], ignore_index=True)
+    faces = np.concatenate([singles.faces[single.index.to_numpy()], np.load(out / "oracle_pairs" / "faces.npy")])
+    lookup = VariantLookup(table, (SPLIT,))
+    conditions = {"real": Condition(), "oracle": Condition(oracle_kinds=tuple(single["kind"].unique())),
+                  "oracle_pairs": Condition(oracle_kinds=lookup.edit_kinds)}
+    episodes = _val_episodes(index, params)
+    lp = params.lowshot
+    scores = {}
+    for name, path in (("plain", out / "recognizer.pt"), ("trained_on_truth", out / "recognizer_oracle.pt")):
+        if not path.is_file():
+            continue
+        model = load_recognizer(path)
+        store = _val_store(model, data)
+        nothing = np.full((len(index), len(ATTRIBUTE_COLUMNS)), np.nan)  # ncm reads no attributes
+        embedded = Embedded(store=store, attributes=nothing, variant=np.zeros((0, store.shape[1]), np.float32),
+                            variant_attributes=np.zeros((0, len(ATTRIBUTE_COLUMNS))), oracle=_matching(model, faces),
+                            oracle_attributes=np.full((len(table), len(ATTRIBUTE_COLUMNS)), np.nan))
+        scorer = EpisodeScorer(index[index["split"] == SPLIT], embedded, VariantLookup(table.iloc[:0], (SPLIT,)),
+                               lookup, lp.neutral_max_yaw)
+        for arm, cond in conditions.items():
+            scores[f"{name}_{arm}"] = [scorer.score(e, cond, "visible", REAL_MATCHER) for e in episodes]
+    results = TaskResults(scores, len(episodes[0].gallery), lp.resamples, params.seed)
+    detail = dict(split=SPLIT, n_identities=len(episodes[0].gallery), matcher=REAL_MATCHER,
+                  pairs_per_photo=round(len(pairs) / max(pairs["source_row"].nunique(), 1), 1))
+    for arm in scores:
+        if arm != "plain_real":
+            gain = results.gain(arm, "plain_real")
+            emit(f"world_gain_{arm}_vs_real_k1", gain["mean"], "top-1", None, digits=3,
+                 ci95=_rounded(gain["ci95"]), **detail)
+
+
 SHIFTS = {"eyeglasses": "eyeglasses", "smiling": "smiling", "old": "young", "posed": "yaw"}
 
 
@@ -298,6 +377,8 @@ def main() -> int:
                         help="params overrides, e.g. synthetic.n_identities=240 split.novel_fraction=0.43")
     parser.add_argument("--training-oracle", action="store_true",
                         help="also train the recognizer on base faces plus their true variants and score it")
+    parser.add_argument("--combinations", action="store_true",
+                        help="also render pairs of planned edits as true variants and score enrolling them")
     args = parser.parse_args()
     settings = overrides(args.set)
     settings.setdefault("data", {}).update(source="synthetic", root=str(args.out.resolve() / "raw"))
@@ -309,6 +390,9 @@ def main() -> int:
     if args.training_oracle:
         build_training_oracle(args.out, params)
         score_training_oracle(args.out, params)
+    if args.combinations:
+        build_pairs(args.out, params)
+        score_pairs(args.out, params)
     return 0
 
 

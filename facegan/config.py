@@ -138,9 +138,10 @@ class LowshotParams(Section):
     neutral_max_yaw: Annotated[float, Field(gt=0, le=45)] = Field(
         10.0, description="degrees: |yaw| below this counts as frontal")
     # auto is chosen on val identities, never on novel ones.
-    matcher: Literal["auto", "ncm", "nn", "matched"] = Field(
+    matcher: Literal["auto", "ncm", "nn", "matched", "hull"] = Field(
         "auto", description="ncm (class mean) | nn (nearest enrolled image) | matched (enrolled images nearest "
-                            "the probe's judged attributes and yaw) | auto: chosen on val identities")
+                            "the probe's judged attributes and yaw) | hull (class mean, less the distance to the "
+                            "affine hull of the enrolled images) | auto: chosen on val identities")
     resamples: Annotated[int, Field(ge=200, le=100_000)] = Field(
         2000, description="bootstrap resamples over novel identities and episodes, for every interval")
 

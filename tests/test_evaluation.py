@@ -14,7 +14,7 @@ from facegan.evaluation.enrollment import (Condition, VariantLookup, ablation_co
 from facegan.evaluation.lowshot_run import Embedded, EpisodeScore, EpisodeScorer, TaskResults, simplest_within_noise
 from facegan.evaluation.schema import lowshot_paths, missing_paths, required_paths
 from facegan.lowshot.episodes import Episode, draw_episodes
-from facegan.lowshot.scoring import match_scores
+from facegan.lowshot.scoring import hull_distance, match_scores
 from tests.conftest import recognizer_fork
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -76,6 +76,23 @@ def test_matchers_compare_a_smiling_probe_with_the_smiling_variant():
     assert match_scores("matched", gallery, probe, attrs, neutral_probe)[0, 0] < 0.2
     one = [g[:1] for g in gallery]  # with one enrolled image per identity every rule agrees
     assert np.allclose(match_scores("nn", one, probe), match_scores("ncm", one, probe))
+
+
+def test_hull_matches_a_probe_its_variant_explains_that_the_class_mean_averages_away():
+    # Identity 0: a photo and a variant along one direction; the probe goes twice as far along it.
+    # Identity 1: one photo a little nearer the probe than 0's class mean, not on 0's line.
+    photo, variant = unit(1, 0, 0, 0), unit(1, 0, 1, 0)
+    probe = unit(*(photo + 2 * (variant - photo)))
+    other = 0.66 * probe + np.sqrt(1 - 0.66 ** 2) * np.array([0, 1, 0, 0], np.float32)
+    gallery = [np.stack([photo, variant]), other[None]]
+    ncm, hull = (match_scores(rule, gallery, probe[None])[0] for rule in ("ncm", "hull"))
+    assert ncm.argmax() == 1 and hull.argmax() == 0
+    assert hull_distance(probe[None], gallery[0])[0] < 0.5 * hull_distance(probe[None], gallery[1])[0]
+    # One image each: the distance to the hull is the distance to the image, so hull ranks as ncm does.
+    rng = np.random.default_rng(0)
+    one = [unit(*rng.normal(size=4))[None] for _ in range(6)]
+    probes = np.stack([unit(*rng.normal(size=4)) for _ in range(20)])
+    assert (match_scores("hull", one, probes).argmax(1) == match_scores("ncm", one, probes).argmax(1)).all()
 
 
 def test_every_probe_transform_of_a_gan_arm_is_measured_alone():

@@ -19,8 +19,8 @@ same episodes (about two minutes more).
 
 --combinations also renders every pair of planned edits of each enrollable val photo as one true
 variant (two attributes, or an attribute and a turn: a probe often shows two shifts at once) and
-prints the oracle's gain with single edits and with single edits plus pairs enrolled (ncm), each
-against the plain recognizer's real arm on the same episodes; with --training-oracle, also both
+prints the oracle's gain with single edits and with single edits plus pairs enrolled (ncm, and
+hull), each against the plain recognizer's real arm (ncm) on the same episodes; with --training-oracle, also both
 enrolled and embedded by the recognizer trained on true variants: the room of perfect edits used
 on both sides, in training and in enrollment (about two minutes more).
 """
@@ -226,6 +226,7 @@ def score(out: Path, params) -> None:
 
 
 PAIR = "pair"  # the kind of a combined true variant in the pairs table
+PAIR_MATCHERS = ("ncm", "hull")  # the class mean, and the rule that uses what the variants span
 
 
 def build_pairs(out: Path, params) -> None:
@@ -256,8 +257,9 @@ def build_pairs(out: Path, params) -> None:
 
 def score_pairs(out: Path, params) -> None:
     """The oracle's gain over the plain recognizer's real arm (k = 1, ncm, the same val episodes) with
-    single true edits and with single edits plus pairs enrolled; with out/recognizer_oracle.pt, also
-    embedded by the recognizer trained on true variants (perfect edits on both sides)."""
+    single true edits and with single edits plus pairs enrolled, matched by each of PAIR_MATCHERS;
+    with out/recognizer_oracle.pt, also embedded by the recognizer trained on true variants (perfect
+    edits on both sides)."""
     data = open_prepared(out / "prepared")
     index = data.index
     singles = open_oracle(out / "oracle")
@@ -283,13 +285,15 @@ def score_pairs(out: Path, params) -> None:
         scorer = EpisodeScorer(index[index["split"] == SPLIT], embedded, VariantLookup(table.iloc[:0], (SPLIT,)),
                                lookup, lp.neutral_max_yaw)
         for arm, cond in conditions.items():
-            scores[f"{name}_{arm}"] = [scorer.score(e, cond, "visible", REAL_MATCHER) for e in episodes]
+            for rule in PAIR_MATCHERS:
+                scores[f"{name}_{arm}_{rule}"] = [scorer.score(e, cond, "visible", rule) for e in episodes]
     results = TaskResults(scores, len(episodes[0].gallery), lp.resamples, params.seed)
-    detail = dict(split=SPLIT, n_identities=len(episodes[0].gallery), matcher=REAL_MATCHER,
+    detail = dict(split=SPLIT, n_identities=len(episodes[0].gallery),
                   pairs_per_photo=round(len(pairs) / max(pairs["source_row"].nunique(), 1), 1))
+    baseline = f"plain_real_{REAL_MATCHER}"
     for arm in scores:
-        if arm != "plain_real":
-            gain = results.gain(arm, "plain_real")
+        if arm != baseline:
+            gain = results.gain(arm, baseline)
             emit(f"world_gain_{arm}_vs_real_k1", gain["mean"], "top-1", None, digits=3,
                  ci95=_rounded(gain["ci95"]), **detail)
 

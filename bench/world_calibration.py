@@ -20,9 +20,10 @@ same episodes (about two minutes more).
 --combinations also renders every pair of planned edits of each enrollable val photo as one true
 variant (two attributes, or an attribute and a turn: a probe often shows two shifts at once) and
 prints the oracle's gain with single edits and with single edits plus pairs enrolled (ncm, and
-hull), each against the plain recognizer's real arm (ncm) on the same episodes; with --training-oracle, also both
-enrolled and embedded by the recognizer trained on true variants: the room of perfect edits used
-on both sides, in training and in enrollment (about two minutes more).
+hull), each against the plain recognizer's real arm (ncm) on the same episodes; with
+--training-oracle, also both enrolled and embedded by the recognizer trained on true variants:
+the room of perfect edits used on both sides, in training and in enrollment (about two minutes
+more).
 """
 
 from __future__ import annotations
@@ -226,7 +227,7 @@ def score(out: Path, params) -> None:
 
 
 PAIR = "pair"  # the kind of a combined true variant in the pairs table
-PAIR_MATCHERS = ("ncm", "hull")  # the class mean, and the rule that uses what the variants span
+PAIR_MATCHERS = (REAL_MATCHER, "hull")  # the class mean, and the rule that uses what the variants span
 
 
 def build_pairs(out: Path, params) -> None:

@@ -92,7 +92,7 @@ def _edit(args) -> int:
 
 
 def _gallery_commands(sub) -> None:
-    from facegan.gallery.file import AUGMENTS, DEFAULT_AUGMENT
+    from facegan.gallery.file import AUGMENTS, AUTO_MATCHER, DEFAULT_AUGMENT, FALLBACK_MATCHER, GALLERY_MATCHERS
 
     enroll = sub.add_parser("enroll", help="make a gallery of your people from PEOPLE_DIR/<name>/<photo> files")
     enroll.add_argument("people", type=Path, metavar="PEOPLE_DIR")
@@ -102,11 +102,18 @@ def _gallery_commands(sub) -> None:
                              "editor's attribute and yaw edits the judges keep). Default none: the default run's "
                              "evaluation finds no clear gain from GAN variants over the photos alone and a loss "
                              "from classical ones (reports/results.md)")
+    enroll.add_argument("--matcher", choices=(AUTO_MATCHER, *GALLERY_MATCHERS), default=AUTO_MATCHER,
+                        help="the rule identify scores people with (facegan/lowshot/scoring.py). Default auto: "
+                             f"the one the run's evaluation chose on val identities (lowshot.matcher in --metrics), "
+                             f"{FALLBACK_MATCHER} where that is matched or there is no evaluated run")
+    enroll.add_argument("--metrics", type=Path, default=paths.METRICS,
+                        help="the run's metrics, for --matcher auto (default reports/metrics.json)")
     enroll.add_argument("--far", type=float, default=1e-3,
-                        help="false accept rate of the identity threshold, set on impostor pairs of the prepared "
-                             "store's held-out base-val faces (default 1e-3)")
+                        help="false accept rate of the identity threshold, set on the matcher's impostor scores "
+                             "of the prepared store's val identities, held out of all training (default 1e-3)")
     enroll.add_argument("--threshold", type=float,
-                        help="set the identity threshold (cosine) by hand instead, at no known FAR")
+                        help="set the identity threshold (the matcher's score: a cosine for nn and ncm) by hand "
+                             "instead, at no known FAR")
     enroll.add_argument("--prepared", type=Path, default=paths.PREPARED,
                         help="the prepared store the threshold is set on (default data/prepared)")
     identify = sub.add_parser("identify", help="name the enrolled person in each photo, or say unknown")
@@ -135,7 +142,8 @@ def _enroll(args) -> int:
             raise FaceganError(f"--far {args.far}: expected a rate between 0 and 1, e.g. 1e-3")
         people, gallery = enroll(args.people, args.out, load_params(args.params), augment=args.augment,
                                  far=args.far, recognizer=args.recognizer, judges=args.judges, editor=args.editor,
-                                 prepared=args.prepared, threshold=args.threshold)
+                                 prepared=args.prepared, metrics=args.metrics, matcher=args.matcher,
+                                 threshold=args.threshold)
     except FaceganError as err:
         print(f"error: enroll: {err}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -144,16 +152,18 @@ def _enroll(args) -> int:
         print(f"{p.name}: {len(p.photos)} photos used, {len(p.skipped)} skipped{variants}")
     print(f"total: {len(people)} people, {sum(len(p.photos) for p in people)} photos used, "
           f"{sum(len(p.skipped) for p in people)} skipped, {sum(p.variants for p in people)} variants; "
-          f"threshold {gallery.threshold:.3f} ({_threshold_note(gallery)}); wrote {args.out}")
+          f"matcher {gallery.matcher}; threshold {gallery.threshold:.3f} ({_threshold_note(gallery)}); "
+          f"wrote {args.out}")
     return 0
 
 
 def _threshold_note(gallery) -> str:
     from facegan.gallery.file import BY_HAND
 
+    score = "hull score" if gallery.matcher == "hull" else "cosine"  # nn's and ncm's scores are cosines
     if gallery.threshold_set_on == BY_HAND:
-        return "cosine, set by hand"
-    return f"cosine at FAR {gallery.far:g}, {gallery.threshold_set_on}"
+        return f"{score}, set by hand"
+    return f"{score} at FAR {gallery.far:g}, {gallery.threshold_set_on}"
 
 
 def _identify(args) -> int:

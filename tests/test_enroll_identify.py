@@ -106,8 +106,9 @@ def people(celeba_mini, tmp_path) -> dict:
 
 
 def enroll(people_dir: Path, gallery: Path, params: Path, *extra: str) -> int:
+    """`facegan enroll` with nn (not this checkout's run's rule) and a threshold by hand, unless `extra` says."""
     return main(["enroll", str(people_dir), "-o", str(gallery), "--params", str(params), "--threshold", "0.8",
-                 *extra])
+                 "--matcher", "nn", *extra])
 
 
 def identify(photos: list[Path], gallery: Path, params: Path, *extra: str) -> int:
@@ -172,8 +173,8 @@ def test_gan_variants_are_the_judged_ones_with_their_edits(people, params, model
     assert saved.fingerprint.startswith("trained:")
 
 
-def test_the_threshold_is_set_on_the_prepared_stores_base_val_impostors(tiny_synthetic, people, params, models,
-                                                                        tmp_path, capsys):
+def test_the_threshold_is_set_on_impostors_among_the_prepared_stores_val_identities(tiny_synthetic, people, params,
+                                                                                      models, tmp_path, capsys):
     from facegan.data.store import open_prepared
     from facegan.recognition.source import load_embedder
     from facegan.recognition.verification import impostor_threshold
@@ -181,33 +182,140 @@ def test_the_threshold_is_set_on_the_prepared_stores_base_val_impostors(tiny_syn
     gallery = tmp_path / "gallery.npz"
     prepared = tiny_synthetic / "data/prepared"
     assert main(["enroll", str(people["dir"]), "-o", str(gallery), "--params", str(params), "--far", "0.01",
-                 "--recognizer", str(models / "recognizer.pt"), "--prepared", str(prepared)]) == 0
+                 "--recognizer", str(models / "recognizer.pt"), "--prepared", str(prepared), "--matcher", "nn"]) == 0
     data = open_prepared(prepared)
-    val = data.rows(split="base", role="val", domain="visible")
+    val = data.rows(split="val", domain="visible")  # people held out of all training, as the user's are
     embeddings = load_embedder(None, models / "recognizer.pt").embed(data.faces[val.index.to_numpy()])
     expected, pairs = impostor_threshold(embeddings, val["identity"].to_numpy(), 0.01)
     saved = read_gallery(gallery)
     assert saved.threshold == pytest.approx(expected, abs=1e-6) and saved.far == 0.01
-    assert saved.threshold_set_on == f"{pairs} impostor pairs of {len(val)} base-val faces in {prepared}"
+    assert saved.threshold_set_on == f"{pairs} impostor pairs of {len(val)} val faces in {prepared}"
     assert f"threshold {expected:.3f} (cosine at FAR 0.01" in capsys.readouterr().out
+
+
+# ---- the matching rule: the one the run chose, and a threshold set on that rule's scores
+
+
+def test_auto_matcher_is_the_rule_the_run_chose(people, pixels, params, tmp_path, capsys):
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text(json.dumps({"lowshot": {"matcher": "hull"}}))
+    gallery = tmp_path / "gallery.npz"
+    assert enroll(people["dir"], gallery, params, "--matcher", "auto", "--metrics", str(metrics)) == 0
+    out, err = capsys.readouterr()
+    assert read_gallery(gallery).matcher == "hull" and "warning:" not in err
+    assert f"; matcher hull; threshold 0.800 (hull score, set by hand); wrote {gallery}" in out.splitlines()[-1]
+
+
+@pytest.mark.parametrize("says, why", [
+    ({"lowshot": {"matcher": "matched"}}, "the run's matcher 'matched' is not one a gallery can use"),
+    (None, "not found"),
+    ("{not json", "cannot read lowshot.matcher"),
+    ({"lowshot": {}}, "cannot read lowshot.matcher"),
+])
+def test_auto_matcher_falls_back_to_ncm_saying_why(tmp_path, capsys, says, why):
+    from facegan.gallery.enroll import chosen_matcher
+
+    metrics = tmp_path / "metrics.json"
+    if says is not None:
+        metrics.write_text(says if isinstance(says, str) else json.dumps(says))
+    assert chosen_matcher("auto", metrics) == "ncm"
+    warnings = capsys.readouterr().err.splitlines()
+    assert len(warnings) == 1 and warnings[0].startswith(f"warning: enroll: {metrics}: "), warnings
+    assert why in warnings[0] and "using ncm" in warnings[0]
+    assert chosen_matcher("hull", metrics) == "hull" and not capsys.readouterr().err  # named: the file is not read
+
+
+@pytest.mark.bad_input
+def test_bad_input_matcher_not_one_a_gallery_can_use(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["enroll", str(tmp_path), "-o", str(tmp_path / "g.npz"), "--matcher", "matched"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "--matcher: invalid choice: 'matched'" in err
+    assert not (tmp_path / "g.npz").exists()
+
+
+def held_out_store(rng, identities: int = 60, photos: int = 4, dim: int = 32):
+    """A prepared store whose "faces" are their own embeddings (within-identity cosine about 0.7),
+    half base identities' held-out photos, half val identities'; and an embedder that reads them."""
+    import pandas as pd
+
+    from facegan.data.store import PreparedData
+    from facegan.lowshot.scoring import l2_normalize
+
+    centres = l2_normalize(rng.normal(size=(identities, dim)))
+    faces = l2_normalize(np.repeat(centres, photos, 0) + 0.1 * rng.normal(size=(identities * photos, dim)))
+    identity = np.repeat(np.arange(identities), photos)
+    index = pd.DataFrame({"identity": identity, "split": np.where(identity % 2, "val", "base"), "role": "val",
+                          "domain": "visible"})
+    embedder = type("Reader", (), {"embed": staticmethod(lambda rows: np.asarray(rows[:len(rows)]))})()
+    return PreparedData(faces.astype(np.float32), index, {}), embedder
+
+
+def test_a_hull_gallery_names_and_accepts_a_probe_its_variant_explains(tmp_path):
+    """Planted: ann is enrolled from a photo and a variant of it (a direction v, as glasses add),
+    the probe lies further along v. `hull` ranks her first by a wide margin but scores her below
+    any pair cosine a stranger reaches: at the pair-cosine threshold nn and one-photo ncm use she
+    would be `unknown`; at the threshold set on hull's own impostor scores she is named."""
+    from facegan.gallery.enroll import threshold_on_prepared
+    from facegan.gallery.identify import answers
+    from facegan.lowshot.scoring import l2_normalize
+
+    rng = np.random.default_rng(0)
+    data, embedder = held_out_store(rng)
+    hull, _ = threshold_on_prepared(embedder, data, tmp_path, "hull", 2, 1e-3, 0)
+    pair, _ = threshold_on_prepared(embedder, data, tmp_path, "nn", 2, 1e-3, 0)
+    ann, bob, cat = l2_normalize(rng.normal(size=(3, 32)))
+    v = l2_normalize(rng.normal(size=32))
+    v = l2_normalize(v - (v @ ann) * ann)
+    rows = l2_normalize(np.stack([ann, ann + v, bob, bob + 0.3 * v, cat, cat - 0.3 * v]))
+    gallery = Gallery(names=np.array(["ann", "bob", "cat"]), embeddings=rows.astype(np.float32),
+                      person=np.repeat(np.arange(3), 2), kind=np.full(6, "photo"), variant=np.full(6, ""),
+                      source=np.full(6, "x.jpg"), embedder="pixels", fingerprint="pixels:1", image_size=SYNTH_SIZE,
+                      threshold=hull, far=1e-3, threshold_set_on="test", matcher="hull")
+    probe = l2_normalize(ann + 6 * v)[None]
+    found = answers(gallery, probe, top=2)[0]
+    assert found["answer"] == "ann", (found, hull)
+    assert found["best"][1]["score"] < hull < found["best"][0]["score"] < pair, (found, hull, pair)
 
 
 # ---- bad input: one line naming the file, exit code 2 where nothing can proceed, nothing overwritten
 
 
-def a_gallery(path: Path, fingerprint: str = "pixels:1") -> bytes:
+def a_gallery(path: Path, fingerprint: str = "pixels:1", matcher: str = "nn") -> bytes:
     """A small valid gallery file at `path`; returns its bytes."""
     write_gallery(path, Gallery(names=np.array(["ann", "bob"]), embeddings=np.eye(2, 256, dtype=np.float32),
                                 person=np.array([0, 1]), kind=np.array(["photo", "photo"]),
                                 variant=np.array(["", ""]), source=np.array(["ann/1.jpg", "bob/1.jpg"]),
                                 embedder="pixels", fingerprint=fingerprint, image_size=SYNTH_SIZE, threshold=0.5,
-                                far=float("nan"), threshold_set_on=BY_HAND))
+                                far=float("nan"), threshold_set_on=BY_HAND, matcher=matcher))
     return path.read_bytes()
 
 
 def one_error_line(err: str, command: str, names: Path) -> None:
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and lines[0].startswith(f"error: {command}: ") and str(names) in lines[0], err
+
+
+@pytest.mark.parametrize("matcher", ["nn", "ncm", "hull"])
+def test_identify_scores_with_the_gallerys_rule(celeba_mini, pixels, params, tmp_path, capsys, matcher):
+    gallery = tmp_path / "gallery.npz"
+    a_gallery(gallery, matcher=matcher)
+    probe = on_canvas(sorted((celeba_mini / "img_align_celeba").iterdir())[0], tmp_path / "probe.png")
+    assert identify([probe], gallery, params, "--json") == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["matcher"] == matcher and document["photos"][0]["answer"] in ("ann", "bob", "unknown")
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("matcher", ["matched", "knn"])
+def test_bad_input_gallery_with_a_rule_identify_cannot_score(pixels, params, tmp_path, capsys, matcher):
+    gallery = tmp_path / "gallery.npz"
+    before = a_gallery(gallery, matcher=matcher)
+    assert identify([tmp_path / "probe.jpg"], gallery, params) == 2
+    err = capsys.readouterr().err
+    one_error_line(err, "identify", gallery)
+    assert f"matcher {matcher!r} cannot score a gallery" in err and "facegan enroll --matcher nn|ncm|hull" in err
+    assert gallery.read_bytes() == before
 
 
 @pytest.mark.bad_input
@@ -393,7 +501,7 @@ def test_trained_models_recognize_novel_people(tmp_path, capsys):
         gallery = tmp_path / f"{augment}.npz"
         assert main(["enroll", str(people_dir), "-o", str(gallery), "--augment", augment, *models,
                      "--judges", str(RUN / "models/judges.pt"), "--editor", str(RUN / "models/editor.pt"),
-                     "--prepared", str(RUN / "data/prepared")]) == 0
+                     "--prepared", str(RUN / "data/prepared"), "--metrics", str(RUN / "reports/metrics.json")]) == 0
         capsys.readouterr()
         assert main(["identify", *map(str, probes + strangers), "--gallery", str(gallery), "--json", *models]) == 0
         found = json.loads(capsys.readouterr().out)["photos"]

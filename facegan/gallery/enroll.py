@@ -3,12 +3,15 @@
 Each PEOPLE_DIR/<name>/<photo> is aligned as prep aligns folder photos, embedded by the recognizer
 `params.recognizer` names (facegan.recognition.source), optionally with variants of each photo
 (`--augment`), and written with what identify needs to trust it: the embedder's fingerprint, the
-crop size, the matcher, and an identity threshold set at `--far` on impostor pairs of faces the
-recognizer never trained on.
+crop size, the matcher and an identity threshold set at `--far` on faces the recognizer never
+trained on. The matcher is the rule the run's evaluation chose on held-out val identities
+(`lowshot.matcher` in reports/metrics.json; `ncm` where that is `matched`, which a gallery cannot
+use, or there is no evaluated run), or the one `--matcher` names.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +21,12 @@ import pandas as pd
 
 from facegan.config import Params
 from facegan.data.folder import scan_identity_folders
+from facegan.data.store import PreparedData
 from facegan.errors import FaceganError
-from facegan.gallery.file import AUGMENTS, BY_HAND, DEFAULT_AUGMENT, Gallery, write_gallery
+from facegan.gallery.file import (AUGMENTS, AUTO_MATCHER, BY_HAND, DEFAULT_AUGMENT, FALLBACK_MATCHER,
+                                  GALLERY_MATCHERS, Gallery, write_gallery)
 from facegan.gallery.photos import PhotoReader
 from facegan.recognition.source import Embedder, load_embedder
-
-MATCHER = "nn"  # the pipeline's default matcher; max cosine over a person's rows
 
 
 @dataclass
@@ -49,15 +52,35 @@ def _rows(embeddings: np.ndarray, person: np.ndarray, kind: str, variant: list[s
             "variant": np.array(variant, str), "source": source}
 
 
-def threshold_on_prepared(embedder: Embedder, prepared: Path, image_size: int, far: float,
-                          seed: int) -> tuple[float, str]:
-    """The cosine at which `embedder` falsely accepts `far` of the impostor pairs of the prepared
-    store's base-val faces: people held out of training, as the recognizer's report and the
-    judges set theirs (facegan.recognition.verification). The user's own people cannot give it:
-    a few people make too few impostor pairs, and thresholding on the gallery fits it to them."""
+def chosen_matcher(matcher: str, metrics: Path) -> str:
+    """`matcher`, or (auto) the rule the run's evaluation chose on val identities (`lowshot.matcher`
+    in `metrics`): FALLBACK_MATCHER, with a warning saying why, where the file cannot say or names a
+    rule a gallery cannot use."""
+    if matcher != AUTO_MATCHER:
+        if matcher not in GALLERY_MATCHERS:
+            raise FaceganError(f"--matcher {matcher}: expected one of {AUTO_MATCHER}, {', '.join(GALLERY_MATCHERS)}")
+        return matcher
+    instead = f"using {FALLBACK_MATCHER} (or give --matcher {'|'.join(GALLERY_MATCHERS)})"
+    try:
+        rule = json.loads(Path(metrics).read_text())["lowshot"]["matcher"]
+    except FileNotFoundError:
+        warn(f"{metrics}: not found, no evaluated run to take the matcher from; {instead}")
+        return FALLBACK_MATCHER
+    except (OSError, ValueError, KeyError, TypeError):  # unreadable, not JSON, or no lowshot.matcher
+        warn(f"{metrics}: cannot read lowshot.matcher from it; {instead}")
+        return FALLBACK_MATCHER
+    if rule not in GALLERY_MATCHERS:
+        warn(f"{metrics}: the run's matcher {rule!r} is not one a gallery can use (`matched` needs the judges' "
+             f"reading of every enrolled row); {instead}")
+        return FALLBACK_MATCHER
+    return rule
+
+
+def open_held_out(prepared: Path, image_size: int) -> PreparedData:
+    """The prepared store whose held-out faces set the identity threshold, checked before any photo
+    is aligned. The user's own people cannot set it: a few people make too few impostors, and
+    thresholding on the gallery fits it to them."""
     from facegan.data.store import open_prepared
-    from facegan.recognition.dataset import RowView
-    from facegan.recognition.verification import impostor_threshold
 
     try:
         data = open_prepared(prepared)
@@ -67,13 +90,77 @@ def threshold_on_prepared(embedder: Embedder, prepared: Path, image_size: int, f
     if data.image_size != image_size:
         raise FaceganError(f"{prepared}: holds {data.image_size} px faces but data.image_size is {image_size}; "
                            "give the params the models were trained with")
-    val = data.rows(split="base", role="val", domain="visible")
-    if val["identity"].nunique() < 2:
-        raise FaceganError(f"{prepared}: fewer than two base-val identities to set the threshold on; "
-                           "give --threshold COSINE")
-    embeddings = embedder.embed(RowView(data.faces, val.index.to_numpy()))
-    threshold, pairs = impostor_threshold(embeddings, val["identity"].to_numpy(), far, seed)
-    return threshold, f"{pairs} impostor pairs of {len(val)} base-val faces in {prepared}"
+    return data
+
+
+def threshold_on_prepared(embedder: Embedder, data: PreparedData, prepared: Path, rule: str, shots: int,
+                          far: float, seed: int) -> tuple[float, str]:
+    """The score at which `rule` falsely accepts `far` of impostors among the store's val faces
+    (_held_out), each person enrolled from `shots` photos (the gallery's median). `nn` compares a
+    probe with one row at a time, and `ncm` of one photo is that photo's cosine, so both are
+    thresholded on impostor pairs' cosines. `hull` subtracts a distance
+    from the cosine (a pair threshold would reject its genuine matches), and the cosine to a mean
+    of several photos runs higher than to one, for strangers too (it would accept them): these are
+    thresholded on their own scores of people enrolled as the user's are. Variants are not made of
+    the held-out faces: with --augment the threshold is that of the photos alone."""
+    if rule == "nn" or (rule == "ncm" and shots == 1):
+        return _pair_threshold(embedder, data, prepared, far, seed)
+    return _enrolled_threshold(embedder, data, prepared, rule, shots, far, seed)
+
+
+def _held_out(data: PreparedData, prepared: Path) -> pd.DataFrame:
+    """The visible faces of the val identities: held out of all training (the recognizer's, the
+    editor's, the judges'), as the user's people are. Base-val faces are held-out photos of people
+    the recognizer trained on; its strangers' scores run lower on them, and a threshold set there
+    lets in about twice `far` of real strangers."""
+    held = data.rows(split="val", domain="visible")
+    if held["identity"].nunique() < 2:
+        raise FaceganError(f"{prepared}: fewer than two val identities to set the threshold on; "
+                           "give --threshold SCORE")
+    return held
+
+
+def _pair_threshold(embedder: Embedder, data: PreparedData, prepared: Path, far: float,
+                    seed: int) -> tuple[float, str]:
+    """The cosine at `far` on the impostor pairs of the held-out faces (facegan.recognition.verification)."""
+    from facegan.recognition.dataset import RowView
+    from facegan.recognition.verification import impostor_threshold
+
+    held = _held_out(data, prepared)
+    embeddings = embedder.embed(RowView(data.faces, held.index.to_numpy()))
+    threshold, pairs = impostor_threshold(embeddings, held["identity"].to_numpy(), far, seed)
+    return threshold, f"{pairs} impostor pairs of {len(held)} val faces in {prepared}"
+
+
+def _enrolled_threshold(embedder: Embedder, data: PreparedData, prepared: Path, rule: str, shots: int,
+                        far: float, seed: int) -> tuple[float, str]:
+    """`rule`'s score at `far` on every held-out face against each other identity with `shots`
+    photos, enrolled from them."""
+    from facegan.recognition.dataset import RowView
+    from facegan.recognition.verification import threshold_at_far
+
+    held = _held_out(data, prepared)
+    entries = int((held["identity"].value_counts() >= shots).sum())
+    if entries < 2:
+        raise FaceganError(f"{prepared}: fewer than two val identities with {shots} photos to set the {rule} "
+                           "threshold on; give --threshold SCORE, or --matcher nn")
+    embeddings = embedder.embed(RowView(data.faces, held.index.to_numpy()))
+    scores = impostor_scores(rule, embeddings, held["identity"].to_numpy(), shots, seed)
+    return threshold_at_far(scores, far), (f"{len(scores)} impostor scores of {len(held)} val faces against "
+                                           f"{entries} identities of {shots} photos in {prepared}")
+
+
+def impostor_scores(rule: str, embeddings: np.ndarray, identities: np.ndarray, shots: int, seed: int) -> np.ndarray:
+    """`rule`'s scores (facegan.lowshot.scoring) of every face against each other identity that has
+    `shots` faces or more, enrolled from a seeded draw of `shots` of them."""
+    from facegan.lowshot.scoring import match_scores
+
+    rng = np.random.default_rng(seed)
+    ids, counts = np.unique(identities, return_counts=True)
+    enrolled = ids[counts >= shots]
+    entries = [embeddings[rng.choice(np.flatnonzero(identities == i), shots, replace=False)] for i in enrolled]
+    scores = match_scores(rule, entries, embeddings)
+    return scores[identities[:, None] != enrolled[None, :]]
 
 
 def _variant_plan(params: Params) -> int:
@@ -134,15 +221,16 @@ def warn(message: str) -> None:
 
 
 def enroll(people_dir: Path, out: Path, params: Params, *, augment: str = DEFAULT_AUGMENT, far: float = 1e-3,
-           recognizer: Path, judges: Path, editor: Path, prepared: Path,
+           recognizer: Path, judges: Path, editor: Path, prepared: Path, metrics: Path, matcher: str = AUTO_MATCHER,
            threshold: float | None = None) -> tuple[list[Person], Gallery]:
-    """Align, embed (and augment) everyone's photos and write the gallery to `out` atomically.
-    Returns each person's counts and the gallery; raises FaceganError (writing nothing) when
-    nobody has a usable photo or an input is bad."""
+    """Align, embed (and augment) everyone's photos and write the gallery to `out` atomically,
+    scored by `matcher` (auto: the rule in the run's `metrics`). Returns each person's counts and
+    the gallery; raises FaceganError (writing nothing) when nobody has a usable photo or an input is bad."""
     from facegan.train.device import default_device
 
     if augment not in AUGMENTS:
         raise FaceganError(f"--augment {augment}: expected one of {', '.join(AUGMENTS)}")
+    matcher = chosen_matcher(matcher, metrics)
     listed = _people(people_dir)
     device = default_device()
     embedder = load_embedder(params, recognizer, device)
@@ -151,10 +239,7 @@ def enroll(people_dir: Path, out: Path, params: Params, *, augment: str = DEFAUL
         warn(f"{recognizer}: trained on the built-in synthetic faces, it cannot tell real people apart; "
              "train it on photos first (facegan preset celeba-mini-cpu or celeba-gpu, then dvc repro)")
     size = params.data.image_size
-    if threshold is None:
-        threshold, set_on = threshold_on_prepared(embedder, prepared, size, far, params.seed)
-    else:  # set by hand: at no known false accept rate
-        far, set_on = float("nan"), BY_HAND
+    held_out = open_held_out(prepared, size) if threshold is None else None
     reader = PhotoReader(size, params.data.min_face_prob)
     people, crops = [], []
     for name, files, skipped in listed:
@@ -163,12 +248,18 @@ def enroll(people_dir: Path, out: Path, params: Params, *, augment: str = DEFAUL
         for file, why in person.skipped.items():
             warn(f"{file}: {why}; skipped")
         if not used:
-            warn(f"{Path(people_dir) / name}: no usable photo of {name}; not enrolled (add a photo with one clear face)")
+            warn(f"{Path(people_dir) / name}: no usable photo of {name}; not enrolled "
+                 "(add a photo with one clear face)")
             continue
         people.append(person)
         crops.append(faces)
     if not people:
         raise FaceganError(f"{people_dir}: no person has a usable photo (see the warnings above); nothing written")
+    if held_out is not None:
+        shots = max(1, int(np.median([len(p.photos) for p in people])))
+        threshold, set_on = threshold_on_prepared(embedder, held_out, prepared, matcher, shots, far, params.seed)
+    else:  # set by hand: at no known false accept rate
+        far, set_on = float("nan"), BY_HAND
     faces = np.concatenate(crops)
     owner = np.repeat(np.arange(len(people)), [len(p.photos) for p in people])
     source = np.array([str(f.relative_to(people_dir)) for p in people for f in p.photos])
@@ -183,6 +274,6 @@ def enroll(people_dir: Path, out: Path, params: Params, *, augment: str = DEFAUL
     gallery = Gallery(names=np.array([p.name for p in people]), **{k: np.concatenate([part[k] for part in parts])
                                                                    for k in parts[0]},
                       embedder=embedder.name, fingerprint=embedder.fingerprint, image_size=size,
-                      threshold=float(threshold), far=float(far), threshold_set_on=set_on, matcher=MATCHER)
+                      threshold=float(threshold), far=float(far), threshold_set_on=set_on, matcher=matcher)
     write_gallery(out, gallery)
     return people, gallery

@@ -11,9 +11,11 @@ Arrays (strings as fixed-width unicode, so it loads with allow_pickle=False):
   embedder         the embedder's name ("trained", "dlib", ...)
   fingerprint      the embedder's fingerprint: identify refuses a gallery made by another embedder
   image_size       the aligned crop's side in pixels
-  threshold, far   the identity threshold (cosine) and the false accept rate it was set at (NaN: by hand)
-  threshold_set_on where the threshold comes from (the impostor pairs it was set on, or BY_HAND)
-  matcher          the matching rule (facegan.lowshot.scoring): "nn", max cosine over a person's rows
+  threshold, far   the identity threshold (on the matcher's score) and the false accept rate it was set at
+                   (NaN: by hand)
+  threshold_set_on where the threshold comes from (the impostor scores it was set on, or BY_HAND)
+  matcher          the matching rule (facegan.lowshot.scoring), one of GALLERY_MATCHERS: "nn" (max cosine
+                   over a person's rows; every gallery enrolled before enroll took the run's rule), "ncm" or "hull"
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ AUGMENTS = ("none", "classical", "gan")  # what `enroll --augment` adds to the p
 # The default run's evaluation (reports/results.md) finds GAN variants add nothing clear over the
 # photos alone at k = 1 and 5 and classical augmentation loses: plain photos are what it supports.
 DEFAULT_AUGMENT = "none"
+# The rules a gallery can score with; `matched` also needs the judges' reading of every row and probe.
+GALLERY_MATCHERS = ("nn", "ncm", "hull")
+AUTO_MATCHER = "auto"  # `enroll --matcher`: the rule the run's evaluation chose (lowshot.matcher)
+FALLBACK_MATCHER = "ncm"  # auto's where the run cannot say: the evaluation's own without val identities
 BY_HAND = "--threshold"  # threshold_set_on of a threshold the user gave
 _SCALARS = {"format": int, "embedder": str, "fingerprint": str, "image_size": int, "threshold": float,
             "far": float, "threshold_set_on": str, "matcher": str}

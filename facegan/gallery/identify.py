@@ -1,9 +1,12 @@
 """`facegan identify`: who in a gallery each photo shows, or `unknown`.
 
 A probe is aligned as the gallery's photos were, embedded by the same recognizer (the gallery's
-fingerprint must match the current embedder's), and scored against each person with the gallery's
-matcher (`nn`: the highest cosine to any of the person's rows). The best person is the answer
-when their score reaches the gallery's threshold, else `unknown`.
+fingerprint must match the current embedder's), and scored against each person with the rule
+the gallery was enrolled with (facegan.lowshot.scoring): `nn`, the highest cosine to any of the
+person's rows (every gallery enrolled before enroll took the run's rule); `ncm`, the cosine to
+their mean; `hull`, that cosine less the distance to the affine hull of their rows. The best
+person is the answer when their score reaches the gallery's threshold, set for that rule, else
+`unknown`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import numpy as np
 
 from facegan.config import Params
 from facegan.errors import FaceganError
-from facegan.gallery.file import Gallery, read_gallery
+from facegan.gallery.file import GALLERY_MATCHERS, Gallery, read_gallery
 from facegan.gallery.photos import PhotoReader
 from facegan.recognition.source import load_embedder
 
@@ -26,6 +29,14 @@ def check_embedder(gallery: Gallery, embedder, gallery_path: Path) -> None:
     if gallery.fingerprint != embedder.fingerprint:
         raise FaceganError(f"{gallery_path}: enrolled with recognizer {gallery.fingerprint} but the current one is "
                            f"{embedder.fingerprint}; enroll the people again with this recognizer (facegan enroll)")
+
+
+def check_matcher(gallery: Gallery, gallery_path: Path) -> None:
+    """Only the rules a gallery can score with: `matched` also needs the judges' reading of every row."""
+    if gallery.matcher not in GALLERY_MATCHERS:
+        raise FaceganError(f"{gallery_path}: matcher {gallery.matcher!r} cannot score a gallery (one of "
+                           f"{', '.join(GALLERY_MATCHERS)} can); enroll the people again with facegan enroll "
+                           f"--matcher {'|'.join(GALLERY_MATCHERS)}")
 
 
 def answers(gallery: Gallery, probes: np.ndarray, top: int) -> list[dict]:
@@ -68,11 +79,10 @@ def identify(photos: list[Path], gallery_path: Path, params: Params, *, recogniz
     from facegan.train.device import default_device
 
     gallery = read_gallery(gallery_path)
+    check_matcher(gallery, gallery_path)
     device = default_device()
     embedder = load_embedder(params, recognizer, device)
     check_embedder(gallery, embedder, gallery_path)
-    if gallery.matcher not in ("nn", "ncm"):  # `matched` needs the judges' reading of every row
-        raise FaceganError(f"{gallery_path}: matcher {gallery.matcher!r} is not supported here; enroll again")
     faces, used, failed = PhotoReader(gallery.image_size, params.data.min_face_prob).faces(list(photos))
     edits: dict[int, str] = {}
     if normalize and len(faces):

@@ -404,3 +404,23 @@ def test_a_nod_moves_the_head_outline_and_the_body_not_the_face():
     pitches = [sample_image_state(sample_identity(0, 3), np.random.default_rng([0, 8, k])).pitch_deg
                for k in range(200)]
     assert 7 < np.std(pitches) < 13 and np.abs(pitches).max() <= 25
+
+
+def test_a_photo_drawn_in_a_probes_condition_takes_its_attributes_and_keeps_its_own_nuisances():
+    from facegan.render.identity import sample_identity
+    from facegan.render.image_state import sample_image_state
+    from facegan.render.truth import GENERIC_PAIR, probe_condition
+
+    rng = np.random.default_rng(0)
+    ident = sample_identity(0, 7)
+    photo = sample_image_state(ident, rng, neutral=True)
+    probe = next(st for st in (sample_image_state(ident, rng) for _ in range(500))
+                 if st.eyeglasses and st.smiling and abs(st.yaw_deg) > 20)
+    for generic in (False, True):
+        drawn = probe_condition(probe, generic)(ident, photo)
+        assert (drawn.eyeglasses, drawn.smiling, drawn.smile, drawn.mouth_open, drawn.age, drawn.yaw_deg) == (
+            probe.eyeglasses, probe.smiling, probe.smile, probe.mouth_open, probe.age, probe.yaw_deg)
+        style, tint, frame = GENERIC_PAIR if generic else (probe.glasses_style, probe.glasses_tint, probe.frame_rgb)
+        assert drawn.glasses_style == style and drawn.glasses_tint == pytest.approx(tint)
+        assert drawn.frame_rgb == pytest.approx(np.asarray(frame, np.float32))
+        assert drawn.light_dir is photo.light_dir and drawn.background == photo.background

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from facegan.render.dataset import read_identities, rerender
-from facegan.render.identity import Identity
+from facegan.render.identity import FRAME_COLOURS, Identity
 from facegan.render.image_state import ImageState
 
 SMILE_STRENGTH = 0.825  # the mean of the renderer's smile strengths, U(0.65, 1.0)
@@ -59,6 +59,52 @@ class TrueEdits:
         for edit in self.edits:
             st = edit(ident, st)
         return st
+
+
+# The pair an editor that cannot see a person's own glasses would draw: clear lenses, thin dark frames.
+GENERIC_PAIR = ("rectangular", 0.2, tuple(float(v) for v in FRAME_COLOURS[0]))  # style, tint, frame colour
+
+
+@dataclass(frozen=True)
+class TrueCondition:
+    """A photo drawn again in another photo's condition: that photo's eyeglasses (its pair, or
+    GENERIC_PAIR), smile, age and yaw; the photo's own identity, nuisances and framing. Enrolling
+    a person as they would look in a probe's condition (`probe_condition`) is what an editor
+    conditioned on what the probe shows could do at best."""
+    eyeglasses: bool
+    pair: tuple  # (style, tint, frame colour)
+    smiling: bool
+    smile: float
+    mouth_open: float
+    age: float
+    yaw_deg: float
+
+    def __call__(self, ident: Identity, st: ImageState) -> ImageState:
+        style, tint, frame = self.pair
+        return dataclasses.replace(st, eyeglasses=self.eyeglasses, glasses_style=style, glasses_tint=float(tint),
+                                   frame_rgb=np.asarray(frame, np.float32), smiling=self.smiling, smile=self.smile,
+                                   mouth_open=self.mouth_open, age=self.age, yaw_deg=self.yaw_deg)
+
+
+def probe_condition(st: ImageState, generic_pair: bool = False) -> TrueCondition:
+    """The condition photo state `st` shows, as a TrueCondition; `generic_pair`: its glasses (if any)
+    replaced by GENERIC_PAIR, a pair nobody can tell from a photo without them."""
+    pair = GENERIC_PAIR if generic_pair else (st.glasses_style, float(st.glasses_tint),
+                                              tuple(float(v) for v in np.asarray(st.frame_rgb)))
+    return TrueCondition(bool(st.eyeglasses), pair, bool(st.smiling), float(st.smile), float(st.mouth_open),
+                         float(st.age), float(st.yaw_deg))
+
+
+def photo_states(root: Path, image_ids: list[str]) -> list[ImageState]:
+    """The drawn state (attributes and nuisances) of each photo of the rendered set in `root`."""
+    states: list[ImageState] = []
+
+    def keep(ident: Identity, st: ImageState) -> ImageState:
+        states.append(st)
+        return st
+
+    rerender(root, list(image_ids), [keep] * len(image_ids))  # in this process, in image_ids' order
+    return states
 
 
 def _render_part(task) -> list[bytes]:

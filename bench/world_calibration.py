@@ -24,6 +24,12 @@ hull), each against the plain recognizer's real arm (ncm) on the same episodes; 
 --training-oracle, also both enrolled and embedded by the recognizer trained on true variants:
 the room of perfect edits used on both sides, in training and in enrollment (about two minutes
 more).
+
+--condition-matched EPISODES enrolls each gallery photo as the renderer draws it in each probe's
+condition instead (its glasses, smile, age and yaw; the photo's own nuisances), with the probe's
+own pair of glasses and with a generic one, on the first EPISODES val episodes, and prints the gain
+over the photo alone by probe condition; with --editor and --judges (a run's models), also the
+editor's edits into the probe's condition as the judges read it (minutes of rendering an episode).
 """
 
 from __future__ import annotations
@@ -48,14 +54,15 @@ from facegan.data.store import open_prepared
 from facegan.evaluation.enrollment import (ATTRIBUTE_COLUMNS, Condition, VariantLookup, claimed_attributes,
                                            visible_conditions)
 from facegan.evaluation.lowshot_run import Embedded, EpisodeScorer, TaskResults
+from facegan.lowshot.bootstrap import IdentityBootstrap
 from facegan.lowshot.episodes import VISIBLE_PROBES, draw_episodes
-from facegan.lowshot.scoring import MATCHERS
+from facegan.lowshot.scoring import MATCHERS, l2_normalize
 from facegan.recognition.dataset import RowView
 from facegan.recognition.embed import load_recognizer
 from facegan.recognition.stage import train_recognizer_stage
 from facegan.recognition.whiten import matching_embeddings
 from facegan.render.dataset import render_dataset
-from facegan.render.truth import planned_edits, true_variants
+from facegan.render.truth import photo_states, planned_edits, probe_condition, true_variants
 from facegan.synthesis.oracle import write_oracle
 from facegan.synthesis.plan import NEUTRAL, NORMALIZE, format_targets, sampled_variants
 from facegan.synthesis.store import open_oracle
@@ -302,6 +309,142 @@ def score_pairs(out: Path, params) -> None:
 SHIFTS = {"eyeglasses": "eyeglasses", "smiling": "smiling", "old": "young", "posed": "yaw"}
 
 
+CONDITIONED = "condition_matched"  # out/<this>: the true variants of each gallery photo in each probe's condition
+
+
+def _conditioned_pairs(index, episodes) -> list[tuple[int, int]]:
+    """(probe row, gallery photo row) of every visible probe and gallery identity of `episodes`."""
+    visible = (index["domain"] == "visible").to_numpy()
+    return sorted({(int(p), int(e.gallery[i][0])) for e in episodes for p in e.probes if visible[p]
+                   for i in e.gallery})
+
+
+def build_condition_matched(out: Path, params, n_episodes: int) -> None:
+    """Each gallery photo of the first `n_episodes` val k = 1 episodes drawn again by the renderer in
+    each of the episode's probes' condition (facegan.render.truth.probe_condition), with the probe's
+    own glasses and with a generic pair; embedded by the plain recognizer into out/CONDITIONED
+    (pairs.csv, truth.npz: own, generic). Tens of thousands of renders: minutes per episode."""
+    folder = out / CONDITIONED
+    if (folder / "truth.npz").is_file():
+        return
+    data = open_prepared(out / "prepared")
+    index = data.index
+    pairs = _conditioned_pairs(index, _val_episodes(index, params)[:n_episodes])
+    root = Path(data.report["root"])
+    name = {r: Path(index.at[r, "source_path"]).name for r in {r for pair in pairs for r in pair}}
+    probes = sorted({p for p, _ in pairs})
+    state = dict(zip(probes, photo_states(root, [name[p] for p in probes])))
+    model = load_recognizer(out / "recognizer.pt")
+
+    def embedded(todo: list[int], generic: bool) -> np.ndarray:
+        made = true_variants(root, [name[pairs[i][1]] for i in todo],
+                             [probe_condition(state[pairs[i][0]], generic) for i in todo], params.data.workers)
+        return _matching(model, np.stack([load_face(io.BytesIO(f), data.image_size) for f in made]))
+
+    own = embedded(list(range(len(pairs))), generic=False)
+    generic = own.copy()  # a generic pair differs from the probe's own only where the probe wears glasses
+    glasses = [i for i, (p, _) in enumerate(pairs) if state[p].eyeglasses]
+    if glasses:
+        generic[glasses] = embedded(glasses, generic=True)
+    folder.mkdir(exist_ok=True)
+    pd.DataFrame(pairs, columns=["probe_row", "source_row"]).to_csv(folder / "pairs.csv", index=False)
+    np.savez(folder / "truth.npz", own=own, generic=generic)
+
+
+def _gan_conditioned(data, pairs: list[tuple[int, int]], editor_path: Path, judges_path: Path, model) -> np.ndarray:
+    """The editor's edit of each pair's gallery photo into its probe's condition as the judges read
+    it (eyeglasses and smiling at JUDGED_AT, the youth, the yaw), embedded by `model`."""
+    from facegan.attributes import store_labels
+    from facegan.editor.conditioning import NAMES
+    from facegan.editor.edit import continuous_age, edit_faces, load_editor
+    from facegan.judges.judges import load_judges
+    from facegan.lowshot.conditions import JUDGED_AT
+
+    editor, judges = load_editor(editor_path), load_judges(judges_path)
+    probe, source = (np.array(r) for r in zip(*pairs))
+    read, yaw = judges.attributes_and_yaw(np.asarray(data.faces[probe]))
+    targets = {n: (read[n] >= JUDGED_AT).astype(np.float32) for n in ("eyeglasses", "smiling")}
+    targets["young"] = read["young"] if continuous_age(editor) else (read["young"] >= JUDGED_AT).astype(np.float32)
+    targets["yaw"] = yaw
+    made = edit_faces(editor, np.asarray(data.faces[source]), targets, store_labels(data.index.loc[source], NAMES))
+    return _matching(model, made)
+
+
+def condition_matched_tables(store: np.ndarray, identity: np.ndarray, variants: dict[str, np.ndarray], at: dict,
+                             episodes, masks: dict[str, np.ndarray], n_identities: int) -> tuple[dict, dict]:
+    """Per-(episode, identity) correct and probe counts of each probe (a store row; `identity`: each
+    row's identity) matched against every identity
+    represented by its gallery photo (`photo`), by that photo's variant in the probe's condition
+    alone (`<kind>`: variants[kind][at[(probe, photo)]]), and by the mean of the two (`<kind>+photo`,
+    ncm of the photo and the variant), on each mask's probes.
+    -> ({arm: {mask: E x I correct}}, {mask: E x I probes})."""
+    arms = ["photo", *(f"{k}{w}" for k in variants for w in ("", "+photo"))]
+    correct = {a: {m: np.zeros((len(episodes), n_identities)) for m in masks} for a in arms}
+    probes = {m: np.zeros((len(episodes), n_identities)) for m in masks}
+    for e, episode in enumerate(episodes):
+        ids = np.array(sorted(episode.gallery))
+        photos = [int(episode.gallery[i][0]) for i in ids]
+        gallery = store[photos]
+        for p in episode.probes:
+            if not any(m[p] for m in masks.values()):
+                continue
+            truth = int(np.searchsorted(ids, identity[p]))
+            scores = {"photo": gallery @ store[p]}
+            for kind, vectors in variants.items():
+                v = vectors[[at[(int(p), s)] for s in photos]]
+                scores[kind] = v @ store[p]
+                scores[f"{kind}+photo"] = l2_normalize(gallery + v) @ store[p]
+            for m, mask in masks.items():
+                if mask[p]:
+                    probes[m][e, truth] += 1
+                    for a in arms:
+                        correct[a][m][e, truth] += scores[a].argmax() == truth
+    return correct, probes
+
+
+def score_condition_matched(out: Path, params, editor: Path | None, judges: Path | None) -> None:
+    """Top-1 gain over the photo alone (k = 1, ncm) of enrolling each gallery photo as it would look
+    in the probe's condition: the renderer's truth with the probe's own glasses (`own`: what reading
+    the probe perfectly could reach) and with a generic pair (`generic`: the same, where an editor
+    cannot copy the probe's frames), and with --editor/--judges the editor's edits into the judges'
+    reading of the probe (`gan`); per probe condition, `multi` (two shifts or more) and `all`."""
+    data = open_prepared(out / "prepared")
+    index = data.index
+    table = pd.read_csv(out / CONDITIONED / "pairs.csv")
+    pairs = list(zip(table["probe_row"], table["source_row"]))
+    at = {pair: i for i, pair in enumerate(pairs)}
+    truth = np.load(out / CONDITIONED / "truth.npz")
+    variants = {k: truth[k] for k in truth.files}
+    model = load_recognizer(out / "recognizer.pt")
+    if editor is not None:
+        variants["gan"] = _gan_conditioned(data, pairs, editor, judges, model)
+    store = _val_store(model, data)
+    built = set(at)
+    episodes = list(itertools.takewhile(lambda e: set(_conditioned_pairs(index, [e])) <= built,
+                                        _val_episodes(index, params)))
+    _, masks = real_arm_results(data, params, {"plain": store}, episodes, open_oracle(out / "oracle").table.iloc[:0])
+    masks = _with_totals(masks)
+    n = len(episodes[0].gallery)
+    correct, probes = condition_matched_tables(store, index["identity"].to_numpy(), variants, at, episodes,
+                                               masks, n)
+    bootstrap = IdentityBootstrap(len(episodes), n, params.lowshot.resamples, params.seed)
+    detail = dict(split=SPLIT, n_identities=n, episodes=len(episodes), matcher=REAL_MATCHER)
+    for arm in correct:
+        if arm == "photo":
+            continue
+        for m in (masks if arm.endswith("+photo") else ("all",)):
+            gain = bootstrap.gain(correct[arm][m], correct["photo"][m], probes[m])
+            emit(f"world_condition_matched_gain_k1_{arm}_{m}", gain["mean"], "top-1", None, digits=3,
+                 ci95=_rounded(gain["ci95"]), photo=round(correct["photo"][m].sum() / probes[m].sum(), 3),
+                 probes=int(probes[m].sum()), **detail)
+
+
+def _with_totals(masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The visible probe conditions' masks plus `multi` (two shifted conditions or more) and `all`."""
+    shifts = sum(masks[c].astype(int) for c in SHIFTS)
+    return {c: masks[c] for c in VISIBLE_PROBES} | {"multi": shifts >= 2, "all": masks["neutral"] | (shifts >= 1)}
+
+
 def gain_ceiling(results: TaskResults, masks: dict) -> dict:
     """The most any variant could add to the real arm: every shifted probe (eyeglasses, smiling, old
     or posed) recognized as often as the neutral ones are, the rest unchanged. Neutral probes bound
@@ -384,7 +527,15 @@ def main() -> int:
                         help="also train the recognizer on base faces plus their true variants and score it")
     parser.add_argument("--combinations", action="store_true",
                         help="also render pairs of planned edits as true variants and score enrolling them")
+    parser.add_argument("--condition-matched", type=int, default=0, metavar="EPISODES",
+                        help="also enroll each gallery photo as the renderer draws it in each probe's condition, "
+                             "on the first EPISODES val episodes (tens of thousands of renders each: minutes)")
+    parser.add_argument("--editor", type=Path, help="with --condition-matched: also the editor's edits into the "
+                        "probe's condition as --judges read it (a run's models/editor.pt)")
+    parser.add_argument("--judges", type=Path, help="with --editor: the judges that read each probe (models/judges.pt)")
     args = parser.parse_args()
+    if (args.editor is None) != (args.judges is None):
+        parser.error("--editor and --judges go together")
     settings = overrides(args.set)
     settings.setdefault("data", {}).update(source="synthetic", root=str(args.out.resolve() / "raw"))
     settings.setdefault("thermal", {}).update(source="none")  # visible probes only: no twins to draw
@@ -398,6 +549,9 @@ def main() -> int:
     if args.combinations:
         build_pairs(args.out, params)
         score_pairs(args.out, params)
+    if args.condition_matched:
+        build_condition_matched(args.out, params, args.condition_matched)
+        score_condition_matched(args.out, params, args.editor, args.judges)
     return 0
 
 

@@ -323,13 +323,15 @@ def build_condition_matched(out: Path, params, n_episodes: int) -> None:
     """Each gallery photo of the first `n_episodes` val k = 1 episodes drawn again by the renderer in
     each of the episode's probes' condition (facegan.render.truth.probe_condition), with the probe's
     own glasses and with a generic pair; embedded by the plain recognizer into out/CONDITIONED
-    (pairs.csv, truth.npz: own, generic). Tens of thousands of renders: minutes per episode."""
+    (pairs.csv, truth.npz: own, generic). Tens of thousands of renders: minutes per episode; kept
+    while a rerun asks for the same episodes."""
     folder = out / CONDITIONED
-    if (folder / "truth.npz").is_file():
-        return
     data = open_prepared(out / "prepared")
     index = data.index
     pairs = _conditioned_pairs(index, _val_episodes(index, params)[:n_episodes])
+    if (folder / "truth.npz").is_file() and list(pd.read_csv(folder / "pairs.csv").itertuples(index=False,
+                                                                                              name=None)) == pairs:
+        return
     root = Path(data.report["root"])
     name = {r: Path(index.at[r, "source_path"]).name for r in {r for pair in pairs for r in pair}}
     probes = sorted({p for p, _ in pairs})
@@ -373,10 +375,10 @@ def _gan_conditioned(data, pairs: list[tuple[int, int]], editor_path: Path, judg
 def condition_matched_tables(store: np.ndarray, identity: np.ndarray, variants: dict[str, np.ndarray], at: dict,
                              episodes, masks: dict[str, np.ndarray], n_identities: int) -> tuple[dict, dict]:
     """Per-(episode, identity) correct and probe counts of each probe (a store row; `identity`: each
-    row's identity) matched against every identity
-    represented by its gallery photo (`photo`), by that photo's variant in the probe's condition
-    alone (`<kind>`: variants[kind][at[(probe, photo)]]), and by the mean of the two (`<kind>+photo`,
-    ncm of the photo and the variant), on each mask's probes.
+    row's identity) matched against every identity represented by its gallery photo (`photo`), by
+    that photo's variant in the probe's condition alone (`<kind>`: variants[kind][at[(probe,
+    photo)]]), and by the mean of the two (`<kind>+photo`: ncm of the photo and the variant), on
+    each mask's probes.
     -> ({arm: {mask: E x I correct}}, {mask: E x I probes})."""
     arms = ["photo", *(f"{k}{w}" for k in variants for w in ("", "+photo"))]
     correct = {a: {m: np.zeros((len(episodes), n_identities)) for m in masks} for a in arms}
@@ -393,7 +395,7 @@ def condition_matched_tables(store: np.ndarray, identity: np.ndarray, variants: 
             for kind, vectors in variants.items():
                 v = vectors[[at[(int(p), s)] for s in photos]]
                 scores[kind] = v @ store[p]
-                scores[f"{kind}+photo"] = l2_normalize(gallery + v) @ store[p]
+                scores[f"{kind}+photo"] = l2_normalize(l2_normalize(gallery) + l2_normalize(v)) @ store[p]
             for m, mask in masks.items():
                 if mask[p]:
                     probes[m][e, truth] += 1

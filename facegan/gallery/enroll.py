@@ -98,14 +98,28 @@ def threshold_on_prepared(embedder: Embedder, data: PreparedData, prepared: Path
     """The score at which `rule` falsely accepts `far` of impostors among the store's val faces
     (_held_out), each person enrolled from `shots` photos (the gallery's median). `nn` compares a
     probe with one row at a time, and `ncm` of one photo is that photo's cosine, so both are
-    thresholded on impostor pairs' cosines. `hull` subtracts a distance
-    from the cosine (a pair threshold would reject its genuine matches), and the cosine to a mean
-    of several photos runs higher than to one, for strangers too (it would accept them): these are
-    thresholded on their own scores of people enrolled as the user's are. Variants are not made of
-    the held-out faces: with --augment the threshold is that of the photos alone."""
-    if rule == "nn" or (rule == "ncm" and shots == 1):
-        return _pair_threshold(embedder, data, prepared, far, seed)
-    return _enrolled_threshold(embedder, data, prepared, rule, shots, far, seed)
+    thresholded on impostor pairs' cosines. `hull` subtracts a distance from the cosine (a pair
+    threshold would reject its genuine matches), and the cosine to a mean of several photos runs
+    higher than to one, for strangers too (it would accept them): these are thresholded on their
+    own scores of people enrolled as the user's are. Variants are not made of the held-out faces:
+    with --augment the threshold is that of the photos alone."""
+    from facegan.recognition.dataset import RowView
+    from facegan.recognition.verification import impostor_threshold, threshold_at_far
+
+    held = _held_out(data, prepared)
+    identities = held["identity"].to_numpy()
+    pairwise = rule == "nn" or (rule == "ncm" and shots == 1)
+    entries = int((held["identity"].value_counts() >= shots).sum())
+    if not pairwise and entries < 2:
+        raise FaceganError(f"{prepared}: fewer than two val identities with {shots} photos to set the {rule} "
+                           "threshold on; give --threshold SCORE, or --matcher nn")
+    embeddings = embedder.embed(RowView(data.faces, held.index.to_numpy()))
+    if pairwise:
+        threshold, pairs = impostor_threshold(embeddings, identities, far, seed)
+        return threshold, f"{pairs} impostor pairs of {len(held)} val faces in {prepared}"
+    scores = impostor_scores(rule, embeddings, identities, shots, seed)
+    return threshold_at_far(scores, far), (f"{len(scores)} impostor scores of {len(held)} val faces against "
+                                           f"{entries} identities of {shots} photos in {prepared}")
 
 
 def _held_out(data: PreparedData, prepared: Path) -> pd.DataFrame:
@@ -118,36 +132,6 @@ def _held_out(data: PreparedData, prepared: Path) -> pd.DataFrame:
         raise FaceganError(f"{prepared}: fewer than two val identities to set the threshold on; "
                            "give --threshold SCORE")
     return held
-
-
-def _pair_threshold(embedder: Embedder, data: PreparedData, prepared: Path, far: float,
-                    seed: int) -> tuple[float, str]:
-    """The cosine at `far` on the impostor pairs of the held-out faces (facegan.recognition.verification)."""
-    from facegan.recognition.dataset import RowView
-    from facegan.recognition.verification import impostor_threshold
-
-    held = _held_out(data, prepared)
-    embeddings = embedder.embed(RowView(data.faces, held.index.to_numpy()))
-    threshold, pairs = impostor_threshold(embeddings, held["identity"].to_numpy(), far, seed)
-    return threshold, f"{pairs} impostor pairs of {len(held)} val faces in {prepared}"
-
-
-def _enrolled_threshold(embedder: Embedder, data: PreparedData, prepared: Path, rule: str, shots: int,
-                        far: float, seed: int) -> tuple[float, str]:
-    """`rule`'s score at `far` on every held-out face against each other identity with `shots`
-    photos, enrolled from them."""
-    from facegan.recognition.dataset import RowView
-    from facegan.recognition.verification import threshold_at_far
-
-    held = _held_out(data, prepared)
-    entries = int((held["identity"].value_counts() >= shots).sum())
-    if entries < 2:
-        raise FaceganError(f"{prepared}: fewer than two val identities with {shots} photos to set the {rule} "
-                           "threshold on; give --threshold SCORE, or --matcher nn")
-    embeddings = embedder.embed(RowView(data.faces, held.index.to_numpy()))
-    scores = impostor_scores(rule, embeddings, held["identity"].to_numpy(), shots, seed)
-    return threshold_at_far(scores, far), (f"{len(scores)} impostor scores of {len(held)} val faces against "
-                                           f"{entries} identities of {shots} photos in {prepared}")
 
 
 def impostor_scores(rule: str, embeddings: np.ndarray, identities: np.ndarray, shots: int, seed: int) -> np.ndarray:

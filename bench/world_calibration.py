@@ -55,7 +55,7 @@ from facegan.evaluation.enrollment import (ATTRIBUTE_COLUMNS, Condition, Variant
                                            visible_conditions)
 from facegan.evaluation.lowshot_run import Embedded, EpisodeScorer, TaskResults
 from facegan.lowshot.bootstrap import IdentityBootstrap
-from facegan.lowshot.episodes import VISIBLE_PROBES, draw_episodes
+from facegan.lowshot.episodes import VISIBLE_PROBES, draw_episodes, probe_conditions
 from facegan.lowshot.scoring import MATCHERS, l2_normalize
 from facegan.recognition.dataset import RowView
 from facegan.recognition.embed import load_recognizer
@@ -424,8 +424,7 @@ def score_condition_matched(out: Path, params, editor: Path | None, judges: Path
     built = set(at)
     episodes = list(itertools.takewhile(lambda e: set(_conditioned_pairs(index, [e])) <= built,
                                         _val_episodes(index, params)))
-    _, masks = real_arm_results(data, params, {"plain": store}, episodes, open_oracle(out / "oracle").table.iloc[:0])
-    masks = _with_totals(masks)
+    masks = _with_totals(probe_conditions(index, params.lowshot.neutral_max_yaw))  # index rows are store rows
     n = len(episodes[0].gallery)
     correct, probes = condition_matched_tables(store, index["identity"].to_numpy(), variants, at, episodes,
                                                masks, n)

@@ -52,7 +52,7 @@ from facegan.data.decode import load_face
 from facegan.data.prep import prepare
 from facegan.data.store import open_prepared
 from facegan.evaluation.enrollment import (ATTRIBUTE_COLUMNS, Condition, VariantLookup, claimed_attributes,
-                                           visible_conditions)
+                                           conditioned_conditions, visible_conditions)
 from facegan.evaluation.lowshot_run import Embedded, EpisodeScorer, TaskResults
 from facegan.lowshot.bootstrap import IdentityBootstrap
 from facegan.lowshot.episodes import VISIBLE_PROBES, draw_episodes, probe_conditions
@@ -64,14 +64,14 @@ from facegan.recognition.whiten import matching_embeddings
 from facegan.render.dataset import render_dataset
 from facegan.render.truth import photo_states, planned_edits, probe_condition, true_variants
 from facegan.synthesis.oracle import write_oracle
-from facegan.synthesis.plan import NEUTRAL, NORMALIZE, format_targets, sampled_variants
+from facegan.synthesis.plan import MULTI_TARGET, NEUTRAL, NORMALIZE, condition_keys, format_targets, sampled_variants
 from facegan.synthesis.store import open_oracle
 
 SPLIT = "val"
 # Issue 16's targets for the real arm by probe (at most, but neutral: at least) and for the oracle's gain.
 TARGETS = {"neutral": 0.85, "eyeglasses": 0.75, "old": 0.75, "posed": 0.75, "smiling": 0.85}
 ORACLE_GAIN_TARGET = 0.10
-ARMS = ("real", "oracle", "oracle_probe")  # the evaluation's arms that need no GAN
+ARMS = ("real", "oracle", "oracle_probe", "oracle_cond")  # the evaluation's arms that need no GAN
 REAL_MATCHER = "ncm"  # the by-probe figures: the pipeline's default matcher
 
 
@@ -203,10 +203,13 @@ def score(out: Path, params) -> None:
     oracle_lookup = VariantLookup(oracle.table, (SPLIT,))
     no_variants = VariantLookup(oracle.table.iloc[:0], (SPLIT,))  # no GAN arms here
     lp = params.lowshot
-    scorer = EpisodeScorer(index[index["split"] == SPLIT], embedded, no_variants, oracle_lookup, lp.neutral_max_yaw)
+    keys = condition_keys({c: truth[c].to_numpy() for c in ATTRIBUTE_COLUMNS}, lp.neutral_max_yaw,
+                          params.synthesis.yaw_targets)  # index rows are store rows
+    scorer = EpisodeScorer(index[index["split"] == SPLIT], embedded, no_variants, oracle_lookup, lp.neutral_max_yaw,
+                           {"oracle": keys})
     episodes = _val_episodes(index, params)
-    conditions = {name: cond for name, cond in visible_conditions(oracle_lookup.edit_kinds, True).items()
-                  if name in ARMS}
+    conditions = {name: cond for name, cond in (visible_conditions(oracle_lookup.edit_kinds, True)
+                                                | conditioned_conditions(True)).items() if name in ARMS}
 
     detail = dict(split=SPLIT, n_identities=len(episodes[0].gallery))
     for matcher in MATCHERS:
@@ -221,7 +224,7 @@ def score(out: Path, params) -> None:
             ceiling = gain_ceiling(results, scorer.masks)
             emit("world_gain_ceiling_k1", ceiling.pop("gain"), "top-1", None, digits=3,
                  **{k: round(v, 3) for k, v in ceiling.items()}, **detail)
-        for arm in ("oracle", "oracle_probe"):
+        for arm in ("oracle", "oracle_probe", "oracle_cond"):  # oracle_cond: the class mean whatever the matcher
             gain = results.gain(arm, "real")
             emit(f"world_gain_{arm}_vs_real_k1_{matcher}", gain["mean"], "top-1",
                  ORACLE_GAIN_TARGET if arm == "oracle" else None, digits=3, ci95=_rounded(gain["ci95"]), **detail)
@@ -245,7 +248,7 @@ def build_pairs(out: Path, params) -> None:
         return
     data = open_prepared(out / "prepared")
     singles = open_oracle(out / "oracle").table
-    singles = singles[singles["kind"] != NORMALIZE]
+    singles = singles[~singles["kind"].isin(MULTI_TARGET)]
     rows, targets = [], []
     for row, group in singles.groupby("source_row", sort=True):
         edits = list(zip(group["kind"], group["target"].astype(float)))
@@ -271,7 +274,7 @@ def score_pairs(out: Path, params) -> None:
     data = open_prepared(out / "prepared")
     index = data.index
     singles = open_oracle(out / "oracle")
-    single = singles.table[singles.table["kind"] != NORMALIZE]
+    single = singles.table[~singles.table["kind"].isin(MULTI_TARGET)]
     pairs = pd.read_csv(out / "oracle_pairs" / "pairs.csv")
     table = pd.concat([single, pairs], ignore_index=True)
     faces = np.concatenate([singles.faces[single.index.to_numpy()], np.load(out / "oracle_pairs" / "faces.npy")])
@@ -540,6 +543,8 @@ def main() -> int:
     settings = overrides(args.set)
     settings.setdefault("data", {}).update(source="synthetic", root=str(args.out.resolve() / "raw"))
     settings.setdefault("thermal", {}).update(source="none")  # visible probes only: no twins to draw
+    lowshot = settings.setdefault("lowshot", {})  # the truth of condition-matched enrollment (oracle_cond)
+    lowshot.setdefault("conditioned", lowshot.get("episodes", 10))
     params = parse_params(settings)
     args.out.mkdir(parents=True, exist_ok=True)
     build(args.out, params)

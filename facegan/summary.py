@@ -41,7 +41,7 @@ def _task(block: dict) -> dict:
             out["top1"][name] = _rounded(top1)
         elif name.startswith("gain_") and (interval := _interval(value)) is not None:
             out[name] = interval
-        elif name.endswith("_share_of_oracle") and _is_number(value):
+        elif "_share_of_oracle" in name and _is_number(value):  # also gan_cond_share_of_oracle_cond
             out[name] = _rounded(value)
     return out
 

@@ -142,7 +142,8 @@ def synthesized(tiny_synthetic, tmp_path, monkeypatch):
 
     write_models(tmp_path / "models")
     monkeypatch.setattr(synthesis_stage_module, "_load_translator", lambda path, device: lambda faces: 255 - faces)
-    params = parse_params({"synthesis": {"yaw_targets": [-20.0, 20.0], "base_variants_per_image": 2}})
+    params = parse_params({"synthesis": {"yaw_targets": [-20.0, 20.0], "base_variants_per_image": 2},
+                           "lowshot": {"conditioned": 10}})  # every arm, the opt-in ones too
     paths = dict(prepared_dir=tiny_synthetic / "data/prepared", editor_path=tmp_path / "models/editor.pt",
                  translator_path=tmp_path / "models/translator.pt", judges_path=tmp_path / "models/judges.pt",
                  out_dir=tmp_path / "variants", report_path=tmp_path / "reports/synthesis.json")

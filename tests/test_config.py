@@ -21,6 +21,7 @@ def test_committed_params_validate_and_match_the_defaults():
         ({"data": {"source": "imagenet"}}, "data.source"),
         ({"split": {"novel_fraction": 1.5}}, "split.novel_fraction"),
         ({"lowshot": {"shots": [5, 1]}}, "lowshot"),
+        ({"lowshot": {"conditioned": 4, "episodes": 10}}, "lowshot"),  # fewer edited episodes than drawn
         ({"synthetic": {"images_per_identity": [10, 4]}}, "synthetic"),
         ({"seed": -1}, "seed"),
     ],

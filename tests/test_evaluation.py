@@ -10,11 +10,13 @@ import pandas as pd
 import pytest
 
 from facegan.evaluation.enrollment import (Condition, VariantLookup, ablation_conditions, claimed_attributes,
-                                           missing_probe_baselines, thermal_conditions, visible_conditions)
+                                           conditioned_conditions, missing_probe_baselines, thermal_conditions,
+                                           visible_conditions)
 from facegan.evaluation.lowshot_run import Embedded, EpisodeScore, EpisodeScorer, TaskResults, simplest_within_noise
 from facegan.evaluation.schema import lowshot_paths, missing_paths, required_paths
 from facegan.lowshot.episodes import Episode, draw_episodes
 from facegan.lowshot.scoring import hull_distance, match_scores
+from facegan.synthesis.plan import condition_keys, condition_targets
 from tests.conftest import recognizer_fork
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -142,6 +144,53 @@ def test_a_planted_gain_is_found_and_a_useless_variant_is_not_called_one():
     assert null["ci95"][0] <= 0 < helps["ci95"][0], null  # random-direction variants are no gain
 
 
+def test_a_probe_condition_is_quantized_to_the_edit_that_puts_a_neutral_photo_in_it():
+    reading = {"eyeglasses": np.array([0.2, 0.9, 0.0, np.nan]), "smiling": np.array([0.1, 0.6, 1.0, np.nan]),
+               "young": np.array([0.9, 0.3, 1.0, np.nan]), "yaw": np.array([9.0, -33.0, 52.0, np.nan])}
+    targets = condition_targets(reading, max_yaw=10, yaw_targets=[-40, -20, 20, 40])
+    assert targets == [{}, {"eyeglasses": 1.0, "smiling": 1.0, "young": 0.0, "yaw": -40.0},
+                       {"smiling": 1.0, "yaw": 40.0}, {}]  # frontal and neutral (or unread): the photo itself serves
+    assert list(condition_keys(reading, 10, [-40, -20, 20, 40])) == [
+        "", "eyeglasses=1 smiling=1 young=0 yaw=-40", "smiling=1 yaw=40", ""]
+
+
+def conditioned_world():
+    """Identity 0's photo (row 0) and 1's (row 1); a smiling probe of 0 (row 2) nearer 1's photo, and a
+    neutral probe of 1 (row 3). Photo 0 edited to smile looks like the probe; in glasses, unlike it.
+    The renderer's truth (the oracle store) has the same smiling variant of photo 0."""
+    index = pd.DataFrame({"identity": [0, 1, 0, 1], "domain": "visible", "pair": -1, "eyeglasses": [0, 0, 0, 0],
+                          "smiling": [0, 0, 1, 0], "young": 1, "yaw": 0.0})
+    store = np.stack([unit(1, 0.1, 0), unit(1, -0.1, 0), unit(0.5, -1, 0.2), unit(1, -0.12, 0)])
+    variants = pd.DataFrame({"split": "novel", "kind": "condition", "kept": [True, True, True, False],
+                             "source_row": [0, 0, 1, 1], "input_row": [0, 0, 1, 1], "target": np.nan,
+                             "targets": ["smiling=1", "eyeglasses=1", "smiling=1", "eyeglasses=1"]})
+    made = np.stack([unit(0.1, -1, 0.2), unit(0, 1, 0), unit(0, 0, 1), unit(0.5, -1, 0.2)])
+    judged = pd.DataFrame(index[ATTRS].to_numpy(float), columns=ATTRS)
+    oracle = variants.iloc[[0]].reset_index(drop=True)
+    embedded = Embedded(store=store, attributes=judged.to_numpy(), variant=made,
+                        variant_attributes=claimed_attributes(variants, judged), oracle=made[[0]],
+                        oracle_attributes=claimed_attributes(oracle, judged))
+    keys = condition_keys({c: judged[c].to_numpy() for c in ATTRS}, 10, [-20, 20])
+    scorer = EpisodeScorer(index, embedded, VariantLookup(variants), VariantLookup(oracle, ("novel",)), 10,
+                           {"gan": keys, "oracle": keys})
+    return scorer, Episode(gallery={0: np.array([0]), 1: np.array([1])}, probes=np.array([2, 3]))
+
+
+def test_a_photo_in_the_probes_condition_finds_whom_the_photo_alone_misses():
+    scorer, episode = conditioned_world()
+    arms = conditioned_conditions(oracle=True)
+    real = scorer.score(episode, Condition(), "visible", "ncm")
+    gan, oracle = (scorer.score(episode, arms[a], "visible", "ncm") for a in ("gan_cond", "oracle_cond"))
+    assert real.correct.tolist() == [False, True]
+    assert gan.correct.tolist() == [True, True] and oracle.correct.tolist() == [True, True]
+    # The smiling probe was matched with both photos' smiling variants; the neutral one with photos alone.
+    assert gan.enrolled_per_identity == (2 + 1) / 2 and oracle.enrolled_per_identity == (1.5 + 1) / 2
+    # In the wrong condition (glasses) the variant misleads: keys decide which variant is enrolled.
+    scorer.keys["gan"] = np.array(["", "", "eyeglasses=1", ""], dtype=object)
+    assert not scorer.score(episode, arms["gan_cond"], "visible", "ncm").correct[0]
+    assert arms["gan_cond"].generated and not arms["oracle_cond"].generated
+
+
 def planted_rules(lead: int, noise: float, seed: int = 0) -> list[TaskResults]:
     """Two shot counts of 8 episodes x 36 identities x 10 probes, 78% right under `ncm`. `noisy`
     answers anew on a `noise` share of the probes, better for some identities and worse for others
@@ -224,7 +273,7 @@ def test_evaluate_stage_writes_every_lowshot_path_and_the_figures(synthesized, t
     metrics = evaluate()
     assert json.loads((tmp_path / "reports/metrics.json").read_text()) == metrics
     assert without_timing(evaluate()) == without_timing(metrics)  # deterministic on CPU
-    assert missing_paths(metrics, lowshot_paths([1, 5])) == []
+    assert missing_paths(metrics, lowshot_paths([1, 5], conditioned=True)) == []
     lowshot = metrics["lowshot"]
     assert lowshot["interval_method"].startswith("paired percentile bootstrap over novel identities")
     assert lowshot["matcher"] in ("ncm", "nn", "matched") and "val identities" in lowshot["matcher_chosen_on"]
@@ -232,7 +281,19 @@ def test_evaluate_stage_writes_every_lowshot_path_and_the_figures(synthesized, t
     assert k1["n_episodes"] == 3 and k1["n_identities"] == lowshot["n_novel_identities"]
     # The oracle enrolls the true variants of the same photos: as many per photo as were planned.
     assert k1["oracle"]["enrolled_per_identity"] == 1 + 5 and k1["oracle_probe"]["enrolled_per_identity"] == 1
+    # Condition-matched enrollment (k = 1 only): a photo and at most one variant per identity and probe.
+    assert 1 < k1["oracle_cond"]["enrolled_per_identity"] <= 2 and 1 <= k1["gan_cond"]["enrolled_per_identity"] <= 2
+    assert "gan_cond" not in lowshot["visible"]["k5"] and "gain_gan_cond_vs_real" not in lowshot["visible"]["k5"]
+    val = lowshot["val"]["k1"]  # the same on val identities, to choose settings by
+    assert val["n_identities"] == lowshot["n_val_identities"] and set(val) >= {"real", "gan_cond"}
+    assert val["gain_gan_cond_vs_real"]["mean"] == pytest.approx(val["gan_cond"]["top1"]["mean"]
+                                                                 - val["real"]["top1"]["mean"], abs=1e-9)
     assert metrics["backbone"]["recognizer_aug"]["lowshot_top1"]["k5"]["real"]["ci95"] is not None
     assert metrics["data"]["thermal_source"] == "synthetic" and "evaluate" in metrics["timing_s"]
     for name in ("accuracy_vs_shots", "by_probe", "ablation_k1"):
         assert (tmp_path / "fig" / f"{name}.png").stat().st_size > 1000
+    # Without lowshot.conditioned (the default) the opt-in arms are absent, whatever the stores hold.
+    tiny = tiny.model_copy(update={"lowshot": tiny.lowshot.model_copy(update={"conditioned": 0})})
+    off = evaluate()["lowshot"]
+    assert "gan_cond" not in off["visible"]["k1"] and off["val"] is None
+    assert off["visible"]["k1"]["real"] == k1["real"]

@@ -254,6 +254,13 @@ def test_true_variants_change_the_planned_attribute_and_nothing_else(small_set):
         assert attributes(ident, TrueEdit(kind, target)(ident, st))[label] == bool(target), kind
     # A continuous youth target is that age exactly (1 - youth), whatever the identity's own ages.
     assert TrueEdit("young", 0.3)(ident, st).age == pytest.approx(0.7)
+    # An edit told only "eyeglasses" (condition-matched enrollment's) puts on the generic pair.
+    from facegan.render.truth import GENERIC_PAIR
+    own, generic = TrueEdit("eyeglasses", 1)(ident, st), TrueEdit("eyeglasses", 1, generic_pair=True)(ident, st)
+    assert generic.eyeglasses and generic.glasses_style == GENERIC_PAIR[0]
+    assert generic.frame_rgb == pytest.approx(np.asarray(GENERIC_PAIR[2], np.float32))
+    assert own.glasses_style == st.glasses_style
+    assert not TrueEdit("eyeglasses", 0, generic_pair=True)(ident, st).eyeglasses
     assert TrueEdit("young", 0.0)(ident, st).age == max(ident.age_old, 0.55)
     names = [row["image_id"]] * 4
     edits = planned_edits(out, ["eyeglasses", "yaw", "eyeglasses", "smiling"], [0, row["yaw_deg"], 1, 1])

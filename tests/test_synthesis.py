@@ -14,10 +14,10 @@ from facegan.editor.generator import Generator
 from facegan.errors import FaceganError
 from facegan.judges.judges import load_judges
 from facegan.synthesis import stage as synthesis_stage
-from facegan.lowshot.episodes import draw_protocol, enrollable_rows, gallery_rows
+from facegan.lowshot.episodes import conditioned_episodes, draw_protocol, enrollable_rows, gallery_rows
 from facegan.synthesis.acceptance import target_reached
-from facegan.synthesis.plan import (NORMALIZE, THERMAL, every_variant, normalization_targets, parse_targets,
-                                   sampled_variants)
+from facegan.synthesis.plan import (CONDITION, MULTI_TARGET, NORMALIZE, THERMAL, condition_keys, every_variant,
+                                    normalization_targets, parse_targets, sampled_variants)
 from facegan.synthesis.store import open_variants
 from tests.conftest import recognizer_fork
 
@@ -84,9 +84,24 @@ def test_synthesize_keeps_only_what_the_judges_agree_on(synthesized):
     drawn = gallery_rows(draw_protocol(data.rows(split="novel"), lp.shots, 50, lp.gallery, lp.neutral_max_yaw,
                                        params.seed + 1))
     assert set(drawn) <= set(enrolled)  # a draw with another seed and more episodes needs nothing new
-    edited = novel[~novel["kind"].isin([THERMAL, NORMALIZE])]
+    edited = novel[~novel["kind"].isin([THERMAL, *MULTI_TARGET])]
     assert 0 < len(enrolled) <= len(novel_visible) and set(edited["source_row"]) == set(enrolled)
     assert len(edited) == 5 * len(enrolled)
+    # Each k = 1 gallery photo in the condition of each of its episode's probes as the judges read
+    # them, once per (photo, condition); neutral probes need none (the photo is in their condition).
+    read = variants.judged
+    keys = dict(zip(read.index, condition_keys({c: read[c].to_numpy() for c in read.columns}, lp.neutral_max_yaw,
+                                               params.synthesis.yaw_targets)))
+    for split in ("novel", "val"):  # val's: to choose settings by
+        conditioned = table[(table["kind"] == CONDITION) & (table["split"] == split)]
+        episodes = conditioned_episodes(data.index, lp, params.seed, split)
+        wanted = {(int(r), keys[p]) for e in episodes for g in e.gallery.values() for r in g for p in e.probes
+                  if keys.get(p)}
+        assert wanted and set(zip(conditioned["source_row"], conditioned["targets"])) == wanted, split
+        assert len(conditioned) == len(wanted), split
+    off = params.model_copy(update={"lowshot": lp.model_copy(update={"conditioned": 0})})  # the default
+    labels = pd.DataFrame(0.0, index=data.index.index, columns=list(read.columns))
+    assert CONDITION not in set(synthesis_stage._jobs(off, data, labels, read, False, False)["kind"])
     # Probes the judges read as not neutral are edited back, each once, from the judges' reading.
     normalized = table[table["kind"] == NORMALIZE]
     assert set(normalized["split"]) <= {"novel", "val"} and not normalized["source_row"].duplicated().any()
@@ -119,7 +134,7 @@ def test_synthesize_keeps_only_what_the_judges_agree_on(synthesized):
 
     assert report["generated"] == len(table) and report["kept"] == int(table["kept"].sum())
     assert json.loads(paths["report_path"].read_text()) == report
-    assert set(report["kept_rate"]) == {"eyeglasses", "smiling", "young", "yaw", THERMAL, NORMALIZE}
+    assert set(report["kept_rate"]) == {"eyeglasses", "smiling", "young", "yaw", THERMAL, NORMALIZE, CONDITION}
     assert report["quality_pass_rate"] == {k: float((g["quality"] >= judges.quality_threshold).mean())
                                            for k, g in table.groupby("kind", sort=False)}
     assert sum(block["generated"] for block in report["by_split"].values()) == len(table)

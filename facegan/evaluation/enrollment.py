@@ -12,6 +12,12 @@ oracle         + the renderer's true variants of the same photos (synthetic data
                what perfect edits would add
 oracle_probe   the k photos; each probe replaced by its true version in the enrollment
                condition (synthetic data only): what perfect probe normalization would add
+gan_cond       (k = 1) condition-matched enrollment: for each probe, every identity's photo and the
+               editor's edit of it into the probe's condition as the judges read it (glasses,
+               smile, old, yaw quantized to the plan's yaw targets), where the judges kept that edit;
+               matched by the class mean of the two
+oracle_cond    (k = 1, synthetic data only) the same with the renderer's truth in the probe's true
+               condition (a generic pair of glasses): what perfect edits into the probe's condition add
 
 Thermal task (thermal probes against a visible gallery of the k photos):
 raw            the thermal probe as it is
@@ -31,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from facegan.synthesis.plan import NORMALIZE, THERMAL, parse_targets
+from facegan.synthesis.plan import CONDITION, MULTI_TARGET, NORMALIZE, THERMAL, parse_targets
 
 ATTRIBUTE_COLUMNS = ("eyeglasses", "smiling", "young", "yaw")  # what `matched` compares
 
@@ -43,15 +49,16 @@ class Condition:
     oracle_kinds: tuple[str, ...] = ()  # + the renderer's true variants of these kinds
     probes: str = "as_is"  # visible: as_is | normalized | true_normalized; thermal: raw | clahe | translated | twin
     gallery_clahe: bool = False  # gallery photos to grey + CLAHE
+    conditioned: str = ""  # gan | oracle: each photo with its variant in the probe's condition (k = 1)
 
     @property
     def plain_gallery(self) -> bool:
-        return not (self.gan_kinds or self.classical or self.oracle_kinds or self.gallery_clahe)
+        return not (self.gan_kinds or self.classical or self.oracle_kinds or self.gallery_clahe or self.conditioned)
 
     @property
     def generated(self) -> bool:
         """An arm that uses generated images (in the gallery or as probes)."""
-        return bool(self.gan_kinds) or self.probes in ("normalized", "translated")
+        return bool(self.gan_kinds) or self.probes in ("normalized", "translated") or self.conditioned == "gan"
 
 
 PLAIN_PROBES = ("as_is", "raw")
@@ -63,6 +70,12 @@ def visible_conditions(edit_kinds: tuple[str, ...], oracle: bool) -> dict[str, C
            "gan_both": Condition(edit_kinds, probes="normalized")}
     return out | ({"oracle": Condition(oracle_kinds=edit_kinds), "oracle_probe": Condition(probes="true_normalized")}
                   if oracle else {})
+
+
+def conditioned_conditions(oracle: bool) -> dict[str, Condition]:
+    """The condition-matched arms (k = 1 episodes only: their photos are the ones edited)."""
+    return {"gan_cond": Condition(conditioned="gan")} | (
+        {"oracle_cond": Condition(conditioned="oracle")} if oracle else {})
 
 
 def thermal_conditions(translate: bool) -> dict[str, Condition]:
@@ -92,7 +105,7 @@ def claimed_attributes(table: pd.DataFrame, judged: pd.DataFrame) -> np.ndarray:
     column = {c: i for i, c in enumerate(ATTRIBUTE_COLUMNS)}
     for at in np.flatnonzero(known):
         kind = table["kind"].iat[at]
-        targets = parse_targets(table["targets"].iat[at]) if kind == NORMALIZE else {kind: table["target"].iat[at]}
+        targets = parse_targets(table["targets"].iat[at]) if kind in MULTI_TARGET else {kind: table["target"].iat[at]}
         for name, value in targets.items():
             out[at, column[name]] = value
     return out
@@ -100,12 +113,13 @@ def claimed_attributes(table: pd.DataFrame, judged: pd.DataFrame) -> np.ndarray:
 
 class VariantLookup:
     """Variants of evaluated photos by source row and kind (kept ones only), translations by
-    thermal row, and normalized probes by visible row."""
+    thermal row, normalized probes by visible row, and photos in a probe's condition by (source
+    row, condition key: facegan.synthesis.plan.condition_keys)."""
 
     def __init__(self, table: pd.DataFrame, splits: tuple[str, ...] = ("novel", "val")):
         table = table[table["split"].isin(splits)]
         kept = table["kept"].astype(bool)
-        edits = table[~table["kind"].isin([THERMAL, NORMALIZE]) & kept]
+        edits = table[~table["kind"].isin([THERMAL, *MULTI_TARGET]) & kept]
         self.by_source: dict[int, tuple[np.ndarray, np.ndarray]] = {
             int(r): (g.index.to_numpy(np.int64), g["kind"].to_numpy()) for r, g in edits.groupby("source_row")}
         thermal = table[table["kind"] == THERMAL]
@@ -114,7 +128,10 @@ class VariantLookup:
         self.translation_of = dict(zip(thermal["input_row"].astype(int), thermal.index.astype(int)))
         normalized = table[(table["kind"] == NORMALIZE) & kept]
         self.normalized_of = dict(zip(normalized["source_row"].astype(int), normalized.index.astype(int)))
-        self.edit_kinds = tuple(k for k in dict.fromkeys(table["kind"]) if k not in (THERMAL, NORMALIZE))
+        conditioned = table[(table["kind"] == CONDITION) & kept]
+        self.conditioned = dict(zip(zip(conditioned["source_row"].astype(int), conditioned["targets"]),
+                                    conditioned.index.astype(int)))
+        self.edit_kinds = tuple(k for k in dict.fromkeys(table["kind"]) if k not in (THERMAL, *MULTI_TARGET))
 
     def kept(self, row: int, kinds: tuple[str, ...]) -> np.ndarray:
         """Variant-table rows of the kept variants of `row` of these kinds."""
@@ -124,9 +141,12 @@ class VariantLookup:
         at, kind = found
         return at[np.isin(kind, kinds)]
 
-    def needed(self, gallery: np.ndarray) -> np.ndarray:
-        """Every variant row an evaluation with these gallery rows can use."""
+    def needed(self, gallery: np.ndarray, conditioned: bool = True) -> np.ndarray:
+        """Every variant row an evaluation with these gallery rows can use (`conditioned`: with the
+        photos in probes' conditions, which only the condition-matched arms use)."""
         rows = [self.kept(r, self.edit_kinds) for r in gallery]
         rows += [np.fromiter(self.translation_of.values(), np.int64),
                  np.fromiter(self.normalized_of.values(), np.int64)]
+        if conditioned:
+            rows.append(np.fromiter(self.conditioned.values(), np.int64))
         return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)

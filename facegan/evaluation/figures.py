@@ -25,14 +25,17 @@ def _yerr(entries: list[dict]) -> list[list[float]]:
 
 
 def accuracy_vs_shots(path: Path, lowshot: dict, shots: list[int]) -> None:
-    """Top-1 against k for every arm of each task (visible left, thermal right)."""
+    """Top-1 against k for every arm of each task (visible left, thermal right); an arm measured at
+    some k only (the condition-matched ones, k = 1) as points where it was."""
     tasks = [(name, lowshot[name]) for name in ("visible", "thermal") if lowshot.get(name)]
     fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4), squeeze=False)
     for ax, (task, blocks) in zip(axes[0], tasks):
-        arms = [c for c, v in blocks[f"k{shots[0]}"].items() if isinstance(v, dict) and "top1" in v]
+        arms = list(dict.fromkeys(c for k in shots for c, v in blocks[f"k{k}"].items()
+                                  if isinstance(v, dict) and "top1" in v))
         for offset, name in enumerate(arms):
-            entries = [blocks[f"k{k}"][name]["top1"] for k in shots]
-            ax.errorbar([k + 0.05 * (offset - len(arms) / 2) for k in shots], [e["mean"] for e in entries],
+            at = [k for k in shots if name in blocks[f"k{k}"]]
+            entries = [blocks[f"k{k}"][name]["top1"] for k in at]
+            ax.errorbar([k + 0.05 * (offset - len(arms) / 2) for k in at], [e["mean"] for e in entries],
                         yerr=_yerr(entries), marker="o", capsize=3, label=name)
         ax.set(xlabel="enrollment photos per identity (k)", ylabel="top-1 accuracy (novel identities)",
                xticks=shots, title=f"{task} probes: top-1 with 95% bootstrap interval")

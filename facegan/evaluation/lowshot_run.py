@@ -11,7 +11,7 @@ from facegan.evaluation.classical import ClassicalVariants
 from facegan.evaluation.enrollment import Condition, VariantLookup
 from facegan.lowshot.bootstrap import IdentityBootstrap, summarize
 from facegan.lowshot.episodes import VISIBLE_PROBES, Episode, probe_conditions
-from facegan.lowshot.scoring import coverage_at_precision, match_scores
+from facegan.lowshot.scoring import coverage_at_precision, l2_normalize, match_scores
 
 
 @dataclass
@@ -42,11 +42,14 @@ class EpisodeScore:
 
 
 class EpisodeScorer:
-    """Scores episodes of one set of identities (novel, or val) with one backbone's embeddings."""
+    """Scores episodes of one set of identities (novel, or val) with one backbone's embeddings.
+    `keys`: for the condition-matched arms, each store row's condition key (condition_keys) as the
+    judges read it (`gan`) and as its labels say (`oracle`)."""
 
     def __init__(self, index: pd.DataFrame, embedded: Embedded, variants: VariantLookup,
-                 oracle: VariantLookup | None, max_yaw: float):
+                 oracle: VariantLookup | None, max_yaw: float, keys: dict[str, np.ndarray] | None = None):
         self.index, self.e, self.variants, self.oracle = index, embedded, variants, oracle
+        self.keys = keys or {}
         n = len(embedded.store)
         rows = index.index.to_numpy()
         self.identity = np.full(n, -1, np.int64)
@@ -103,7 +106,36 @@ class EpisodeScorer:
         thermal = self.is_thermal[episode.probes]
         return episode.probes[thermal if task == "thermal" else ~thermal]
 
+    def _conditioned(self, episode: Episode, cond: Condition, task: str) -> EpisodeScore:
+        """Each probe against every identity's photos and their variants in the probe's condition (key),
+        by the class mean; photos alone where no kept variant has that key, and for neutral probes."""
+        lookup, vectors = ((self.variants.conditioned, self.e.variant) if cond.conditioned == "gan" else
+                           (self.oracle.conditioned, self.e.oracle))
+        ids = np.array(sorted(episode.gallery))
+        probes = self.task_probes(episode, task)
+        keys = self.keys[cond.conditioned][probes]
+        p = l2_normalize(self.e.store[probes])
+        scores = np.empty((len(probes), len(ids)))
+        enrolled = np.empty(len(probes))
+        for key in np.unique(keys):
+            at = np.flatnonzero(keys == key)
+            means, sizes = [], []
+            for i in ids:
+                photos = episode.gallery[i]
+                made = [lookup[(int(r), key)] for r in photos if (int(r), key) in lookup] if key else []
+                parts = l2_normalize(np.concatenate([self.e.store[photos], vectors[made]]))
+                means.append(parts.mean(axis=0))
+                sizes.append(len(parts))
+            scores[at] = p[at] @ l2_normalize(np.stack(means)).T
+            enrolled[at] = np.mean(sizes)
+        best = scores.argmax(axis=1)
+        truth = np.searchsorted(ids, self.identity[probes])
+        return EpisodeScore(correct=best == truth, confidence=scores[np.arange(len(best)), best], identity=truth,
+                            probe_rows=probes, enrolled_per_identity=float(enrolled.mean()))
+
     def score(self, episode: Episode, cond: Condition, task: str, matcher: str) -> EpisodeScore:
+        if cond.conditioned:  # the class mean of two images: a rule of its own, not the chosen matcher
+            return self._conditioned(episode, cond, task)
         ids = np.array(sorted(episode.gallery))
         enrolled = [self._enrolled(episode.gallery[i], cond) for i in ids]
         probes = self.task_probes(episode, task)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from facegan.lowshot.episodes import VISIBLE_PROBES
+from facegan.lowshot.episodes import CONDITIONED_K, VISIBLE_PROBES
 from facegan.lowshot.scoring import MATCHERS
 
 VISIBLE_CONDITIONS = ("real", "classical", "gan", "gan_classical", "gan_probe", "gan_both")
@@ -18,8 +18,9 @@ def _interval(path: str) -> list[str]:
 
 
 def lowshot_paths(shots: Iterable[int], attributes: Iterable[str] = ("eyeglasses", "smiling", "young", "yaw"),
-                  oracle: bool = True, thermal: bool = True) -> list[str]:
-    """The lowshot paths of the evaluation issue: two tasks, oracle (synthetic), matchers, intervals."""
+                  oracle: bool = True, thermal: bool = True, conditioned: bool = False) -> list[str]:
+    """The lowshot paths of the evaluation issue: two tasks, oracle (synthetic), matchers, intervals;
+    `conditioned`: the condition-matched arms (lowshot.conditioned)."""
     paths = ["lowshot.interval_method", "lowshot.n_novel_identities", "lowshot.episodes", "lowshot.matcher",
              "lowshot.matcher_chosen_on"]
     paths += [p for m in MATCHERS for p in _interval(f"lowshot.matchers.{m}.visible_k1.gan")]
@@ -27,17 +28,23 @@ def lowshot_paths(shots: Iterable[int], attributes: Iterable[str] = ("eyeglasses
     gains = VISIBLE_GAINS + (("gain_oracle_vs_real",) if oracle else ())
     for k in shots:
         block = f"lowshot.visible.k{k}"
-        for c in conditions:
+        matched = conditioned and k == CONDITIONED_K  # condition-matched enrollment: one shot count
+        for c in conditions + ((("gan_cond", "oracle_cond") if oracle else ("gan_cond",)) if matched else ()):
             paths += _interval(f"{block}.{c}.top1") + [f"{block}.{c}.coverage_at_p99"]
             paths += [f"{block}.{c}.by_probe.{p}" for p in VISIBLE_PROBES]
         paths += [p for g in gains for p in _interval(f"{block}.{g}")]
         paths += [f"{block}.gan_share_of_oracle"] if oracle else []
+        if matched:
+            paths += [p for g in ("gain_gan_cond_vs_real", "gain_gan_cond_vs_classical")
+                      + (("gain_oracle_cond_vs_real",) if oracle else ()) for p in _interval(f"{block}.{g}")]
+            paths += [f"{block}.gan_cond_share_of_oracle_cond"] if oracle else []
         if thermal:
             th = f"lowshot.thermal.k{k}"
             arms = THERMAL_CONDITIONS + (("oracle",) if oracle else ())
             paths += [p for c in arms for p in _interval(f"{th}.{c}.top1")]
             paths += [p for g in THERMAL_GAINS for p in _interval(f"{th}.{g}")]
     paths += [p for a in attributes for p in _interval(f"lowshot.visible.ablation_k1.{a}")]
+    paths += _interval(f"lowshot.val.k{CONDITIONED_K}.gain_gan_cond_vs_real") if conditioned else []
     return paths
 
 

@@ -16,23 +16,26 @@ from facegan.errors import FaceganError
 from facegan.evaluation import figures
 from facegan.evaluation.classical import ClassicalVariants, grey_clahe
 from facegan.evaluation.enrollment import (ATTRIBUTE_COLUMNS, Condition, VariantLookup, ablation_conditions,
-                                           claimed_attributes, thermal_conditions, visible_conditions)
+                                           claimed_attributes, conditioned_conditions, thermal_conditions,
+                                           visible_conditions)
 from facegan.evaluation.lowshot_run import Embedded, EpisodeScorer, TaskResults, simplest_within_noise
 from facegan.evaluation.report import data_section, model_sections, read_report, rounded, timing
 from facegan.io import atomic_write_json
 from facegan.lowshot.bootstrap import METHOD
 from facegan.lowshot.conditions import with_conditions
-from facegan.lowshot.episodes import draw_protocol, gallery_rows
+from facegan.lowshot.episodes import CONDITIONED_K, draw_protocol, gallery_rows
 from facegan.lowshot.scoring import MATCHERS
 from facegan.train.device import default_device
 from facegan.recognition.dataset import RowView
 from facegan.recognition.source import Embedder, TrainedEmbedder, load_embedder
+from facegan.synthesis.plan import condition_keys
 from facegan.synthesis.store import open_oracle, open_variants
 
 ABLATION_K = 1
 SPLITS = ("novel", "val")
 VISIBLE_GAINS = (("gan", "real"), ("gan", "classical"), ("gan_classical", "real"), ("gan_probe", "real"),
-                 ("gan_both", "real"), ("oracle", "real"), ("oracle_probe", "real"))
+                 ("gan_both", "real"), ("oracle", "real"), ("oracle_probe", "real"), ("gan_cond", "real"),
+                 ("gan_cond", "classical"), ("oracle_cond", "real"))
 THERMAL_GAINS = (("translated", "raw"), ("translated", "classical"), ("oracle", "raw"))
 
 
@@ -50,7 +53,7 @@ def _embed(embedder: Embedder, data, variants, oracle, lookup: VariantLookup, or
     judged = variants.judged
     attributes[judged.index.to_numpy()] = judged[list(ATTRIBUTE_COLUMNS)].to_numpy()
     gallery = np.unique(np.concatenate([gallery_rows(e) for e in episodes.values()]))
-    needed = lookup.needed(gallery)
+    needed = lookup.needed(gallery, conditioned=full)
     variant = np.zeros((len(variants.table), dim), np.float32)
     if len(needed):
         variant[needed] = embed(RowView(variants.faces, needed))
@@ -93,6 +96,8 @@ def _visible_block(results: TaskResults, scorer: EpisodeScorer, episodes) -> dic
     gains = _gains(results, VISIBLE_GAINS)
     block |= gains | {"gan_share_of_oracle": _share(gains, "gain_gan_vs_real", "gain_oracle_vs_real"),
                       "gan_probe_share_of_oracle": _share(gains, "gain_gan_probe_vs_real", "gain_oracle_probe_vs_real")}
+    if "gan_cond" in results.scores:
+        block["gan_cond_share_of_oracle_cond"] = _share(gains, "gain_gan_cond_vs_real", "gain_oracle_cond_vs_real")
     return block | _counts(results, episodes)
 
 
@@ -123,6 +128,31 @@ def _ablations(scorer: EpisodeScorer, episodes, kinds, oracle: bool, matcher: st
 def _headline(results: TaskResults) -> dict:
     return {f"visible_k{ABLATION_K}": {"real": results.top1("real"), "gan": results.top1("gan"),
                                        "gain_gan_vs_real": results.gain("gan", "real")}}
+
+
+def _condition_keys(embedded: Embedded, index, params: Params, oracle: bool) -> dict[str, np.ndarray]:
+    """Each store row's condition key (the variant of a gallery photo the condition-matched arms use
+    against it): as the judges read it (`gan`, as synthesis read it to make the variants) and, with
+    an oracle, as its labels say (`oracle`)."""
+    where = (params.lowshot.neutral_max_yaw, params.synthesis.yaw_targets)
+    judged = {c: embedded.attributes[:, j] for j, c in enumerate(ATTRIBUTE_COLUMNS)}
+    keys = {"gan": condition_keys(judged, *where)}
+    if oracle:
+        keys["oracle"] = np.full(len(embedded.store), "", dtype=object)
+        keys["oracle"][index.index.to_numpy()] = condition_keys({c: index[c].to_numpy() for c in ATTRIBUTE_COLUMNS},
+                                                               *where)
+    return keys
+
+
+def _val_conditioned(scorer: EpisodeScorer | None, episodes: dict, matcher: str, params: Params) -> dict | None:
+    """`gan_cond` against `real` on the val identities' k = 1 episodes: what to choose the editor's
+    settings for condition-matched enrollment by (novel identities are for the report only)."""
+    if scorer is None or CONDITIONED_K not in episodes:
+        return None
+    conds = {"real": Condition()} | conditioned_conditions(oracle=False)
+    results = _run(scorer, episodes[CONDITIONED_K], conds, "visible", matcher, params)
+    return {f"k{CONDITIONED_K}": {name: {"top1": results.top1(name)} for name in conds}
+            | {"gain_gan_cond_vs_real": results.gain("gan_cond", "real")} | _counts(results, episodes[CONDITIONED_K])}
 
 
 def _thermal_matcher(matcher: str) -> str:
@@ -182,8 +212,9 @@ def evaluate_stage(params: Params, *, prepared_dir: Path, variants_dir: Path, or
 
     recognizer = load_embedder(params, recognizer_path, device)
     embedded = _embed(recognizer, data, variants, oracle, lookup, oracle_lookup, params, episodes, full=True)
+    keys = _condition_keys(embedded, index, params, oracle_lookup is not None)
     scorers = {s: EpisodeScorer(index[index["split"] == s], embedded, lookup,
-                                oracle_lookup if s == "novel" else None, lp.neutral_max_yaw) for s in episodes}
+                                oracle_lookup if s == "novel" else None, lp.neutral_max_yaw, keys) for s in episodes}
     matcher, chosen_on, val_scores = _choose_matcher(params, scorers.get("val"), episodes.get("val", {}), kinds)
     scorer, novel_eps = scorers["novel"], episodes["novel"]
     has_thermal = bool(scorer.is_thermal.any())
@@ -191,7 +222,9 @@ def evaluate_stage(params: Params, *, prepared_dir: Path, variants_dir: Path, or
     visible_conds = visible_conditions(kinds, oracle_lookup is not None)
     visible, thermal, results = {}, {}, {}
     for k in shots:
-        results[k] = _run(scorer, novel_eps[k], visible_conds, "visible", matcher, params)
+        conds = visible_conds | (conditioned_conditions(oracle_lookup is not None)
+                                 if lp.conditioned and k == CONDITIONED_K else {})
+        results[k] = _run(scorer, novel_eps[k], conds, "visible", matcher, params)
         visible[f"k{k}"] = _visible_block(results[k], scorer, novel_eps[k])
         if has_thermal:
             thermal[f"k{k}"] = _thermal_block(scorer, novel_eps[k], translate, matcher, params)
@@ -209,7 +242,9 @@ def evaluate_stage(params: Params, *, prepared_dir: Path, variants_dir: Path, or
         backbone = {"skipped": f"recognizer.source {recognizer.name}: recognizer_aug retrains the recognizer trained "
                                "here, not this one; the lowshot arms measure what the variants add to it"}
 
-    lowshot = {"visible": visible, "thermal": thermal or None, "matcher": matcher, "matcher_chosen_on": chosen_on,
+    val = _val_conditioned(scorers.get("val"), episodes.get("val", {}), matcher, params) if lp.conditioned else None
+    lowshot = {"visible": visible, "thermal": thermal or None, "val": val, "matcher": matcher,
+               "matcher_chosen_on": chosen_on,
                "matchers": matchers, "interval_method": f"{METHOD}, {lp.resamples} resamples",
                "n_novel_identities": len(novel_eps[shots[0]][0].gallery),
                "n_val_identities": len(episodes["val"][shots[0]][0].gallery) if "val" in episodes else 0,
@@ -220,7 +255,10 @@ def evaluate_stage(params: Params, *, prepared_dir: Path, variants_dir: Path, or
                "protocol": {"gallery": lp.gallery, "visible_probes": "visible photos only",
                             "thermal_probes": "thermal photos against the visible gallery",
                             "thermal_matcher": _thermal_matcher(matcher),
-                            "oracle": "renderer's true variants (gallery: oracle; probes: oracle_probe)"
+                            "conditioned": (f"k = {CONDITIONED_K}: gan_cond, oracle_cond (each photo with its "
+                                            "variant in the probe's condition, class mean)") if lp.conditioned else
+                            "off (lowshot.conditioned)",
+                            "oracle": "renderer's true variants (gallery: oracle, oracle_cond; probes: oracle_probe)"
                             if oracle_lookup is not None else
                             "none (true variants exist only for faces the renderer drew)"}}
 

@@ -82,6 +82,18 @@ def draw_protocol(index: pd.DataFrame, shots, episodes: int, gallery: str, max_y
     return {k: draw_episodes(index, k, episodes, gallery, max_yaw, seed) for k in sorted(set(shots) | {1})}
 
 
+CONDITIONED_K = 1  # the shot count whose episodes get condition-matched enrollment (`gan_cond`, `oracle_cond`)
+
+
+def conditioned_episodes(index: pd.DataFrame, lowshot, seed: int, split: str = "novel") -> list[Episode]:
+    """The first `lowshot.conditioned` k = CONDITIONED_K episodes of `split` (`index`: every photo with
+    its condition, facegan.lowshot.conditions.with_conditions), whose gallery photos synthesis and the
+    oracle edit into their probes' conditions. Draws are sequential, so evaluation's first
+    `lowshot.episodes` (no more: LowshotParams checks it) are the same episodes."""
+    return draw_episodes(index[index["split"] == split], CONDITIONED_K, lowshot.conditioned, lowshot.gallery,
+                         lowshot.neutral_max_yaw, seed)
+
+
 def gallery_rows(episodes_by_k: dict[int, list[Episode]]) -> np.ndarray:
     """Every store row that is a gallery photo in some episode."""
     rows = [r for eps in episodes_by_k.values() for e in eps for r in e.gallery.values()]
@@ -91,8 +103,10 @@ def gallery_rows(episodes_by_k: dict[int, list[Episode]]) -> np.ndarray:
 def enrollable_rows(index: pd.DataFrame, split: str, lowshot) -> np.ndarray:
     """Every store row of `split`'s identities (novel, or val) that an episode can enroll, however
     many episodes are drawn and with whatever seed: the photos synthesis edits and the oracle renders
-    true variants of. So `lowshot.episodes` is read by evaluation alone, and changing it reruns
-    nothing but `evaluate`.
+    true variants of in the plan's ways. So `lowshot.episodes` is read by evaluation alone, and
+    changing it reruns nothing but `evaluate`. (Condition-matched enrollment edits only the photos
+    of the first `lowshot.conditioned` k = 1 episodes, conditioned_episodes: there are far more
+    conditions than planned edits.)
 
     draw_episodes takes a gallery from the neutral photos and fills it from the others when an
     identity has fewer than k of them, so for such identities (at the largest k) every visible

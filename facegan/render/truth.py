@@ -32,9 +32,14 @@ class TrueEdit:
     kind: str  # eyeglasses | smiling | young | yaw
     target: float  # 0/1; young also a youth 1 - age strictly between 0 and 1; degrees for yaw
     difficulty: float = 1.0
+    generic_pair: bool = False  # eyeglasses on: GENERIC_PAIR, not the pair drawn for this photo
 
     def __call__(self, ident: Identity, st: ImageState) -> ImageState:
         on = self.target >= 0.5
+        if self.kind == "eyeglasses" and on and self.generic_pair:
+            style, tint, frame = GENERIC_PAIR
+            return dataclasses.replace(st, eyeglasses=True, glasses_style=style, glasses_tint=float(tint),
+                                       frame_rgb=np.asarray(frame, np.float32))
         if self.kind == "eyeglasses":  # the pair drawn for this photo (most often the person's own)
             return dataclasses.replace(st, eyeglasses=on)
         if self.kind == "smiling":
@@ -133,9 +138,11 @@ def true_variants(root: Path, image_ids: list[str], edits: list, workers: int = 
     return out
 
 
-def planned_edits(root: Path, kinds: list[str], targets: list) -> list:
-    """TrueEdit(s) for planned (kind, target) pairs at the rendered set's difficulty; a `normalize`
-    edit's target is its {attribute: target} dict."""
+def planned_edits(root: Path, kinds: list[str], targets: list, generic_kinds: tuple[str, ...] = ()) -> list:
+    """TrueEdit(s) for planned (kind, target) pairs at the rendered set's difficulty; a multi-target
+    edit's target is its {attribute: target} dict. Edits of `generic_kinds` put on GENERIC_PAIR where
+    they put on glasses (an edit told only "eyeglasses", not which)."""
     difficulty = json.loads((Path(root) / "render.json").read_text())["arguments"]["difficulty"]
-    return [TrueEdits(tuple(TrueEdit(a, float(v), difficulty) for a, v in t.items())) if isinstance(t, dict)
-            else TrueEdit(k, float(t), difficulty) for k, t in zip(kinds, targets)]
+    return [TrueEdits(tuple(TrueEdit(a, float(v), difficulty, k in generic_kinds) for a, v in t.items()))
+            if isinstance(t, dict) else TrueEdit(k, float(t), difficulty, k in generic_kinds)
+            for k, t in zip(kinds, targets)]

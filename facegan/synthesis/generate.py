@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from facegan.editor.edit import edit_faces
+from facegan.editor.edit import continuous_age, edit_faces
 from facegan.judges.acceptance import accepted
 from facegan.synthesis.acceptance import judged_value, target_reached, targets_reached
-from facegan.synthesis.plan import NORMALIZE, THERMAL, parse_targets
+from facegan.synthesis.plan import MULTI_TARGET, NORMALIZE, THERMAL, edit_targets, parse_targets
 
 CHUNK = 512
 
@@ -41,11 +41,14 @@ class IdentityCache:
         return np.stack([self.cache[int(r)] for r in rows])
 
 
-def _normalize(editor, judges, inputs: np.ndarray, part: pd.DataFrame, judged: pd.DataFrame):
-    """Probes edited back to the enrollment condition; (faces, share of targets the judges read)."""
-    source = judged.loc[part["source_row"].to_numpy()]
+def _multi_target(editor, judges, inputs: np.ndarray, part: pd.DataFrame, source: pd.DataFrame):
+    """Faces edited to several targets at once (a probe back to the enrollment condition, a gallery
+    photo into a probe's); `source`: their attributes as the editor takes them. -> (faces, share of
+    targets the judges read)."""
+    source = source.loc[part["source_row"].to_numpy()]
     wanted = [parse_targets(t) for t in part["targets"]]
-    targets = {c: np.array([w.get(c, v) for w, v in zip(wanted, source[c])], np.float32) for c in source.columns}
+    given = [edit_targets(w, continuous_age(editor)) for w in wanted]
+    targets = {c: np.array([w.get(c, v) for w, v in zip(given, source[c])], np.float32) for c in source.columns}
     made = edit_faces(editor, inputs, targets, {c: source[c].to_numpy(np.float32) for c in source.columns})
     probs, yaw = judges.attributes_and_yaw(made)
     return made, targets_reached(wanted, probs, yaw)
@@ -59,8 +62,8 @@ def generate_variants(jobs: pd.DataFrame, store_faces: np.ndarray, source_attrib
 
     `jobs`: source_row (visible store row, the identity reference), input_row (the row fed to
     the model: the source itself, or its thermal twin for `thermal`), kind, target (and
-    `targets` for `normalize` jobs). `source_attributes`: eyeglasses/smiling/young/yaw of each
-    source row (index = store row); `judged_attributes`: the judges' reading of them, which is
+    `targets` for `normalize` and `condition` jobs). `source_attributes`: eyeglasses/smiling/young/yaw
+    of each source row (index = store row); `judged_attributes`: the judges' reading of them, which is
     all a probe has (`normalize` starts from it).
     """
     judged = np.full(len(jobs), np.nan)
@@ -76,18 +79,19 @@ def generate_variants(jobs: pd.DataFrame, store_faces: np.ndarray, source_attrib
             inputs = _sorted_read(store_faces, part["input_row"].to_numpy())
             if kind == THERMAL:
                 made = translate(inputs)
-            elif kind == NORMALIZE:
-                made, share = _normalize(editor, judges, inputs, part, judged_attributes)
+            elif kind in MULTI_TARGET:
+                source = judged_attributes if kind == NORMALIZE else source_attributes
+                made, share = _multi_target(editor, judges, inputs, part, source)
                 judged[at] = share
             else:
                 attrs = source_attributes.loc[part["source_row"].to_numpy()]
                 made = edit_faces(editor, inputs, {kind: part["target"].to_numpy(np.float32)},
                                   {c: attrs[c].to_numpy(np.float32) for c in attrs.columns})
             out_faces[at] = made
-            if kind not in (THERMAL, NORMALIZE):  # a translation has no attribute target to read
+            if kind not in (THERMAL, *MULTI_TARGET):  # a translation has no attribute target to read
                 probs, yaw = judges.attributes_and_yaw(made)
                 judged[at] = judged_value(kind, probs, yaw)
-            reached[at] = (judged[at] == 1.0) if kind == NORMALIZE else target_reached(
+            reached[at] = (judged[at] == 1.0) if kind in MULTI_TARGET else target_reached(
                 kind, part["target"].to_numpy(), judged[at])
             similarity[at] = np.sum(judges.identity_embeddings(made) * identity(part["source_row"].to_numpy()),
                                     axis=1)

@@ -19,17 +19,20 @@ from facegan.attributes import ages_known, store_labels
 from facegan.data.decode import load_face
 from facegan.data.store import open_prepared, rendered_root
 from facegan.io import atomic_dir
-from facegan.lowshot.episodes import enrollable_rows
+from facegan.lowshot.episodes import conditioned_episodes, enrollable_rows
 from facegan.render.truth import planned_edits, true_variants
-from facegan.synthesis.plan import NEUTRAL, NORMALIZE, every_variant, normalization_jobs, parse_targets
+from facegan.synthesis.plan import (CONDITION, MULTI_TARGET, NEUTRAL, condition_keys, conditioned_jobs, edit_targets,
+                                    every_variant, normalization_jobs, parse_targets)
 from facegan.synthesis.store import FACES_FILE, ORACLE_REPORT, TABLE_FILE
 
 
 def write_oracle(params, prepared_dir: Path, out_dir: Path, split: str = "novel") -> dict:
-    """The oracle store: every planned edit of every enrolled novel photo, and every novel visible
+    """The oracle store: every planned edit of every enrolled novel photo, every novel visible
     photo that is not neutral set back to the enrollment condition (the truth behind probe
-    normalization), made true by the renderer (faces.npy + variants.csv in the variant store's
-    layout + oracle.json); empty, with the reason, when the prepared faces are not the rendered set.
+    normalization), and with lowshot.conditioned each k = 1 gallery photo in the true condition of
+    each probe of its episode (glasses a generic pair, as the condition names no frames), made
+    true by the renderer (faces.npy + variants.csv in the variant store's layout + oracle.json);
+    empty, with the reason, when the prepared faces are not the rendered set.
     `split`: whose photos (novel for evaluation; val for bench/world_calibration.py)."""
     started = time.perf_counter()
     data = open_prepared(prepared_dir)
@@ -43,9 +46,14 @@ def write_oracle(params, prepared_dir: Path, out_dir: Path, split: str = "novel"
     # 1 - age where ages are known, as it is to an editor trained on them (the base faces' ages).
     labels, truth = (store_labels(index.loc[r], NEUTRAL) for r in (rows, visible))
     continuous = ages_known(index[(index["split"] == "base") & (index["role"] == "train")])
+    keys = condition_keys({c: index.loc[visible, c].to_numpy() for c in NEUTRAL}, params.lowshot.neutral_max_yaw,
+                          p.yaw_targets)  # from the labels: eyeglasses/smiling/young 0/1, yaw in degrees
+    episodes = conditioned_episodes(index, params.lowshot, params.seed, split) if (
+        synthetic and params.lowshot.conditioned) else []
     jobs = pd.concat([every_variant(rows, labels, p.attributes, p.yaw_targets, thermal=False,
                                     continuous_age=continuous),
-                      normalization_jobs(visible, truth, params.lowshot.neutral_max_yaw, continuous)],
+                      normalization_jobs(visible, truth, params.lowshot.neutral_max_yaw, continuous),
+                      conditioned_jobs(episodes, dict(zip(visible, keys)))],
                      ignore_index=True)
     jobs.insert(0, "split", split)
     jobs.insert(1, "identity", index["identity"].to_numpy()[jobs["source_row"]] if len(jobs) else [])
@@ -54,10 +62,11 @@ def write_oracle(params, prepared_dir: Path, out_dir: Path, split: str = "novel"
     faces = np.zeros((0, data.image_size, data.image_size, 3), np.uint8)
     if len(jobs):
         names = [Path(n).name for n in index.loc[jobs["source_row"], "source_path"]]
-        targets = [parse_targets(t) if k == NORMALIZE else v
+        targets = [edit_targets(parse_targets(t), continuous) if k in MULTI_TARGET else v
                    for k, v, t in zip(jobs["kind"], jobs["target"], jobs["targets"])]
         root = Path(data.report["root"])
-        made = true_variants(root, names, planned_edits(root, jobs["kind"].tolist(), targets), params.data.workers)
+        edits = planned_edits(root, jobs["kind"].tolist(), targets, generic_kinds=(CONDITION,))
+        made = true_variants(root, names, edits, params.data.workers)
         faces = np.stack([load_face(io.BytesIO(f), data.image_size) for f in made])
     report = {"rendered": bool(len(jobs)), "variants": int(len(jobs)), "sources": int(len(rows)),
               "by_kind": {k: int(n) for k, n in jobs["kind"].value_counts(sort=False).items()}}

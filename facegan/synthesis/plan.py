@@ -19,8 +19,13 @@ from facegan.attributes import YOUNG, flipped
 
 THERMAL = "thermal"
 NORMALIZE = "normalize"  # a probe edited back to the enrollment condition (recognition via generation)
+CONDITION = "condition"  # a gallery photo edited into a probe's condition (condition-matched enrollment)
+MULTI_TARGET = (NORMALIZE, CONDITION)  # kinds whose job sets several attributes at once (`targets`)
+# An `old` condition's youth (1 - age) for an editor or renderer that takes ages: the mean age of
+# the rendered set's old photos (0.79 on both novel and val identities).
+OLD_YOUTH = 0.2
 NEUTRAL = {"eyeglasses": 0.0, "smiling": 0.0, "young": 1.0, "yaw": 0.0}  # a typical enrollment photo
-JOB_COLUMNS = ("source_row", "kind", "target", "targets")  # targets: a normalize job's, else NaN
+JOB_COLUMNS = ("source_row", "kind", "target", "targets")  # targets: a MULTI_TARGET job's, else NaN
 
 
 def _options(attributes: Sequence[str], yaw_targets: Sequence[float], thermal: bool) -> list[tuple[str, float]]:
@@ -102,3 +107,51 @@ def normalization_jobs(rows: np.ndarray, judged: Mapping[str, np.ndarray], max_y
     keep = [i for i, t in enumerate(targets) if t]
     return pd.DataFrame({"source_row": np.asarray(rows, np.int64)[keep], "kind": NORMALIZE,
                          "target": np.nan, "targets": [format_targets(targets[i]) for i in keep]})
+
+
+def condition_targets(reading: Mapping[str, np.ndarray], max_yaw: float,
+                      yaw_targets: Sequence[float]) -> list[dict[str, float]]:
+    """Per face, the condition it shows as the edit that puts a neutral photo in it: eyeglasses=1,
+    smiling=1 and young=0 where read (probabilities or 0/1 labels at 0.5), and, where |yaw| > max_yaw,
+    the nearest of the plan's yaw targets; {} = neutral. One quantized condition is shared by many
+    probes, so one edit per (gallery photo, condition) serves them all. The same reading gives the
+    same targets in synthesis (the judges') and in evaluation, where they select the variant."""
+    targets = np.asarray(sorted(t for t in yaw_targets if abs(t) > max_yaw), np.float64)
+    out = []
+    for i in range(len(reading["yaw"])):
+        wanted = {"eyeglasses": 1.0} if reading["eyeglasses"][i] >= 0.5 else {}
+        wanted |= {"smiling": 1.0} if reading["smiling"][i] >= 0.5 else {}
+        wanted |= {"young": 0.0} if reading["young"][i] < 0.5 else {}
+        yaw = float(reading["yaw"][i])
+        if abs(yaw) > max_yaw and len(targets):
+            wanted["yaw"] = float(targets[np.argmin(np.abs(targets - yaw))])
+        out.append(wanted)
+    return out
+
+
+def condition_keys(reading: Mapping[str, np.ndarray], max_yaw: float, yaw_targets: Sequence[float]) -> np.ndarray:
+    """condition_targets as `targets` strings ("" = neutral), the key a conditioned variant is stored under."""
+    return np.array([format_targets(t) for t in condition_targets(reading, max_yaw, yaw_targets)], dtype=object)
+
+
+def conditioned_jobs(episodes, keys: Mapping[int, str]) -> pd.DataFrame:
+    """One `condition` job per (gallery photo, condition) the episodes need: each gallery photo of an
+    episode in the condition of each of the episode's probes that has a key (`keys`: store row ->
+    condition_keys string; "" = neutral, which the photo itself serves)."""
+    pairs = set()
+    for episode in episodes:
+        wanted = {keys[int(p)] for p in episode.probes if int(p) in keys} - {""}
+        photos = np.concatenate(list(episode.gallery.values())) if episode.gallery else []
+        pairs |= {(int(r), key) for r in photos for key in wanted}
+    rows, targets = zip(*sorted(pairs)) if pairs else ((), ())
+    return pd.DataFrame({"source_row": np.asarray(rows, np.int64), "kind": CONDITION, "target": np.nan,
+                         "targets": list(targets)})
+
+
+def edit_targets(targets: Mapping[str, float], continuous_age: bool) -> dict[str, float]:
+    """A condition's targets as an editor or renderer takes them: `young=0` is OLD_YOUTH where ages are
+    continuous (a youth of 0 would be the oldest face it can draw)."""
+    out = dict(targets)
+    if continuous_age and out.get(YOUNG) == 0.0:
+        out[YOUNG] = OLD_YOUTH
+    return out

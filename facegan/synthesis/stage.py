@@ -20,10 +20,11 @@ from facegan.io import atomic_dir, atomic_write_json
 from facegan.judges.acceptance import identity_kept, quality_passed
 from facegan.judges.judges import load_judges
 from facegan.lowshot.conditions import with_conditions
-from facegan.lowshot.episodes import enrollable_rows
+from facegan.lowshot.episodes import conditioned_episodes, enrollable_rows
 from facegan.train.device import default_device
 from facegan.synthesis.generate import generate_variants
-from facegan.synthesis.plan import THERMAL, every_variant, normalization_jobs, sampled_variants
+from facegan.synthesis.plan import (THERMAL, condition_keys, conditioned_jobs, every_variant, normalization_jobs,
+                                    sampled_variants)
 from facegan.synthesis.store import FACES_FILE, JUDGED_FILE, REPORT_FILE, TABLE_FILE
 
 EVALUATED = ("novel", "val")  # identity splits low-shot episodes run on (val: to choose settings)
@@ -59,6 +60,13 @@ def _jobs(params: Params, data: PreparedData, attrs: pd.DataFrame, judged: pd.Da
         normalized = normalization_jobs(visible, {c: judged.loc[visible, c].to_numpy() for c in NAMES},
                                         params.lowshot.neutral_max_yaw, continuous_age)
         parts += [edits.assign(split=split), normalized.assign(split=split)]
+        if params.lowshot.conditioned:
+            # Each k = 1 gallery photo in the condition of each probe of its episode as the judges read
+            # the probe (condition-matched enrollment, `gan_cond`; val's to choose settings by).
+            keys = condition_keys({c: judged.loc[visible, c].to_numpy() for c in NAMES},
+                                  params.lowshot.neutral_max_yaw, p.yaw_targets)
+            episodes = conditioned_episodes(conditions, params.lowshot, params.seed, split)
+            parts.append(conditioned_jobs(episodes, dict(zip(visible, keys))).assign(split=split))
     # The translation of every novel thermal photo: they are the thermal probes.
     novel = index[(index["split"] == "novel") & (index["domain"] == "visible")]
     parts.append(every_variant(novel.index.to_numpy(), {}, [], [], thermal=thermal).assign(split="novel"))

@@ -1,6 +1,7 @@
 """The synthesize stage: variants of novel faces (for enrollment) and of base faces (for the
 augmented recognizer), each judged; only the judges' agreement (target read, identity kept, quality
-passed: facegan.judges.acceptance.accepted) marks a variant kept."""
+passed: facegan.judges.acceptance.accepted) marks a variant kept (a photo put in a probe's condition,
+lowshot.conditioned: target read and quality passed; facegan.synthesis.generate says why)."""
 
 from __future__ import annotations
 

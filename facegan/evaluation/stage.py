@@ -212,7 +212,7 @@ def evaluate_stage(params: Params, *, prepared_dir: Path, variants_dir: Path, or
 
     recognizer = load_embedder(params, recognizer_path, device)
     embedded = _embed(recognizer, data, variants, oracle, lookup, oracle_lookup, params, episodes, full=True)
-    keys = _condition_keys(embedded, index, params, oracle_lookup is not None)
+    keys = _condition_keys(embedded, index, params, oracle_lookup is not None) if lp.conditioned else None
     scorers = {s: EpisodeScorer(index[index["split"] == s], embedded, lookup,
                                 oracle_lookup if s == "novel" else None, lp.neutral_max_yaw, keys) for s in episodes}
     matcher, chosen_on, val_scores = _choose_matcher(params, scorers.get("val"), episodes.get("val", {}), kinds)

@@ -98,12 +98,11 @@ def generate_variants(jobs: pd.DataFrame, store_faces: np.ndarray, source_attrib
             quality[at] = judges.quality(made)
             bar.update(len(part))
     bar.close()
-    kept = accepted(reached, similarity, quality, judges)
     # A photo put in a probe's condition changes up to four things at once, and the identity judge's
     # rule (its similarity to the source at FAR 1e-3) then rejects the renderer's own truth (74% of
     # true conditioned variants on val identities): the target and quality judges decide these alone.
     # Val gan_cond: -0.003 with the identity rule, +0.009 without (bench/README.md).
-    conditioned = (jobs["kind"] == CONDITION).to_numpy()
-    kept[conditioned] = (reached & quality_passed(quality, judges.quality_threshold))[conditioned]
+    kept = np.where((jobs["kind"] == CONDITION).to_numpy(), reached & quality_passed(quality, judges.quality_threshold),
+                    accepted(reached, similarity, quality, judges))
     return jobs.assign(judged=judged, target_reached=reached, identity_similarity=similarity, quality=quality,
                        kept=kept)

@@ -46,15 +46,14 @@ def write_oracle(params, prepared_dir: Path, out_dir: Path, split: str = "novel"
     # 1 - age where ages are known, as it is to an editor trained on them (the base faces' ages).
     labels, truth = (store_labels(index.loc[r], NEUTRAL) for r in (rows, visible))
     continuous = ages_known(index[(index["split"] == "base") & (index["role"] == "train")])
-    keys = condition_keys({c: index.loc[visible, c].to_numpy() for c in NEUTRAL}, params.lowshot.neutral_max_yaw,
-                          p.yaw_targets)  # from the labels: eyeglasses/smiling/young 0/1, yaw in degrees
-    episodes = conditioned_episodes(index, params.lowshot, params.seed, split) if (
-        synthetic and params.lowshot.conditioned) else []
-    jobs = pd.concat([every_variant(rows, labels, p.attributes, p.yaw_targets, thermal=False,
-                                    continuous_age=continuous),
-                      normalization_jobs(visible, truth, params.lowshot.neutral_max_yaw, continuous),
-                      conditioned_jobs(episodes, dict(zip(visible, keys)))],
-                     ignore_index=True)
+    parts = [every_variant(rows, labels, p.attributes, p.yaw_targets, thermal=False, continuous_age=continuous),
+             normalization_jobs(visible, truth, params.lowshot.neutral_max_yaw, continuous)]
+    if synthetic and params.lowshot.conditioned:
+        keys = condition_keys({c: index.loc[visible, c].to_numpy() for c in NEUTRAL},  # the labels: 0/1, degrees
+                              params.lowshot.neutral_max_yaw, p.yaw_targets)
+        episodes = conditioned_episodes(index, params.lowshot, params.seed, split)
+        parts.append(conditioned_jobs(episodes, dict(zip(visible, keys))))
+    jobs = pd.concat(parts, ignore_index=True)
     jobs.insert(0, "split", split)
     jobs.insert(1, "identity", index["identity"].to_numpy()[jobs["source_row"]] if len(jobs) else [])
     jobs["input_row"] = jobs["source_row"]

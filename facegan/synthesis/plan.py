@@ -77,6 +77,14 @@ def sampled_variants(source_rows: np.ndarray, labels: Mapping[str, np.ndarray], 
     return _jobs(np.asarray(source_rows), chosen, labels, continuous_age)
 
 
+def _off_neutral(reading: Mapping[str, np.ndarray], i: int, max_yaw: float) -> dict[str, bool]:
+    """Which of face i's attributes a reading (probabilities or 0/1 labels, yaw in degrees) puts outside
+    the enrollment condition: eyeglasses, smiling, old (each at 0.5), |yaw| > max_yaw. What probe
+    normalization sets back and condition-matched enrollment puts a photo in."""
+    return {"eyeglasses": reading["eyeglasses"][i] >= 0.5, "smiling": reading["smiling"][i] >= 0.5,
+            "young": reading["young"][i] < 0.5, "yaw": abs(reading["yaw"][i]) > max_yaw}
+
+
 def normalization_targets(judged: Mapping[str, np.ndarray], max_yaw: float,
                           continuous_age: bool = False) -> list[dict[str, float]]:
     """Per face, the attributes the judges read as other than the enrollment condition (eyeglasses,
@@ -84,10 +92,8 @@ def normalization_targets(judged: Mapping[str, np.ndarray], max_yaw: float,
     `continuous_age` an old face's target is its youth mirrored (flipped), not youth 1 = age 0."""
     out = []
     for i in range(len(judged["yaw"])):
-        far = {"eyeglasses": judged["eyeglasses"][i] >= 0.5, "smiling": judged["smiling"][i] >= 0.5,
-               "young": judged["young"][i] < 0.5, "yaw": abs(judged["yaw"][i]) > max_yaw}
         neutral = NEUTRAL | ({YOUNG: float(flipped(YOUNG, judged[YOUNG][i], True))} if continuous_age else {})
-        out.append({name: neutral[name] for name, off in far.items() if off})
+        out.append({name: neutral[name] for name, off in _off_neutral(judged, i, max_yaw).items() if off})
     return out
 
 
@@ -117,14 +123,13 @@ def condition_targets(reading: Mapping[str, np.ndarray], max_yaw: float,
     probes, so one edit per (gallery photo, condition) serves them all. The same reading gives the
     same targets in synthesis (the judges') and in evaluation, where they select the variant."""
     targets = np.asarray(sorted(t for t in yaw_targets if abs(t) > max_yaw), np.float64)
+    shown = {"eyeglasses": 1.0, "smiling": 1.0, "young": 0.0}  # the attribute as the probe shows it
     out = []
     for i in range(len(reading["yaw"])):
-        wanted = {"eyeglasses": 1.0} if reading["eyeglasses"][i] >= 0.5 else {}
-        wanted |= {"smiling": 1.0} if reading["smiling"][i] >= 0.5 else {}
-        wanted |= {"young": 0.0} if reading["young"][i] < 0.5 else {}
-        yaw = float(reading["yaw"][i])
-        if abs(yaw) > max_yaw and len(targets):
-            wanted["yaw"] = float(targets[np.argmin(np.abs(targets - yaw))])
+        off = _off_neutral(reading, i, max_yaw)
+        wanted = {name: value for name, value in shown.items() if off[name]}
+        if off["yaw"] and len(targets):
+            wanted["yaw"] = float(targets[np.argmin(np.abs(targets - float(reading["yaw"][i])))])
         out.append(wanted)
     return out
 

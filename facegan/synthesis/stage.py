@@ -58,14 +58,13 @@ def _jobs(params: Params, data: PreparedData, attrs: pd.DataFrame, judged: pd.Da
         edits = every_variant(enrolled, {c: attrs.loc[enrolled, c].to_numpy() for c in NAMES},
                               p.attributes, p.yaw_targets, thermal=False, continuous_age=continuous_age)
         visible = judged.index[index.loc[judged.index, "split"].to_numpy() == split].to_numpy()
-        normalized = normalization_jobs(visible, {c: judged.loc[visible, c].to_numpy() for c in NAMES},
-                                        params.lowshot.neutral_max_yaw, continuous_age)
+        reading = {c: judged.loc[visible, c].to_numpy() for c in NAMES}
+        normalized = normalization_jobs(visible, reading, params.lowshot.neutral_max_yaw, continuous_age)
         parts += [edits.assign(split=split), normalized.assign(split=split)]
         if params.lowshot.conditioned:
             # Each k = 1 gallery photo in the condition of each probe of its episode as the judges read
             # the probe (condition-matched enrollment, `gan_cond`; val's to choose settings by).
-            keys = condition_keys({c: judged.loc[visible, c].to_numpy() for c in NAMES},
-                                  params.lowshot.neutral_max_yaw, p.yaw_targets)
+            keys = condition_keys(reading, params.lowshot.neutral_max_yaw, p.yaw_targets)
             episodes = conditioned_episodes(conditions, params.lowshot, params.seed, split)
             parts.append(conditioned_jobs(episodes, dict(zip(visible, keys))).assign(split=split))
     # The translation of every novel thermal photo: they are the thermal probes.

@@ -284,10 +284,12 @@ def test_evaluate_stage_writes_every_lowshot_path_and_the_figures(synthesized, t
     # Condition-matched enrollment (k = 1 only): a photo and at most one variant per identity and probe.
     assert 1 < k1["oracle_cond"]["enrolled_per_identity"] <= 2 and 1 <= k1["gan_cond"]["enrolled_per_identity"] <= 2
     assert "gan_cond" not in lowshot["visible"]["k5"] and "gain_gan_cond_vs_real" not in lowshot["visible"]["k5"]
-    val = lowshot["val"]["k1"]  # the same on val identities, to choose settings by
-    assert val["n_identities"] == lowshot["n_val_identities"] and set(val) >= {"real", "gan_cond"}
-    assert val["gain_gan_cond_vs_real"]["mean"] == pytest.approx(val["gan_cond"]["top1"]["mean"]
-                                                                 - val["real"]["top1"]["mean"], abs=1e-9)
+    val = lowshot["val"]  # the editor's arms on val identities, to choose settings by
+    assert val["k1"]["n_identities"] == lowshot["n_val_identities"]
+    assert set(val["k1"]) >= {"real", "gan", "gan_probe", "gan_both", "gan_cond"} and "gan_cond" not in val["k5"]
+    for k, arm in (("k1", "gan_cond"), ("k1", "gan"), ("k5", "gan_both")):
+        assert val[k][f"gain_{arm}_vs_real"]["mean"] == pytest.approx(
+            val[k][arm]["top1"]["mean"] - val[k]["real"]["top1"]["mean"], abs=1e-9)
     assert metrics["backbone"]["recognizer_aug"]["lowshot_top1"]["k5"]["real"]["ci95"] is not None
     assert metrics["data"]["thermal_source"] == "synthetic" and "evaluate" in metrics["timing_s"]
     for name in ("accuracy_vs_shots", "by_probe", "ablation_k1"):
@@ -295,5 +297,6 @@ def test_evaluate_stage_writes_every_lowshot_path_and_the_figures(synthesized, t
     # Without lowshot.conditioned (the default) the opt-in arms are absent, whatever the stores hold.
     tiny = tiny.model_copy(update={"lowshot": tiny.lowshot.model_copy(update={"conditioned": 0})})
     off = evaluate()["lowshot"]
-    assert "gan_cond" not in off["visible"]["k1"] and off["val"] is None
+    assert "gan_cond" not in off["visible"]["k1"] and "gan_cond" not in off["val"]["k1"]
+    assert off["val"]["k1"]["gan"] == val["k1"]["gan"]
     assert off["visible"]["k1"]["real"] == k1["real"]

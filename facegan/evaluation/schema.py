@@ -9,6 +9,7 @@ from facegan.lowshot.scoring import MATCHERS
 
 VISIBLE_CONDITIONS = ("real", "classical", "gan", "gan_classical", "gan_probe", "gan_both")
 VISIBLE_GAINS = ("gain_gan_vs_real", "gain_gan_vs_classical", "gain_gan_probe_vs_real", "gain_gan_both_vs_real")
+VAL_GAINS = ("gain_gan_vs_real", "gain_gan_probe_vs_real", "gain_gan_both_vs_real")
 THERMAL_CONDITIONS = ("raw", "classical", "translated")
 THERMAL_GAINS = ("gain_translated_vs_raw", "gain_translated_vs_classical")
 
@@ -18,9 +19,11 @@ def _interval(path: str) -> list[str]:
 
 
 def lowshot_paths(shots: Iterable[int], attributes: Iterable[str] = ("eyeglasses", "smiling", "young", "yaw"),
-                  oracle: bool = True, thermal: bool = True, conditioned: bool = False) -> list[str]:
+                  oracle: bool = True, thermal: bool = True, conditioned: bool = False, val: bool = True) -> list[str]:
     """The lowshot paths of the evaluation issue: two tasks, oracle (synthetic), matchers, intervals;
-    `conditioned`: the condition-matched arms (lowshot.conditioned)."""
+    `conditioned`: the condition-matched arms (lowshot.conditioned); `val`: the editor's arms on val
+    identities (absent when split.val_identities is 0)."""
+    shots = list(shots)
     paths = ["lowshot.interval_method", "lowshot.n_novel_identities", "lowshot.episodes", "lowshot.matcher",
              "lowshot.matcher_chosen_on"]
     paths += [p for m in MATCHERS for p in _interval(f"lowshot.matchers.{m}.visible_k1.gan")]
@@ -44,7 +47,9 @@ def lowshot_paths(shots: Iterable[int], attributes: Iterable[str] = ("eyeglasses
             paths += [p for c in arms for p in _interval(f"{th}.{c}.top1")]
             paths += [p for g in THERMAL_GAINS for p in _interval(f"{th}.{g}")]
     paths += [p for a in attributes for p in _interval(f"lowshot.visible.ablation_k1.{a}")]
-    paths += _interval(f"lowshot.val.k{CONDITIONED_K}.gain_gan_cond_vs_real") if conditioned else []
+    if val:
+        paths += [p for k in shots for g in VAL_GAINS for p in _interval(f"lowshot.val.k{k}.{g}")]
+        paths += _interval(f"lowshot.val.k{CONDITIONED_K}.gain_gan_cond_vs_real") if conditioned else []
     return paths
 
 

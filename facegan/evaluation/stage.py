@@ -144,15 +144,25 @@ def _condition_keys(embedded: Embedded, index, params: Params, oracle: bool) -> 
     return keys
 
 
-def _val_conditioned(scorer: EpisodeScorer | None, episodes: dict, matcher: str, params: Params) -> dict | None:
-    """`gan_cond` against `real` on the val identities' k = 1 episodes: what to choose the editor's
-    settings for condition-matched enrollment by (novel identities are for the report only)."""
-    if scorer is None or CONDITIONED_K not in episodes:
+VAL_ARMS = ("real", "gan", "gan_probe", "gan_both")  # the editor's arms and their baseline, on val identities
+
+
+def _val_block(scorer: EpisodeScorer | None, episodes: dict, matcher: str, params: Params, kinds) -> dict | None:
+    """The editor's arms against `real` on the val identities' episodes, at every shot count (and, with
+    lowshot.conditioned, `gan_cond` at k = 1): what to choose the editor's and synthesis's settings by,
+    as the matcher is chosen. Novel identities are for the report only."""
+    if scorer is None:
         return None
-    conds = {"real": Condition()} | conditioned_conditions(oracle=False)
-    results = _run(scorer, episodes[CONDITIONED_K], conds, "visible", matcher, params)
-    return {f"k{CONDITIONED_K}": {name: {"top1": results.top1(name)} for name in conds}
-            | {"gain_gan_cond_vs_real": results.gain("gan_cond", "real")} | _counts(results, episodes[CONDITIONED_K])}
+    visible = visible_conditions(kinds, False)
+    out = {}
+    for k, eps in episodes.items():
+        conds = {name: visible[name] for name in VAL_ARMS} | (
+            conditioned_conditions(oracle=False) if params.lowshot.conditioned and k == CONDITIONED_K else {})
+        results = _run(scorer, eps, conds, "visible", matcher, params)
+        out[f"k{k}"] = ({name: {"top1": results.top1(name)} for name in conds}
+                        | {f"gain_{name}_vs_real": results.gain(name, "real") for name in conds if name != "real"}
+                        | _counts(results, eps))
+    return out
 
 
 def _thermal_matcher(matcher: str) -> str:
@@ -242,7 +252,7 @@ def evaluate_stage(params: Params, *, prepared_dir: Path, variants_dir: Path, or
         backbone = {"skipped": f"recognizer.source {recognizer.name}: recognizer_aug retrains the recognizer trained "
                                "here, not this one; the lowshot arms measure what the variants add to it"}
 
-    val = _val_conditioned(scorers.get("val"), episodes.get("val", {}), matcher, params) if lp.conditioned else None
+    val = _val_block(scorers.get("val"), episodes.get("val", {}), matcher, params, kinds)
     lowshot = {"visible": visible, "thermal": thermal or None, "val": val, "matcher": matcher,
                "matcher_chosen_on": chosen_on,
                "matchers": matchers, "interval_method": f"{METHOD}, {lp.resamples} resamples",

@@ -11,23 +11,31 @@ held-out base faces), and every run is scored on base-val faces the monitor does
   face and over the edit region (facegan.editor.truth), per attribute and yaw target, doing
   nothing beside it; and kept minus rejected (do the judges keep the truer edits?).
 
+With --gain, also what the pipeline would report on val identities: each run's editor goes through
+`synthesize` as the pipeline runs it (its judges deciding what is kept; into a folder beside the run's,
+reused while the editor file is the same) and the val identities' episodes are scored as `evaluate` scores
+them (`lowshot.val`: `gain_gan_vs_real`, `gain_gan_probe_vs_real`, `gain_gan_both_vs_real` at every
+shot count, means only; about a minute more a run).
+
 Prints one JSON line per arm and figure: the mean over the seeds with each seed's value; for
 every arm but the first, its paired difference from the first (same seed) with each seed's.
-Base faces only: an editor change is chosen here, never on the novel identities the pipeline
-reports.
+Base faces and val identities only: an editor change is chosen here, never on the novel identities
+the pipeline reports.
 
     cd bench && python editor_arms.py --root .. --out /tmp/arms --seeds 0 1 2 \\
         --arm mask4 lambda_mask=4 [--arm prior yaw_prior=True ...]
 
 Reads --root's params.yaml, data/prepared, models/recognizer.pt and judges.pt (run `dvc repro
-train_judges` first). Runs are kept in --out (one checkpoint folder per arm and seed) and
-reused while their params, data and judges are the same. About 3 minutes a run on 2 cores.
+train_judges` first; with --gain also models/translator.pt: `dvc repro train_translator`). Runs are
+kept in --out (one checkpoint folder per arm and seed) and reused while their params, data and judges
+are the same. About 3 minutes a run on 2 cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import statistics
 from pathlib import Path
 
@@ -37,13 +45,17 @@ from report import emit  # bench/report.py (scripts run from bench/)
 
 from facegan.config import load_params
 from facegan.data.store import open_prepared
-from facegan.editor.edit import continuous_age, edit_faces, source_attributes
+from facegan.editor.edit import continuous_age, edit_faces, save_editor, source_attributes
 from facegan.editor.evaluate import edit_plan, edit_success
 from facegan.editor.stage import training_inputs
 from facegan.editor.train import train_editor
 from facegan.editor.truth import score_against_truth, synthetic_root, true_plan_variants
+from facegan.evaluation.stage import val_gains
 from facegan.judges.judges import load_judges
 from facegan.recognition.embed import load_recognizer
+from facegan.recognition.source import load_embedder
+from facegan.synthesis.stage import synthesize_stage
+from facegan.synthesis.store import open_variants
 
 DEFAULT = "default"
 
@@ -105,6 +117,27 @@ def figures(editor, faces, source, judges, truths) -> tuple[dict[str, float], di
     return out, floor
 
 
+def unit(figure: str) -> str:
+    return "share" if figure.startswith("judged") else "top-1" if figure.startswith("val_") else "ssim"
+
+
+def val_figures(params, root: Path, editor, data, run: Path) -> dict[str, float]:
+    """The run's lowshot.val gains (means), its editor through the pipeline's synthesis into `run`."""
+    editor_path = run / "editor.pt"
+    save_editor(editor_path, editor, data.image_size)
+    made_by = run / "synthesis" / "editor.sha256"
+    digest = hashlib.sha256(editor_path.read_bytes()).hexdigest()
+    if not (made_by.is_file() and made_by.read_text() == digest):
+        synthesize_stage(params, prepared_dir=root / "data/prepared", editor_path=editor_path,
+                         translator_path=root / "models/translator.pt", judges_path=root / "models/judges.pt",
+                         out_dir=run / "synthesis/variants", report_path=run / "synthesis/report.json")
+        made_by.write_text(digest)
+    embedder = load_embedder(params, root / "models/recognizer.pt", torch.device("cpu"))
+    val = val_gains(params, data, open_variants(run / "synthesis/variants"), embedder) or {}
+    return {f"val_{k}_{gain}": block[gain]["mean"] for k, block in val.items() for gain in block
+            if gain.startswith("gain_")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=Path(".."), help="the pipeline (params, data, models)")
@@ -114,6 +147,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--sources", type=int, default=150, help="held-out base faces scored")
     parser.add_argument("--workers", type=int, default=2, help="processes rendering the true variants")
+    parser.add_argument("--gain", action="store_true", help="also each run's lowshot.val gains (its own synthesis)")
     args = parser.parse_args()
 
     arms = dict([(DEFAULT, {})] + [parse_arm(words) for words in args.arm])
@@ -138,6 +172,9 @@ def main() -> None:
             editor = train_run(params, overrides, seed, inputs[seed], data.image_size, recognizer, judges,
                                args.out / name / f"seed{seed}")
             runs[name][seed], floor = figures(editor, faces, source, judges, truths)
+            if args.gain:
+                runs[name][seed] |= val_figures(params, args.root, editor, data,
+                                                    args.out / name / f"seed{seed}-val")
     first = runs[DEFAULT]
     for name, by_seed in runs.items():
         for figure in by_seed[args.seeds[0]]:
@@ -150,7 +187,7 @@ def main() -> None:
                 diffs = [by_seed[s].get(figure, np.nan) - first[s].get(figure, np.nan) for s in args.seeds]
                 detail |= {"minus_default": round(statistics.mean(diffs), 4),
                            "minus_default_by_seed": [round(d, 4) for d in diffs]}
-            emit(f"editor_arms_{name}_{figure}", statistics.mean(values), "share" if "judged" in figure else "ssim",
+            emit(f"editor_arms_{name}_{figure}", statistics.mean(values), unit(figure),
                  digits=4, **detail)
 
 

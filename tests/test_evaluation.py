@@ -240,9 +240,15 @@ def without_timing(metrics: dict) -> dict:
 
 
 def test_evaluate_stage_writes_every_lowshot_path_and_the_figures(synthesized, tmp_path):
-    from facegan.evaluation.stage import evaluate_stage
+    import torch
+
+    from facegan.data.store import open_prepared
+    from facegan.evaluation.report import rounded
+    from facegan.evaluation.stage import evaluate_stage, val_gains
+    from facegan.recognition.source import load_embedder
     from facegan.stages.train_recognizer_aug import train_recognizer_aug_stage
     from facegan.synthesis.oracle import write_oracle
+    from facegan.synthesis.store import open_variants
 
     params, paths, _ = synthesized
     models = tmp_path / "models"
@@ -299,4 +305,7 @@ def test_evaluate_stage_writes_every_lowshot_path_and_the_figures(synthesized, t
     off = evaluate()["lowshot"]
     assert "gan_cond" not in off["visible"]["k1"] and "gan_cond" not in off["val"]["k1"]
     assert off["val"]["k1"]["gan"] == val["k1"]["gan"]
+    # A bench's own synthesis run is scored on val exactly as evaluate scores the pipeline's.
+    assert rounded(val_gains(tiny, open_prepared(paths["prepared_dir"]), open_variants(paths["out_dir"]),
+                             load_embedder(tiny, models / "recognizer.pt", torch.device("cpu")))) == off["val"]
     assert off["visible"]["k1"]["real"] == k1["real"]

@@ -165,6 +165,23 @@ def _val_block(scorer: EpisodeScorer | None, episodes: dict, matcher: str, param
     return out
 
 
+def val_gains(params: Params, data, variants, embedder: Embedder) -> dict | None:
+    """`lowshot.val` as evaluate would write it for these variants (without the opt-in conditioned arm):
+    for benches that choose editor settings on a synthesis run of their own (bench/editor_arms.py)."""
+    lp = params.lowshot
+    index, _ = with_conditions(data.index, variants.judged)
+    val = index[index["split"] == "val"]
+    episodes = draw_protocol(val, list(lp.shots), lp.episodes, lp.gallery, lp.neutral_max_yaw, params.seed)
+    if not all(episodes.values()):
+        return None
+    lookup = VariantLookup(variants.table)
+    embedded = _embed(embedder, data, variants, None, lookup, None, params, {"val": episodes}, full=False)
+    scorer = EpisodeScorer(val, embedded, lookup, None, lp.neutral_max_yaw)
+    matcher, _, _ = _choose_matcher(params, scorer, episodes, lookup.edit_kinds)
+    plain = params.model_copy(update={"lowshot": lp.model_copy(update={"conditioned": 0})})
+    return _val_block(scorer, episodes, matcher, plain, lookup.edit_kinds)
+
+
 def _thermal_matcher(matcher: str) -> str:
     # `matched` needs the probe's attributes, which a thermal photo does not show the judges.
     return "ncm" if matcher == "matched" else matcher

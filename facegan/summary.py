@@ -2,7 +2,8 @@
 
 metrics.json holds every number evaluate measures (hundreds); DVC's `metrics:` entry is this
 file instead, so `dvc metrics show` and `dvc exp show` list what matters: each task's top-1 per
-condition with its gains and 95% intervals, the recognizer retrained with the variants against the
+condition with its gains and 95% intervals, the editor's gains on val identities (what its settings
+are chosen by), the recognizer retrained with the variants against the
 plain one (`backbone`), what the editor and synthesis achieved, and the
 minutes each stage took. Every value is copied from metrics.json. `facegan summary` prints it
 (or compares experiments) as a table whose rows stay under 120 characters.
@@ -18,7 +19,7 @@ from facegan.io import atomic_write_json
 from facegan.results import BACKBONE_GAIN, SUMMARY_FILE, _bounds, _get, _is_number, _mean, _shots, load_metrics
 
 WIDTH = 120  # a row fits a terminal, a pull request and a log line
-SECTIONS = ("visible", "thermal", "backbone", "editor", "synthesis", "minutes")  # build_summary's
+SECTIONS = ("visible", "thermal", "val", "backbone", "editor", "synthesis", "minutes")  # build_summary's
 
 
 def _rounded(x) -> float:
@@ -52,6 +53,10 @@ def build_summary(metrics: dict) -> dict:
         section = _get(metrics, "lowshot", task)
         if section:
             summary[task] = {k: _task(section[k]) for k in _shots(section)}
+    val = _get(metrics, "lowshot", "val")
+    if val:  # the editor's arms on val identities: what `dvc exp show` compares editor settings by
+        summary["val"] = {k: {name: v for name, v in _task(val[k]).items() if name.startswith("gain_")}
+                          for k in _shots(val)}
     backbone = _get(metrics, "backbone", BACKBONE_GAIN)
     if isinstance(backbone, dict):  # the training side: recognizer_aug against the recognizer, per k and arm
         gains = {k: {arm: iv for arm, v in backbone[k].items() if (iv := _interval(v)) is not None}

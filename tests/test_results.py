@@ -252,6 +252,21 @@ def test_the_training_side_gain_is_a_seeds_headline_from_files_and_from_exp_show
     assert [r["value"] for r in gain["runs"]] == [-0.017, 0.02] and gain["verdicts"] == {"gain": 1, "loss": 1}
 
 
+def test_the_summary_carries_the_editors_val_gains_without_their_top1(metrics):
+    """dvc exp show lists summary.json: the val identities' gains are what editor settings are compared by."""
+    from facegan.summary import build_summary, summary_table
+
+    assert "val" not in build_summary(metrics)  # null or absent: no val identities, no section
+    val = {"real": {"top1": iv(0.8, 0.75, 0.85)}, "gan": {"top1": iv(0.82, 0.77, 0.87)},
+           "gain_gan_vs_real": iv(0.02, -0.004, 0.041), "gain_gan_probe_vs_real": iv(-0.01, -0.03, 0.01),
+           "n_identities": 36}
+    summary = build_summary(metrics | {"lowshot": metrics["lowshot"] | {"val": {"k1": val}}})
+    assert summary["val"] == {"k1": {"gain_gan_vs_real": {"mean": 0.02, "lo": -0.004, "hi": 0.041},
+                                     "gain_gan_probe_vs_real": {"mean": -0.01, "lo": -0.03, "hi": 0.01}}}
+    line = next(r for r in summary_table(summary).splitlines() if r.startswith("val.k1.gain_gan_vs_real "))
+    assert line.endswith(" +0.020  [-0.004, +0.041]")
+
+
 def test_aggregate_runs_keeps_every_unknown_seed_and_all_headlines(metrics):
     summary = aggregate_runs([(None, run_with(0.1)), (None, run_with(0.3)), (5, metrics)])
     assert summary["n_runs"] == 3 and summary["repeated_seeds_dropped"] == []

@@ -288,6 +288,20 @@ def _matchers(lowshot) -> list[str]:
                     f"chosen on {lowshot.get('matcher_chosen_on') or '(not stated)'}", ""]
 
 
+def _val(lowshot) -> list[str]:
+    """The editor's arms on val identities: what its settings are chosen by, apart from the report."""
+    val = _get(lowshot, "val")
+    if not isinstance(val, dict) or not _shots(val):
+        return []
+    lines = ["## Val identities (to choose settings by)", "",
+             "The same arms on the val identities, held out from all training: editor and synthesis settings "
+             "are compared by these gains, never by the novel identities' above.", ""]
+    for k in _shots(val):
+        lines += [f"### k={k[1:]} ({_counts(val[k])})", ""]
+        lines += _conditions_table(val[k], {}) + _gains_table(_gain_items(val[k]))
+    return lines
+
+
 def _backbone(metrics) -> list[str]:
     """The recognizer trained on real base photos against the one trained on real plus generated
     ones (same optimizer steps), on the same visible episodes."""
@@ -324,7 +338,7 @@ def _where(lowshot) -> list[str]:
 
 def results_markdown(metrics: dict) -> str:
     lowshot = metrics.get("lowshot") or {}
-    lines = (_header(metrics) + _visible(lowshot) + _thermal(lowshot) + _matchers(lowshot)
+    lines = (_header(metrics) + _visible(lowshot) + _thermal(lowshot) + _matchers(lowshot) + _val(lowshot)
              + _backbone(metrics) + _where(lowshot))
     return "\n".join(lines).rstrip() + "\n"
 

@@ -265,6 +265,12 @@ def test_the_summary_carries_the_editors_val_gains_without_their_top1(metrics):
                                      "gain_gan_probe_vs_real": {"mean": -0.01, "lo": -0.03, "hi": 0.01}}}
     line = next(r for r in summary_table(summary).splitlines() if r.startswith("val.k1.gain_gan_vs_real "))
     assert line.endswith(" +0.020  [-0.004, +0.041]")
+    page = results.results_markdown(metrics | {"lowshot": metrics["lowshot"] | {"val": {"k1": val}}})
+    section = section_of(page, "## Val identities (to choose settings by)")
+    assert "| gan vs real | +0.020 | [-0.004, 0.041] | no clear effect |" in section
+    assert "val identities (to choose" not in results.results_markdown(metrics).lower()
+    # The report's list of gains is the novel identities' alone.
+    assert "gan vs real: +0.020" not in section_of(page, "## Where gains are and are not")
 
 
 def test_aggregate_runs_keeps_every_unknown_seed_and_all_headlines(metrics):

@@ -121,7 +121,7 @@ def unit(figure: str) -> str:
     return "share" if figure.startswith("judged") else "top-1" if figure.startswith("val_") else "ssim"
 
 
-def val_figures(params, root: Path, editor, data, run: Path) -> dict[str, float]:
+def val_figures(params, root: Path, editor, data, embedder, run: Path) -> dict[str, float]:
     """The run's lowshot.val gains (means), its editor through the pipeline's synthesis into `run`."""
     editor_path = run / "editor.pt"
     save_editor(editor_path, editor, data.image_size)
@@ -132,7 +132,6 @@ def val_figures(params, root: Path, editor, data, run: Path) -> dict[str, float]
                          translator_path=root / "models/translator.pt", judges_path=root / "models/judges.pt",
                          out_dir=run / "synthesis/variants", report_path=run / "synthesis/report.json")
         made_by.write_text(digest)
-    embedder = load_embedder(params, root / "models/recognizer.pt", torch.device("cpu"))
     val = val_gains(params, data, open_variants(run / "synthesis/variants"), embedder) or {}
     return {f"val_{k}_{gain}": block[gain]["mean"] for k, block in val.items() for gain in block
             if gain.startswith("gain_")}
@@ -156,6 +155,7 @@ def main() -> None:
     judges = load_judges(args.root / "models/judges.pt", "cpu")
     recognizer = load_recognizer(args.root / "models/recognizer.pt", "cpu")
     train_rows, val_rows = (data.rows(split="base", role=role, domain="visible") for role in ("train", "val"))
+    embedder = load_embedder(params, args.root / "models/recognizer.pt", torch.device("cpu")) if args.gain else None
     inputs = {seed: training_inputs(data, train_rows, val_rows, judges, seed) for seed in args.seeds}
     rows = scoring_rows(val_rows, args.sources, [i.monitor_rows for i in inputs.values()])
     faces = data.faces[rows.index.to_numpy()]
@@ -173,8 +173,8 @@ def main() -> None:
                                args.out / name / f"seed{seed}")
             runs[name][seed], floor = figures(editor, faces, source, judges, truths)
             if args.gain:
-                runs[name][seed] |= val_figures(params, args.root, editor, data,
-                                                    args.out / name / f"seed{seed}-val")
+                runs[name][seed] |= val_figures(params, args.root, editor, data, embedder,
+                                                args.out / name / f"seed{seed}-val")
     first = runs[DEFAULT]
     for name, by_seed in runs.items():
         for figure in by_seed[args.seeds[0]]:

@@ -214,14 +214,14 @@ def test_editor_arms_gains_come_from_each_editors_own_synthesis_made_once(monkey
     monkeypatch.setattr(arms, "save_editor", lambda path, editor, size: path.parent.mkdir(
         parents=True, exist_ok=True) or path.write_bytes(editor))
     monkeypatch.setattr(arms, "open_variants", lambda folder: folder)
-    monkeypatch.setattr(arms, "load_embedder", lambda *args: None)
     monkeypatch.setattr(arms, "val_gains", lambda params, data, variants, embedder: {
         "k1": {"real": {"top1": {"mean": 0.5}}, "gain_gan_vs_real": {"mean": 0.01, "ci95": [-0.01, 0.03]},
                "n_probes": 3}})
     data = SimpleNamespace(image_size=32)
-    assert arms.val_figures(None, tmp_path, b"editor A", data, tmp_path / "run") == {"val_k1_gain_gan_vs_real": 0.01}
-    arms.val_figures(None, tmp_path, b"editor A", data, tmp_path / "run")
+    figures = arms.val_figures(None, tmp_path, b"editor A", data, None, tmp_path / "run")
+    assert figures == {"val_k1_gain_gan_vs_real": 0.01}
+    arms.val_figures(None, tmp_path, b"editor A", data, None, tmp_path / "run")
     assert made == [b"editor A"]  # the same editor file: its variants are reused
-    arms.val_figures(None, tmp_path, b"editor B", data, tmp_path / "run")
+    arms.val_figures(None, tmp_path, b"editor B", data, None, tmp_path / "run")
     assert made == [b"editor A", b"editor B"]  # another editor in the run's folder: synthesized again
     assert arms.unit("val_k1_gain_gan_vs_real") == "top-1" and arms.unit("judged_usable") == "share"

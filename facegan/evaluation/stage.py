@@ -147,20 +147,20 @@ def _condition_keys(embedded: Embedded, index, params: Params, oracle: bool) -> 
 VAL_ARMS = ("real", "gan", "gan_probe", "gan_both")  # the editor's arms and their baseline, on val identities
 
 
-def _val_block(scorer: EpisodeScorer | None, episodes: dict, matcher: str, params: Params, kinds) -> dict | None:
+def _val_block(scorer: EpisodeScorer | None, episodes: dict, matcher: str, params: Params, kinds,
+               conditioned: bool) -> dict | None:
     """The editor's arms against `real` on the val identities' episodes, at every shot count (and, with
-    lowshot.conditioned, `gan_cond` at k = 1): what to choose the editor's and synthesis's settings by,
-    as the matcher is chosen. Novel identities are for the report only."""
+    `conditioned`, `gan_cond` at k = 1): what to choose the editor's and synthesis's settings by, as the
+    matcher is chosen. Novel identities are for the report only."""
     if scorer is None:
         return None
     visible = visible_conditions(kinds, False)
     out = {}
     for k, eps in episodes.items():
         conds = {name: visible[name] for name in VAL_ARMS} | (
-            conditioned_conditions(oracle=False) if params.lowshot.conditioned and k == CONDITIONED_K else {})
+            conditioned_conditions(oracle=False) if conditioned and k == CONDITIONED_K else {})
         results = _run(scorer, eps, conds, "visible", matcher, params)
-        out[f"k{k}"] = ({name: {"top1": results.top1(name)} for name in conds}
-                        | {f"gain_{name}_vs_real": results.gain(name, "real") for name in conds if name != "real"}
+        out[f"k{k}"] = ({name: {"top1": results.top1(name)} for name in conds} | _gains(results, VISIBLE_GAINS)
                         | _counts(results, eps))
     return out
 
@@ -178,8 +178,7 @@ def val_gains(params: Params, data, variants, embedder: Embedder) -> dict | None
     embedded = _embed(embedder, data, variants, None, lookup, None, params, {"val": episodes}, full=False)
     scorer = EpisodeScorer(val, embedded, lookup, None, lp.neutral_max_yaw)
     matcher, _, _ = _choose_matcher(params, scorer, episodes, lookup.edit_kinds)
-    plain = params.model_copy(update={"lowshot": lp.model_copy(update={"conditioned": 0})})
-    return _val_block(scorer, episodes, matcher, plain, lookup.edit_kinds)
+    return _val_block(scorer, episodes, matcher, params, lookup.edit_kinds, conditioned=False)
 
 
 def _thermal_matcher(matcher: str) -> str:
@@ -269,7 +268,7 @@ def evaluate_stage(params: Params, *, prepared_dir: Path, variants_dir: Path, or
         backbone = {"skipped": f"recognizer.source {recognizer.name}: recognizer_aug retrains the recognizer trained "
                                "here, not this one; the lowshot arms measure what the variants add to it"}
 
-    val = _val_block(scorers.get("val"), episodes.get("val", {}), matcher, params, kinds)
+    val = _val_block(scorers.get("val"), episodes.get("val", {}), matcher, params, kinds, bool(lp.conditioned))
     lowshot = {"visible": visible, "thermal": thermal or None, "val": val, "matcher": matcher,
                "matcher_chosen_on": chosen_on,
                "matchers": matchers, "interval_method": f"{METHOD}, {lp.resamples} resamples",

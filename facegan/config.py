@@ -144,6 +144,12 @@ class LowshotParams(Section):
                             "affine hull of the enrolled images) | auto: chosen on val identities")
     resamples: Annotated[int, Field(ge=200, le=100_000)] = Field(
         2000, description="bootstrap resamples over novel identities and episodes, for every interval")
+    # Chosen on val identities (session 44, k = 1 gan_probe: replaced -0.017, 0.5 +0.002, 0.25 +0.005;
+    # k = 5 -0.014, +0.005, +0.005): an edit that loses the person then takes half the probe, not all of it.
+    probe_weight: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.5, description="a probe edited back to the enrollment condition (gan_probe, gan_both; oracle_probe's "
+                         "true version alike) is matched as the mean of its own embedding and its edit's, the "
+                         "edit weighted so; 1 = the edit replaces the probe")
     # Off by default: ~17,000 edits and as many true renders (+3.5 min of repro) for little more room
     # than the fixed plan's once conditions are quantized (val identities: the truth adds +0.064 against
     # +0.055; README, `lowshot.conditioned`).

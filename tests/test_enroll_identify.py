@@ -518,7 +518,7 @@ def test_trained_models_recognize_novel_people(tmp_path, capsys):
 def test_normalize_edits_only_the_probes_whose_edit_the_judges_accept(people, pixels, params, models, tmp_path,
                                                                        capsys, monkeypatch, accept):
     """--normalize, as evaluation's gan_probe arm: a probe read as wearing eyeglasses is edited back
-    to none, and replaced only where the judges keep the edit."""
+    to none, and weighed with the photo only where the judges keep the edit."""
     import facegan.synthesis.generate
     from facegan.judges.judges import Judges
 

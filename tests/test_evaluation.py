@@ -67,6 +67,24 @@ def test_gan_arms_change_the_answer_and_each_task_sees_only_its_probes():
     assert list(raw.probe_rows) == [6] and not raw.correct[0] and translated.correct[0] and twin.correct[0]
 
 
+def test_a_normalized_probe_is_weighed_against_its_probe_and_a_translation_replaces_its_probe():
+    """lowshot.probe_weight: a probe edited back to the enrollment condition is matched as the weighted mean
+    of its own embedding and its edit's (1: the edit alone). Planted: a probe of 0 that its own photo
+    matches, edited a little towards 1's photo: alone the edit answers 1, weighed with the probe 0."""
+    index, embedded, lookup = toy_world()
+    embedded.store[2], embedded.variant[3] = unit(1, 0.5, 0.5), unit(1, -0.3, 0.2)
+    vis, th = visible_conditions(lookup.edit_kinds, oracle=False), thermal_conditions(translate=True)
+    probe, edit = unit(*embedded.store[2]), unit(*embedded.variant[3])
+    for weight, right in ((1.0, False), (0.5, True)):
+        scorer = EpisodeScorer(index, embedded, lookup, None, max_yaw=10, probe_weight=weight)
+        matched, _ = scorer._probes(np.array([2, 3]), vis["gan_probe"])
+        assert np.allclose(matched[0], edit if weight == 1 else (1 - weight) * probe + weight * edit)
+        assert np.allclose(matched[1], embedded.store[3])  # no kept normalization: the probe as it is
+        assert scorer.score(EPISODE, vis["gan_probe"], "visible", "ncm").correct[0] == right
+        translated, _ = scorer._probes(np.array([6]), th["translated"])
+        assert np.allclose(translated[0], embedded.variant[2])  # whatever the weight
+
+
 def test_matchers_compare_a_smiling_probe_with_the_smiling_variant():
     # Identity 0: a neutral photo and a smiling variant; identity 1: a neutral photo nearer the probe.
     gallery = [np.stack([unit(1, 0, 0), unit(0, 1, 0)]), np.stack([unit(0.3, 1, 0.5)])]

@@ -11,7 +11,7 @@ from facegan.evaluation.classical import ClassicalVariants
 from facegan.evaluation.enrollment import Condition, VariantLookup
 from facegan.lowshot.bootstrap import IdentityBootstrap, summarize
 from facegan.lowshot.episodes import VISIBLE_PROBES, Episode, probe_conditions
-from facegan.lowshot.scoring import coverage_at_precision, l2_normalize, match_scores
+from facegan.lowshot.scoring import coverage_at_precision, l2_normalize, match_scores, weigh_edit
 
 
 @dataclass
@@ -47,8 +47,10 @@ class EpisodeScorer:
     judges read it (`gan`) and as its labels say (`oracle`)."""
 
     def __init__(self, index: pd.DataFrame, embedded: Embedded, variants: VariantLookup,
-                 oracle: VariantLookup | None, max_yaw: float, keys: dict[str, np.ndarray] | None = None):
+                 oracle: VariantLookup | None, max_yaw: float, keys: dict[str, np.ndarray] | None = None,
+                 probe_weight: float = 1.0):
         self.index, self.e, self.variants, self.oracle = index, embedded, variants, oracle
+        self.probe_weight = probe_weight  # lowshot.probe_weight: a normalized probe's share of what is matched
         self.keys = keys or {}
         n = len(embedded.store)
         rows = index.index.to_numpy()
@@ -96,10 +98,13 @@ class EpisodeScorer:
                                     e.oracle_attributes)}.get(cond.probes)
         if swap:  # a probe without a (kept) generated version is used as it is
             lookup, embeddings, claimed = swap
+            # a translation replaces its thermal probe; a normalization is weighed against the probe it edits
+            weight = 1.0 if cond.probes == "translated" else self.probe_weight
             for i, row in enumerate(probes):
                 at = lookup.get(int(row))
                 if at is not None:
-                    emb[i], attrs[i] = embeddings[at], claimed[at]
+                    emb[i] = weigh_edit(emb[i], embeddings[at], weight)
+                    attrs[i] = claimed[at]
         return emb, attrs
 
     def task_probes(self, episode: Episode, task: str) -> np.ndarray:

@@ -176,7 +176,7 @@ def val_gains(params: Params, data, variants, embedder: Embedder) -> dict | None
         return None
     lookup = VariantLookup(variants.table)
     embedded = _embed(embedder, data, variants, None, lookup, None, params, {"val": episodes}, full=False)
-    scorer = EpisodeScorer(val, embedded, lookup, None, lp.neutral_max_yaw)
+    scorer = EpisodeScorer(val, embedded, lookup, None, lp.neutral_max_yaw, probe_weight=lp.probe_weight)
     matcher, _, _ = _choose_matcher(params, scorer, episodes, lookup.edit_kinds)
     return _val_block(scorer, episodes, matcher, params, lookup.edit_kinds, conditioned=False)
 
@@ -240,7 +240,8 @@ def evaluate_stage(params: Params, *, prepared_dir: Path, variants_dir: Path, or
     embedded = _embed(recognizer, data, variants, oracle, lookup, oracle_lookup, params, episodes, full=True)
     keys = _condition_keys(embedded, index, params, oracle_lookup is not None) if lp.conditioned else None
     scorers = {s: EpisodeScorer(index[index["split"] == s], embedded, lookup,
-                                oracle_lookup if s == "novel" else None, lp.neutral_max_yaw, keys) for s in episodes}
+                                oracle_lookup if s == "novel" else None, lp.neutral_max_yaw, keys, lp.probe_weight)
+               for s in episodes}
     matcher, chosen_on, val_scores = _choose_matcher(params, scorers.get("val"), episodes.get("val", {}), kinds)
     scorer, novel_eps = scorers["novel"], episodes["novel"]
     has_thermal = bool(scorer.is_thermal.any())
@@ -309,7 +310,8 @@ def _backbone(params, data, variants, oracle, lookup, aug_path, device, episodes
     aug = TrainedEmbedder(aug_path, device, stage="train_recognizer_aug")
     novel = {"novel": episodes["novel"]}
     embedded = _embed(aug, data, variants, oracle, lookup, None, params, novel, full=False)
-    scorer = EpisodeScorer(index[index["split"] == "novel"], embedded, lookup, None, params.lowshot.neutral_max_yaw)
+    scorer = EpisodeScorer(index[index["split"] == "novel"], embedded, lookup, None, params.lowshot.neutral_max_yaw,
+                           probe_weight=params.lowshot.probe_weight)
     out = {name: {"verification_acc": (reports[stage] or {}).get("verification_acc"),
                   "tar_at_far_1e-3": (reports[stage] or {}).get("tar_at_far_1e-3"), "lowshot_top1": {}}
            for name, stage in (("recognizer", "train_recognizer"), ("recognizer_aug", "train_recognizer_aug"))}

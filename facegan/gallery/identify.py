@@ -56,7 +56,7 @@ def answers(gallery: Gallery, probes: np.ndarray, top: int) -> list[dict]:
 def normalized(faces: np.ndarray, params: Params, editor_path: Path, judges_path: Path, device) -> tuple:
     """Each face edited back to the enrollment condition (no eyeglasses, not smiling, young,
     frontal) where the judges read it otherwise and accept the edit, as evaluation's `gan_probe`
-    arm does; (faces, {face index: the edit's targets}) for the faces replaced."""
+    arm does; (faces, {face index: the edit's targets}) for the faces edited."""
     from facegan.gallery.edits import kept_edits
     from facegan.synthesis.plan import normalization_jobs
 
@@ -76,6 +76,7 @@ def identify(photos: list[Path], gallery_path: Path, params: Params, *, recogniz
              normalize: bool = False, editor: Path | None = None, judges: Path | None = None) -> dict:
     """One JSON-able document: the gallery's threshold and, per photo, its answer or its error
     (`normalize`: probes first edited back to the enrollment condition with `editor` and `judges`)."""
+    from facegan.lowshot.scoring import weigh_edit
     from facegan.train.device import default_device
 
     gallery = read_gallery(gallery_path)
@@ -85,9 +86,13 @@ def identify(photos: list[Path], gallery_path: Path, params: Params, *, recogniz
     check_embedder(gallery, embedder, gallery_path)
     faces, used, failed = PhotoReader(gallery.image_size, params.data.min_face_prob).faces(list(photos))
     edits: dict[int, str] = {}
+    embeddings = embedder.embed(faces) if len(faces) else None
     if normalize and len(faces):
-        faces, edits = normalized(faces, params, editor, judges, device)
-    found = dict(zip(used, answers(gallery, embedder.embed(faces), top) if len(faces) else []))
+        edited, edits = normalized(faces, params, editor, judges, device)
+        if edits:  # each edit weighed against the photo it edits, as evaluation's gan_probe arm matches them
+            rows = np.fromiter(edits, np.int64)
+            embeddings[rows] = weigh_edit(embeddings[rows], embedder.embed(edited[rows]), params.lowshot.probe_weight)
+    found = dict(zip(used, answers(gallery, embeddings, top) if len(faces) else []))
     for i, photo in enumerate(used):
         if normalize:
             found[photo]["normalized"] = edits.get(i, "")  # "" = kept as it was

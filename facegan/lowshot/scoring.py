@@ -22,6 +22,12 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
+def weigh_edit(own: np.ndarray, edit: np.ndarray, weight: float) -> np.ndarray:
+    """Probe embeddings edited back to the enrollment condition, as matched (lowshot.probe_weight): the
+    edits' embeddings weighted `weight` against the probes' own (rows paired; 1 = the edits alone)."""
+    return edit if weight == 1 else (1 - weight) * l2_normalize(own) + weight * l2_normalize(edit)
+
+
 def class_means(enrolled: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """identity -> (n, d) embeddings  =>  (identities, L2-normalized mean per identity)."""
     ids = np.array(sorted(enrolled))

@@ -3,9 +3,10 @@
 `gan_probe` edits each probe the judges read as off-neutral back to the enrollment condition in
 every attribute at once; `oracle_probe` does it with the renderer's truth. This splits both by what
 is set back: all attributes, one attribute at a time, and yaw alone for turns in bands of |yaw|
-(`--bands`). For each part, the editor's edit (used where the judges keep it, as `gan_probe` uses
-it) and, on the synthetic set, the renderer's probe with that part set back from its labels, each
-scored as `evaluate` scores the visible task (ncm; paired gain over `real`, with its bootstrap
+(`--bands`). For each part, the editor's edit (used where the judges keep it, and weighed against
+the probe by `lowshot.probe_weight`, as `gan_probe` uses it) and, on the synthetic set, the renderer's
+probe with that part set back from its labels (weighed alike), each scored as `evaluate` scores the
+visible task (ncm; paired gain over `real`, with its bootstrap
 interval) on the val identities' episodes, never the novel ones. One JSON line per figure.
 
     cd bench && python probe_normalization.py [--root ..] [--editor FILE] [--bands 10 25 40 90]
@@ -124,7 +125,7 @@ def main() -> None:
             embedded = Embedded(store=store, attributes=unknown, variant=made_emb,
                                 variant_attributes=np.full((len(made_emb), 4), np.nan))
             scorer = EpisodeScorer(split, embedded, VariantLookup(table.reset_index(drop=True), (SPLIT,)), None,
-                                   lp.neutral_max_yaw)
+                                   lp.neutral_max_yaw, probe_weight=lp.probe_weight)
             for k in lp.shots:
                 results = TaskResults({arm: [scorer.score(e, c, "visible", "ncm") for e in episodes[k]]
                                        for arm, c in ARMS.items()}, len(episodes[k][0].gallery), lp.resamples,

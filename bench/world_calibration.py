@@ -206,7 +206,7 @@ def score(out: Path, params) -> None:
     keys = condition_keys({c: truth[c].to_numpy() for c in ATTRIBUTE_COLUMNS}, lp.neutral_max_yaw,
                           params.synthesis.yaw_targets)  # index rows are store rows
     scorer = EpisodeScorer(index[index["split"] == SPLIT], embedded, no_variants, oracle_lookup, lp.neutral_max_yaw,
-                           {"oracle": keys})
+                           {"oracle": keys}, lp.probe_weight)
     episodes = _val_episodes(index, params)
     conditions = {name: cond for name, cond in (visible_conditions(oracle_lookup.edit_kinds, True)
                                                 | conditioned_conditions(True)).items() if name in ARMS}

@@ -536,3 +536,7 @@ def test_normalize_edits_only_the_probes_whose_edit_the_judges_accept(people, pi
                     str(models / "editor.pt"), "--judges", str(models / "judges.pt")) == 0
     found = json.loads(capsys.readouterr().out)["photos"]
     assert [p["normalized"] for p in found] == ["eyeglasses=0" if accept else ""] * len(probes)
+    assert identify(probes, gallery, params, "--json") == 0
+    plain = json.loads(capsys.readouterr().out)["photos"]
+    # a kept edit moves what is matched (weighed with the photo); a rejected one leaves the photo alone
+    assert ([p["best"] for p in found] != [p["best"] for p in plain]) == accept

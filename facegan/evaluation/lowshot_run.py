@@ -92,14 +92,13 @@ class EpisodeScorer:
         if cond.probes == "twin":
             return e.store[self.pair[probes]], e.attributes[self.pair[probes]]
         emb, attrs = e.store[probes].copy(), e.attributes[probes].copy()
-        swap = {"translated": (self.variants.translation_of, e.variant, e.variant_attributes),
-                "normalized": (self.variants.normalized_of, e.variant, e.variant_attributes),
+        # A translation replaces its thermal probe; a normalization is weighed against the probe it edits.
+        swap = {"translated": (self.variants.translation_of, e.variant, e.variant_attributes, 1.0),
+                "normalized": (self.variants.normalized_of, e.variant, e.variant_attributes, self.probe_weight),
                 "true_normalized": (self.oracle.normalized_of if self.oracle else {}, e.oracle,
-                                    e.oracle_attributes)}.get(cond.probes)
+                                    e.oracle_attributes, self.probe_weight)}.get(cond.probes)
         if swap:  # a probe without a (kept) generated version is used as it is
-            lookup, embeddings, claimed = swap
-            # a translation replaces its thermal probe; a normalization is weighed against the probe it edits
-            weight = 1.0 if cond.probes == "translated" else self.probe_weight
+            lookup, embeddings, claimed, weight = swap
             for i, row in enumerate(probes):
                 at = lookup.get(int(row))
                 if at is not None:

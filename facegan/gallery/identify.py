@@ -56,7 +56,7 @@ def answers(gallery: Gallery, probes: np.ndarray, top: int) -> list[dict]:
 def normalized(faces: np.ndarray, params: Params, editor_path: Path, judges_path: Path, device) -> tuple:
     """Each face edited back to the enrollment condition (no eyeglasses, not smiling, young,
     frontal) where the judges read it otherwise and accept the edit, as evaluation's `gan_probe`
-    arm does; (faces, {face index: the edit's targets}) for the faces edited."""
+    arm does; (the edited faces' indices, their edits, {face index: the edit's targets})."""
     from facegan.gallery.edits import kept_edits
     from facegan.synthesis.plan import normalization_jobs
 
@@ -65,11 +65,10 @@ def normalized(faces: np.ndarray, params: Params, editor_path: Path, judges_path
                                   params.lowshot.neutral_max_yaw, continuous_age)
 
     jobs, made, kept = kept_edits(faces, plan, editor_path, judges_path, device)
-    if not kept.any():
-        return faces, {}
-    out = np.array(faces, copy=True)
-    out[jobs["source_row"].to_numpy()[kept]] = made[kept]
-    return out, dict(zip(jobs["source_row"].to_numpy()[kept].tolist(), jobs["targets"][kept]))
+    if not kept.any():  # no job, or none kept
+        return np.zeros(0, np.int64), made[:0], {}
+    rows = jobs["source_row"].to_numpy()[kept]
+    return rows, made[kept], dict(zip(rows.tolist(), jobs["targets"][kept]))
 
 
 def identify(photos: list[Path], gallery_path: Path, params: Params, *, recognizer: Path, top: int = 3,
@@ -88,10 +87,9 @@ def identify(photos: list[Path], gallery_path: Path, params: Params, *, recogniz
     edits: dict[int, str] = {}
     embeddings = embedder.embed(faces) if len(faces) else None
     if normalize and len(faces):
-        edited, edits = normalized(faces, params, editor, judges, device)
-        if edits:  # each edit weighed against the photo it edits, as evaluation's gan_probe arm matches them
-            rows = np.fromiter(edits, np.int64)
-            embeddings[rows] = weigh_edit(embeddings[rows], embedder.embed(edited[rows]), params.lowshot.probe_weight)
+        rows, edited, edits = normalized(faces, params, editor, judges, device)
+        if len(rows):  # each edit weighed against the photo it edits, as evaluation's gan_probe arm matches them
+            embeddings[rows] = weigh_edit(embeddings[rows], embedder.embed(edited), params.lowshot.probe_weight)
     found = dict(zip(used, answers(gallery, embeddings, top) if len(faces) else []))
     for i, photo in enumerate(used):
         if normalize:
